@@ -1,0 +1,100 @@
+"""``meetbox`` command line: ``serve`` and the admin subcommands."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+
+from signaling.accounts import Accounts
+from signaling.clock import SystemClock, format_ts
+from signaling.errors import MeetboxError
+from signaling.store import SqliteStore, StoreError
+
+from . import __version__
+from .config import ConfigError, Settings, load_settings
+from .server import serve
+
+__all__ = ["main"]
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="meetbox", description="Self-hosted video meeting server."
+    )
+    parser.add_argument("--version", action="version", version=f"meetbox {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    def common(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument("--config", help="TOML settings file (env: MEETBOX_CONFIG)")
+        sub.add_argument(
+            "--data-dir", help="where meetbox.db and recordings live (default ./meetbox-data)"
+        )
+
+    serve_p = commands.add_parser("serve", help="run the server")
+    common(serve_p)
+    serve_p.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    serve_p.add_argument("--port", help="port to listen on (default 8080)")
+    serve_p.add_argument("--public-url", help="URL people reach this server at; used in room links")
+    serve_p.add_argument("--log-format", choices=["human", "json"])
+    serve_p.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
+
+    keys = commands.add_parser("api-key", help="manage API keys").add_subparsers(
+        dest="action", required=True
+    )
+    create = keys.add_parser("create", help="create a key and print it (once)")
+    common(create)
+    create.add_argument("--name", required=True)
+    listing = keys.add_parser("list", help="list keys (never the keys themselves)")
+    common(listing)
+    revoke = keys.add_parser("revoke", help="revoke a key by id")
+    common(revoke)
+    revoke.add_argument("key_id")
+    return parser
+
+
+async def _api_key(settings: Settings, args: argparse.Namespace) -> int:
+    store = await SqliteStore.open(settings.db_path)
+    try:
+        accounts = Accounts(store, SystemClock())
+        if args.action == "create":
+            record, key = await accounts.create_api_key(args.name)
+            print(f"created API key {record.id} ({record.name}); it is shown only this once:")
+            print(key)
+        elif args.action == "list":
+            rows = await accounts.list_api_keys()
+            print(f"{'ID':<14} {'NAME':<24} {'PREFIX':<10} {'CREATED':<28} STATE")
+            for r in rows:
+                state = "revoked" if r.revoked_at else "active"
+                created = format_ts(r.created_at)
+                print(f"{r.id:<14} {r.name[:24]:<24} {r.prefix:<10} {created:<28} {state}")
+        else:
+            record = await accounts.revoke_api_key(args.key_id)
+            print(f"revoked API key {record.id} ({record.name})")
+    finally:
+        await store.close()
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    cli_values = {
+        name: getattr(args, name, None)
+        for name in ("config", "data_dir", "host", "port", "public_url", "log_format", "log_level")
+    }
+    try:
+        settings = load_settings(cli_values)
+    except ConfigError as exc:
+        print(f"meetbox: {exc}", file=sys.stderr)
+        return 2
+    if args.command == "serve":
+        return serve(settings)
+    try:
+        return asyncio.run(_api_key(settings, args))
+    except StoreError as exc:
+        print(f"meetbox: {exc.message}", file=sys.stderr)
+        return 1
+    except MeetboxError as exc:
+        print(f"meetbox: {exc.detail}", file=sys.stderr)
+        return 1

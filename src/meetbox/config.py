@@ -1,0 +1,110 @@
+"""Settings from, in order of precedence: command line, ``MEETBOX_*`` environment variables,
+an optional TOML file (``--config`` or ``MEETBOX_CONFIG``), and defaults."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+__all__ = ["ConfigError", "Settings", "load_settings"]
+
+
+class ConfigError(Exception):
+    """A setting is missing or wrong; the message names it."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    data_dir: Path = Path("meetbox-data")
+    public_url: str = ""
+    log_format: str = "human"
+    log_level: str = "info"
+    initial_api_key: str | None = None
+    initial_admin_password: str | None = None
+
+    @property
+    def db_path(self) -> Path:
+        return self.data_dir / "meetbox.db"
+
+
+#: Settings that may come from the command line, the environment and the TOML file.
+_FILE_KEYS = ("host", "port", "data_dir", "public_url", "log_format", "log_level")
+#: Settings that come from the environment only (secrets do not belong on a command line).
+_ENV_ONLY = ("initial_api_key", "initial_admin_password")
+
+
+def _coerce(name: str, value: Any, source: str) -> Any:
+    if name == "port":
+        try:
+            port = int(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{source}: port must be a number, not {value!r}") from None
+        if not 1 <= port <= 65535:
+            raise ConfigError(f"{source}: port must be between 1 and 65535, not {port}")
+        return port
+    if not isinstance(value, str):
+        raise ConfigError(f"{source}: {name} must be a string")
+    if name == "data_dir":
+        return Path(value).expanduser()
+    if name == "log_format" and value not in ("human", "json"):
+        raise ConfigError(f"{source}: log_format must be 'human' or 'json', not {value!r}")
+    if name == "log_level" and value.lower() not in ("debug", "info", "warning", "error"):
+        raise ConfigError(f"{source}: log_level must be debug, info, warning or error")
+    if name == "public_url" and value:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ConfigError(
+                f"{source}: public_url must be an http(s) URL such as https://meet.example.com"
+            )
+        return value.rstrip("/")
+    return value
+
+
+def load_settings(cli: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> Settings:
+    """Merge the sources. ``cli`` holds the command-line values (``None`` when not given)."""
+    environ = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    config_path = cli.get("config") or environ.get("MEETBOX_CONFIG")
+    if config_path:
+        path = Path(config_path).expanduser()
+        try:
+            table = tomllib.loads(path.read_text())
+        except OSError as exc:
+            raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+        unknown = sorted(set(table) - set(_FILE_KEYS))
+        if unknown:
+            raise ConfigError(
+                f"config file {path}: unknown keys {', '.join(unknown)} "
+                f"(known: {', '.join(_FILE_KEYS)})"
+            )
+        for name, value in table.items():
+            values[name] = _coerce(name, value, str(path))
+    for name in _FILE_KEYS + _ENV_ONLY:
+        env_name = "MEETBOX_" + name.upper()
+        value = environ.get(env_name)
+        if value:
+            values[name] = value if name in _ENV_ONLY else _coerce(name, value, env_name)
+    for name in _FILE_KEYS:
+        if cli.get(name) is not None:
+            values[name] = _coerce(name, cli[name], "--" + name.replace("_", "-"))
+    known = {f.name for f in fields(Settings)}
+    settings = Settings(**{k: v for k, v in values.items() if k in known})
+    if not settings.public_url:
+        shown = (
+            "localhost" if settings.host in ("127.0.0.1", "0.0.0.0", "::", "") else settings.host
+        )
+        if ":" in shown:
+            shown = f"[{shown}]"
+        settings = Settings(
+            **{**settings.__dict__, "public_url": f"http://{shown}:{settings.port}"}
+        )
+    return settings

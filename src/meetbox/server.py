@@ -1,0 +1,139 @@
+"""``meetbox serve``: open the store, build the services, run uvicorn on uvloop."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import logging
+import os
+import sys
+from contextlib import ExitStack
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any
+
+import uvicorn
+
+from signaling import build_services
+from signaling.accounts import FirstStart
+from signaling.api import create_app
+from signaling.errors import MeetboxError
+from signaling.store import SqliteStore, StoreError
+
+from .config import Settings
+
+__all__ = ["DataDirInUse", "configure_logging", "lock_data_dir", "serve"]
+
+logger = logging.getLogger("meetbox")
+
+
+class DataDirInUse(Exception):
+    pass
+
+
+class _JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
+        if record.exc_info:
+            entry["exc"] = self.formatException(record.exc_info)
+        return json.dumps(entry)
+
+
+def configure_logging(log_format: str, level: str) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    if log_format == "json":
+        handler.setFormatter(_JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+
+
+def lock_data_dir(data_dir: Path, stack: ExitStack) -> None:
+    """One server per data dir. The lock is an ``flock``: it goes away with the process, so a
+    crash never leaves a stale lock behind."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    handle: IO[str] = stack.enter_context(open(data_dir / "server.lock", "a+"))  # noqa: SIM115
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        holder = handle.read().strip() or "unknown"
+        raise DataDirInUse(
+            f"another meetbox server (pid {holder}) is already using {data_dir}; stop it, or "
+            "give this one another --data-dir"
+        ) from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(str(os.getpid()))
+    handle.flush()
+
+
+def _announce(settings: Settings, first: FirstStart | None) -> None:
+    """Shown on stdout, not logged: the first-start secrets must not end up in log files."""
+    lines = [f"meetbox: serving {settings.public_url} (data in {settings.data_dir})"]
+    if first is not None and (first.admin_password or first.api_key):
+        lines.append("First start: save these now, they are not shown again.")
+        if first.admin_password:
+            lines.append(f"  admin password: {first.admin_password}")
+        if first.api_key:
+            lines.append(f"  API key:        {first.api_key}")
+        lines.append("More keys: meetbox api-key create --name NAME")
+    lines.append(f"API docs: {settings.public_url}/docs")
+    print("\n".join(lines), flush=True)
+
+
+async def _serve(settings: Settings) -> None:
+    store = await SqliteStore.open(settings.db_path)
+    try:
+        services = await build_services(
+            store,
+            public_url=settings.public_url,
+            initial_api_key=settings.initial_api_key,
+            initial_admin_password=settings.initial_admin_password,
+        )
+    except BaseException:
+        await store.close()
+        raise
+    app = create_app(services)
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        lifespan="on",
+        log_config=None,
+        server_header=False,
+        timeout_graceful_shutdown=10,
+    )
+    server = uvicorn.Server(config)
+    _announce(settings, services.first_start)
+    await server.serve()
+
+
+def serve(settings: Settings) -> int:
+    configure_logging(settings.log_format, settings.log_level)
+    with ExitStack() as stack:
+        try:
+            lock_data_dir(settings.data_dir, stack)
+        except (DataDirInUse, OSError) as exc:
+            print(f"meetbox: cannot start: {exc}", file=sys.stderr)
+            return 1
+        try:
+            import uvloop
+
+            uvloop.run(_serve(settings))
+        except StoreError as exc:
+            print(f"meetbox: cannot start: {exc.message}", file=sys.stderr)
+            return 1
+        except MeetboxError as exc:
+            print(f"meetbox: cannot start: {exc.detail}", file=sys.stderr)
+            return 1
+        except KeyboardInterrupt:
+            pass
+    return 0

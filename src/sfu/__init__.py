@@ -1,0 +1,3 @@
+"""Media: aiortc peer connections and the RTP forwarding core (the signaling/SFU issue)."""
+
+__all__: list[str] = []

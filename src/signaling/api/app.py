@@ -1,0 +1,60 @@
+"""The ASGI application: REST under ``/api/v1``, OpenAPI, Swagger UI."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI
+from fastapi.responses import RedirectResponse
+
+from ..services import Services
+from .limits import BodyLimit
+from .problems import install_problem_handlers
+from .routes_misc import health_router, join_router, keys_router
+from .routes_rooms import router as rooms_router
+
+__all__ = ["API_PREFIX", "create_app"]
+
+API_PREFIX = "/api/v1"
+
+
+def create_app(services: Services) -> BodyLimit:
+    """The app over already-built services. Its lifespan runs the room sweeper and closes
+    the store on shutdown."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        sweeper = asyncio.create_task(services.sweeper.run(services.rooms), name="room-sweeper")
+        try:
+            yield
+        finally:
+            services.draining = True
+            sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sweeper
+            await services.store.close()
+
+    app = FastAPI(
+        title="meetbox",
+        version="0.1.0",
+        summary="Self-hosted video meetings: rooms, role links, meetings, recordings.",
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        docs_url="/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.services = services
+    install_problem_handlers(app)
+    app.include_router(rooms_router, prefix=API_PREFIX)
+    app.include_router(join_router, prefix=API_PREFIX)
+    app.include_router(keys_router, prefix=API_PREFIX)
+    app.include_router(health_router, prefix=API_PREFIX)
+    app.include_router(health_router, include_in_schema=False)
+
+    @app.get("/", include_in_schema=False)
+    async def root() -> RedirectResponse:
+        return RedirectResponse("/docs")
+
+    return BodyLimit(app)

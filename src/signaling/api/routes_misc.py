@@ -1,0 +1,114 @@
+"""``/join``, ``/api-keys`` and the health endpoints."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Response
+
+from ..errors import ServiceUnavailable
+from ..models import ApiKeyRecord
+from ..schemas import (
+    ApiKey,
+    ApiKeyCreate,
+    ApiKeyCreated,
+    JoinRequest,
+    JoinResponse,
+    JoinRoom,
+    Problem,
+    RoomConfig,
+)
+from .deps import ApiKeyAuth, ServicesDep
+
+__all__ = ["health_router", "join_router", "keys_router"]
+
+_problem: dict[str, Any] = {"model": Problem, "content": {"application/problem+json": {}}}
+
+join_router = APIRouter(tags=["join"])
+keys_router = APIRouter(
+    prefix="/api-keys", tags=["api-keys"], responses={401: _problem, 404: _problem, 422: _problem}
+)
+health_router = APIRouter(tags=["health"])
+
+
+@join_router.post(
+    "/join",
+    response_model=JoinResponse,
+    summary="Trade a link secret for a participant token",
+    description="No API key: the link secret is the credential. Refused when the link is "
+    "unknown (404 invalid-link), was rotated (410 link-rotated), is a recordings link "
+    "(403 wrong-link-role), or the room is closed (403 room-closed) or expired "
+    "(410 room-expired).",
+    responses={403: _problem, 404: _problem, 410: _problem, 422: _problem},
+)
+async def join(body: JoinRequest, services: ServicesDep) -> JoinResponse:
+    if services.draining:
+        raise ServiceUnavailable("the server is shutting down; try again shortly")
+    grant = await services.rooms.join(body.secret, body.nickname)
+    return JoinResponse(
+        token=grant.token,
+        token_expires_at=grant.claims.expires_at,
+        participant_id=grant.claims.participant_id,
+        nickname=grant.claims.nickname,
+        role=grant.claims.role,
+        room=JoinRoom(
+            id=grant.room.id,
+            name=grant.room.name,
+            theme_id=grant.room.theme_id,
+            config=RoomConfig.model_validate(grant.room.config),
+        ),
+        ws_url=services.rooms.ws_url,
+        ice_servers=[],
+    )
+
+
+def _key_out(record: ApiKeyRecord) -> ApiKey:
+    return ApiKey(
+        id=record.id,
+        name=record.name,
+        prefix=record.prefix,
+        created_at=record.created_at,
+        last_used_at=record.last_used_at,
+        revoked_at=record.revoked_at,
+    )
+
+
+@keys_router.get("", response_model=list[ApiKey], summary="List API keys (never the keys)")
+async def list_keys(services: ServicesDep, _: ApiKeyAuth) -> list[ApiKey]:
+    return [_key_out(record) for record in await services.accounts.list_api_keys()]
+
+
+@keys_router.post("", status_code=201, response_model=ApiKeyCreated, summary="Create an API key")
+async def create_key(body: ApiKeyCreate, services: ServicesDep, _: ApiKeyAuth) -> ApiKeyCreated:
+    record, key = await services.accounts.create_api_key(body.name)
+    return ApiKeyCreated(**_key_out(record).model_dump(), key=key)
+
+
+@keys_router.delete("/{key_id}", status_code=204, summary="Revoke an API key")
+async def revoke_key(
+    key_id: Annotated[str, Path(min_length=1, max_length=64)],
+    services: ServicesDep,
+    _: ApiKeyAuth,
+) -> Response:
+    await services.accounts.revoke_api_key(key_id)
+    return Response(status_code=204)
+
+
+@health_router.get("/healthz", summary="Liveness: the process answers")
+async def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@health_router.get(
+    "/readyz",
+    summary="Readiness: the database answers and the server is not shutting down",
+    responses={503: _problem},
+)
+async def readyz(services: ServicesDep) -> dict[str, str]:
+    if services.draining:
+        raise ServiceUnavailable("the server is shutting down")
+    try:
+        await services.store.ping()
+    except Exception as exc:
+        raise ServiceUnavailable("the database does not answer") from exc
+    return {"status": "ready"}

@@ -1,0 +1,154 @@
+"""Errors raised by the signaling package.
+
+Every error carries the HTTP status and the RFC 9457 problem ``type`` slug it maps to, so the
+HTTP layer renders them without a lookup table. The tree::
+
+    MeetboxError
+    ├── BadRequest            400
+    ├── Unauthorized          401  (no, wrong or revoked API key)
+    ├── Forbidden             403
+    │   ├── RoomClosed
+    │   └── WrongLinkRole
+    ├── NotFound              404
+    │   └── InvalidLink
+    ├── Conflict              409
+    │   └── MeetingInProgress
+    ├── Gone                  410
+    │   ├── RoomExpired
+    │   └── LinkRotated
+    ├── PayloadTooLarge       413
+    ├── Invalid               422  (a field failed validation)
+    ├── ServiceUnavailable    503
+    └── TokenError            401  (participant token: malformed, bad signature, expired)
+
+``StoreError`` (in :mod:`signaling.store.errors`) is separate: it is about the database, not the
+request, and is raised at start-up.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+__all__ = [
+    "BadRequest",
+    "Conflict",
+    "Forbidden",
+    "Gone",
+    "Invalid",
+    "InvalidLink",
+    "LinkRotated",
+    "MeetboxError",
+    "MeetingInProgress",
+    "NotFound",
+    "PayloadTooLarge",
+    "RoomClosed",
+    "RoomExpired",
+    "ServiceUnavailable",
+    "TokenError",
+    "Unauthorized",
+    "WrongLinkRole",
+]
+
+
+class MeetboxError(Exception):
+    """Root of the errors a request can end in."""
+
+    status: ClassVar[int] = 500
+    slug: ClassVar[str] = "internal-error"
+    title: ClassVar[str] = "Internal error"
+
+    def __init__(self, detail: str, **extra: Any) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        #: Extra members for the problem document (RFC 9457 extension members).
+        self.extra = extra
+
+
+class BadRequest(MeetboxError):
+    status = 400
+    slug = "bad-request"
+    title = "Bad request"
+
+
+class Unauthorized(MeetboxError):
+    status = 401
+    slug = "unauthorized"
+    title = "Unauthorized"
+
+
+class TokenError(MeetboxError):
+    status = 401
+    slug = "invalid-token"
+    title = "Invalid participant token"
+
+
+class Forbidden(MeetboxError):
+    status = 403
+    slug = "forbidden"
+    title = "Forbidden"
+
+
+class RoomClosed(Forbidden):
+    slug = "room-closed"
+    title = "Room closed"
+
+
+class WrongLinkRole(Forbidden):
+    slug = "wrong-link-role"
+    title = "This link does not open the meeting"
+
+
+class NotFound(MeetboxError):
+    status = 404
+    slug = "not-found"
+    title = "Not found"
+
+
+class InvalidLink(NotFound):
+    slug = "invalid-link"
+    title = "Unknown link"
+
+
+class Conflict(MeetboxError):
+    status = 409
+    slug = "conflict"
+    title = "Conflict"
+
+
+class MeetingInProgress(Conflict):
+    slug = "meeting-in-progress"
+    title = "A meeting is in progress"
+
+
+class Gone(MeetboxError):
+    status = 410
+    slug = "gone"
+    title = "Gone"
+
+
+class RoomExpired(Gone):
+    slug = "room-expired"
+    title = "Room expired"
+
+
+class LinkRotated(Gone):
+    slug = "link-rotated"
+    title = "Link replaced"
+
+
+class PayloadTooLarge(MeetboxError):
+    status = 413
+    slug = "payload-too-large"
+    title = "Payload too large"
+
+
+class Invalid(MeetboxError):
+    status = 422
+    slug = "validation-error"
+    title = "Validation failed"
+
+
+class ServiceUnavailable(MeetboxError):
+    status = 503
+    slug = "service-unavailable"
+    title = "Service unavailable"

@@ -1,0 +1,95 @@
+"""Domain records and enums shared by the store, the services and the HTTP edge."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+__all__ = [
+    "ApiKeyRecord",
+    "LinkRecord",
+    "Role",
+    "RoomKind",
+    "RoomRecord",
+    "RoomStatus",
+]
+
+
+class RoomKind(StrEnum):
+    LONG_TERM = "long_term"
+    INSTANT = "instant"
+
+
+class RoomStatus(StrEnum):
+    OPEN = "open"
+    ACTIVE_MEETING = "active_meeting"
+    CLOSED = "closed"
+
+
+class Role(StrEnum):
+    MODERATOR = "moderator"
+    SPEAKER = "speaker"
+    RECORDINGS = "recordings"
+
+
+@dataclass(slots=True)
+class LinkRecord:
+    room_id: str
+    role: Role
+    #: The secret itself: it is shown to integrators in the room's links, so it is kept.
+    secret: str
+    #: sha256 of the secret, hex: what ``POST /join`` looks it up by.
+    secret_hash: str
+
+
+@dataclass(slots=True)
+class RoomRecord:
+    id: str
+    name: str
+    kind: RoomKind
+    created_at: datetime
+    updated_at: datetime
+    auto_delete_at: datetime | None = None
+    delete_after_use: bool = False
+    max_participants: int | None = None
+    session_length_minutes: int | None = None
+    theme_id: str | None = None
+    metadata: dict[str, Any] | None = None
+    #: The validated room config, as JSON (see ``signaling.api.schemas.RoomConfig``).
+    config: dict[str, Any] = field(default_factory=dict)
+    #: Set by the owner: a closed room refuses joins.
+    closed: bool = False
+    #: Someone is in the room (set by the meeting layer through the lifecycle hooks).
+    in_use: bool = False
+    #: When the room last became empty; ``None`` if nobody ever joined.
+    emptied_at: datetime | None = None
+    #: A delete with ``with_meeting=when_meeting_ends`` was asked for at this time.
+    delete_requested_at: datetime | None = None
+    #: Derived by the lifecycle engine: from this moment the room refuses joins, and it is
+    #: deleted as soon as it is also empty. ``None``: no expiry.
+    expires_at: datetime | None = None
+    #: Optimistic concurrency: every update bumps it.
+    version: int = 0
+    links: dict[Role, LinkRecord] = field(default_factory=dict)
+
+    @property
+    def status(self) -> RoomStatus:
+        if self.closed:
+            return RoomStatus.CLOSED
+        if self.in_use:
+            return RoomStatus.ACTIVE_MEETING
+        return RoomStatus.OPEN
+
+
+@dataclass(slots=True)
+class ApiKeyRecord:
+    id: str
+    name: str
+    #: The first characters of the key, shown so people can tell keys apart.
+    prefix: str
+    key_hash: str
+    created_at: datetime
+    last_used_at: datetime | None = None
+    revoked_at: datetime | None = None

@@ -1,0 +1,393 @@
+"""The room service: rooms, their links, joining, and the lifecycle hooks meetings call."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import dataclasses
+import hmac
+import json
+import logging
+import re
+import secrets
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from . import lifecycle
+from .clock import Clock
+from .errors import (
+    Conflict,
+    Invalid,
+    InvalidLink,
+    LinkRotated,
+    MeetingInProgress,
+    NotFound,
+    RoomClosed,
+    RoomExpired,
+    WrongLinkRole,
+)
+from .models import LinkRecord, Role, RoomKind, RoomRecord, RoomStatus
+from .schemas import (
+    DeletePolicyMeeting,
+    DeletePolicyRecordings,
+    RoomConfig,
+    RoomCreate,
+    RoomUpdate,
+)
+from .store import Page, RoomFilter, Store
+from .tokens import ParticipantClaims, issue_participant_token, new_secret, sha256_hex
+
+__all__ = [
+    "AUTO_DELETE_MAX_AHEAD",
+    "AUTO_DELETE_MIN_AHEAD",
+    "DeleteOutcome",
+    "JoinGrant",
+    "RoomService",
+    "decode_cursor",
+    "encode_cursor",
+]
+
+logger = logging.getLogger(__name__)
+
+AUTO_DELETE_MIN_AHEAD = timedelta(hours=1)
+AUTO_DELETE_MAX_AHEAD = timedelta(days=5 * 365 + 1)
+PARTICIPANT_TOKEN_TTL = timedelta(minutes=10)
+#: Optimistic updates retry this often before giving up with 409.
+_UPDATE_ATTEMPTS = 8
+
+
+class DeleteOutcome(StrEnum):
+    DELETED = "deleted"
+    SCHEDULED = "scheduled"
+
+
+@dataclass(frozen=True, slots=True)
+class JoinGrant:
+    token: str
+    claims: ParticipantClaims
+    room: RoomRecord
+
+
+def encode_cursor(after: tuple[str, str]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(list(after)).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[str, str]:
+    try:
+        raw = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        if isinstance(raw, list) and len(raw) == 2 and all(isinstance(part, str) for part in raw):
+            return raw[0], raw[1]
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        pass
+    raise Invalid("cursor is not one this server handed out", errors=[_err("cursor", "invalid")])
+
+
+def _err(field: str, msg: str) -> dict[str, object]:
+    return {"loc": ["body", field], "msg": msg}
+
+
+def _slug(name: str) -> str:
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")[:24].strip("-")
+    return slug or "room"
+
+
+def _new_room_id(name: str) -> str:
+    alphabet = "abcdefghijkmnpqrstuvwxyz23456789"
+    return f"{_slug(name)}-{''.join(secrets.choice(alphabet) for _ in range(8))}"
+
+
+def _new_link(room_id: str, role: Role) -> LinkRecord:
+    secret = new_secret(24)
+    return LinkRecord(room_id, role, secret, sha256_hex(secret))
+
+
+class RoomService:
+    """Business rules for rooms. Reads time from ``clock``; persists through ``store``.
+
+    ``on_expiry_changed`` is called whenever a room's deletion time may have moved, so the
+    sweeper can re-plan its next wake-up.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock,
+        *,
+        public_url: str,
+        token_key: bytes,
+        token_ttl: timedelta = PARTICIPANT_TOKEN_TTL,
+        on_expiry_changed: Callable[[], None] | None = None,
+    ) -> None:
+        self._store = store
+        self._clock = clock
+        self.public_url = public_url.rstrip("/")
+        self._token_key = token_key
+        self._token_ttl = token_ttl
+        self._on_expiry_changed = on_expiry_changed or (lambda: None)
+
+    # -- links as URLs -----------------------------------------------------------------------
+
+    def link_url(self, link: LinkRecord) -> str:
+        """The shareable URL. The secret rides in the fragment, which browsers never send to
+        servers, so it stays out of access logs."""
+        page = "recordings" if link.role is Role.RECORDINGS else "room"
+        return f"{self.public_url}/{page}/{link.room_id}#secret={link.secret}"
+
+    @property
+    def ws_url(self) -> str:
+        return re.sub(r"^http", "ws", self.public_url) + "/ws"
+
+    # -- CRUD ------------------------------------------------------------------------------
+
+    async def create(self, spec: RoomCreate) -> RoomRecord:
+        now = self._clock.now()
+        self._check_auto_delete(spec.kind, spec.auto_delete_at, now)
+        for _ in range(5):
+            room_id = _new_room_id(spec.name)
+            room = lifecycle.with_expiry(
+                RoomRecord(
+                    id=room_id,
+                    name=spec.name,
+                    kind=spec.kind,
+                    created_at=now,
+                    updated_at=now,
+                    auto_delete_at=spec.auto_delete_at,
+                    delete_after_use=spec.delete_after_use,
+                    max_participants=spec.max_participants,
+                    session_length_minutes=spec.session_length_minutes,
+                    theme_id=spec.theme_id,
+                    metadata=spec.metadata,
+                    config=spec.config.model_dump(mode="json"),
+                    links={role: _new_link(room_id, role) for role in Role},
+                )
+            )
+            if await self._store.insert_room(room):
+                logger.info("room %s created (%s)", room.id, room.kind.value)
+                self._on_expiry_changed()
+                return room
+        raise Conflict("could not allocate a room id; try again")
+
+    async def get(self, room_id: str) -> RoomRecord:
+        room = await self._store.get_room(room_id)
+        if room is None:
+            raise NotFound(f"no room with id {room_id!r}")
+        return room
+
+    async def list_rooms(
+        self, where: RoomFilter, limit: int, cursor: str | None
+    ) -> Page[RoomRecord]:
+        after = decode_cursor(cursor) if cursor else None
+        return await self._store.list_rooms(where, limit, after)
+
+    async def update(self, room_id: str, patch: RoomUpdate) -> RoomRecord:
+        now = self._clock.now()
+        given = patch.model_fields_set
+
+        def apply(room: RoomRecord) -> RoomRecord:
+            changes: dict[str, object] = {"updated_at": now}
+            for name in (
+                "auto_delete_at",
+                "max_participants",
+                "session_length_minutes",
+                "theme_id",
+                "metadata",
+            ):
+                if name in given:
+                    changes[name] = getattr(patch, name)
+            for name in ("name", "delete_after_use"):
+                if name in given:
+                    value = getattr(patch, name)
+                    if value is None:
+                        raise Invalid(f"{name} cannot be null", errors=[_err(name, "null")])
+                    changes[name] = value
+            if "status" in given:
+                if patch.status is None:
+                    raise Invalid("status cannot be null", errors=[_err("status", "null")])
+                changes["closed"] = patch.status is RoomStatus.CLOSED
+            if "auto_delete_at" in given:
+                self._check_auto_delete(room.kind, patch.auto_delete_at, now)
+            if patch.config is not None:
+                merged = dict(room.config)
+                for section, values in patch.config.model_dump(exclude_none=True).items():
+                    merged[section] = {**merged.get(section, {}), **values}
+                changes["config"] = RoomConfig.model_validate(merged).model_dump(mode="json")
+            return dataclasses.replace(room, **changes)  # type: ignore[arg-type]
+
+        return await self._mutate(room_id, apply)
+
+    async def delete(
+        self,
+        room_id: str,
+        with_meeting: DeletePolicyMeeting = DeletePolicyMeeting.FAIL,
+        with_recordings: DeletePolicyRecordings = DeletePolicyRecordings.FAIL,
+    ) -> DeleteOutcome:
+        """Delete a room under the given policies.
+
+        ``with_recordings`` has nothing to act on until recordings exist (the recorder
+        issue); it is validated and accepted now so clients can send it.
+        """
+        del with_recordings
+        now = self._clock.now()
+        for _ in range(_UPDATE_ATTEMPTS):
+            room = await self.get(room_id)
+            if room.in_use:
+                if with_meeting is DeletePolicyMeeting.FAIL:
+                    raise MeetingInProgress(
+                        f"room {room_id!r} has a meeting in progress; end it first, or delete "
+                        "with with_meeting=force or with_meeting=when_meeting_ends"
+                    )
+                if with_meeting is DeletePolicyMeeting.WHEN_MEETING_ENDS:
+                    if room.delete_requested_at is None:
+                        room = lifecycle.with_expiry(
+                            dataclasses.replace(room, delete_requested_at=now)
+                        )
+                        if not await self._store.update_room(room):
+                            continue
+                    logger.info("room %s will be deleted when its meeting ends", room_id)
+                    return DeleteOutcome.SCHEDULED
+            if await self._store.delete_room(room_id, room.version):
+                logger.info("room %s deleted", room_id)
+                self._on_expiry_changed()
+                return DeleteOutcome.DELETED
+        raise Conflict(f"room {room_id!r} kept changing while being deleted; try again")
+
+    async def rotate_links(self, room_id: str, roles: list[Role]) -> RoomRecord:
+        await self.get(room_id)
+        links = [_new_link(room_id, role) for role in dict.fromkeys(roles)]
+        if not await self._store.replace_links(room_id, links, self._clock.now()):
+            raise NotFound(f"no room with id {room_id!r}")
+        logger.info("room %s: rotated links %s", room_id, ",".join(ln.role for ln in links))
+        return await self.get(room_id)
+
+    # -- joining ---------------------------------------------------------------------------
+
+    async def join(self, secret: str, nickname: str) -> JoinGrant:
+        """Trade a link secret for a participant token, if the room admits joins now."""
+        secret_hash = sha256_hex(secret)
+        link = await self._store.find_link(secret_hash)
+        if link is None or not hmac.compare_digest(link.secret, secret):
+            if await self._store.find_retired_link(secret_hash) is not None:
+                raise LinkRotated(
+                    "this link has been replaced by a new one; ask the organiser for it"
+                )
+            raise InvalidLink(
+                "this link does not belong to any room; it may be mistyped or "
+                "the room may have been deleted"
+            )
+        if link.role is Role.RECORDINGS:
+            raise WrongLinkRole(
+                "this is a recordings link: it opens the room's recordings, not the meeting"
+            )
+        room = await self.get(link.room_id)
+        now = self._clock.now()
+        self._check_admission(room, now)
+        token, claims = issue_participant_token(
+            self._token_key,
+            participant_id="p_" + new_secret(9),
+            room_id=room.id,
+            role=link.role,
+            nickname=nickname,
+            now=now,
+            ttl=self._token_ttl,
+        )
+        logger.info("room %s: issued a %s token", room.id, link.role.value)
+        return JoinGrant(token, claims, room)
+
+    @staticmethod
+    def _check_admission(room: RoomRecord, now: datetime) -> None:
+        refusal = lifecycle.join_refusal(room, now)
+        if refusal is lifecycle.JoinRefusal.CLOSED:
+            raise RoomClosed(f"room {room.id!r} is closed")
+        if refusal is lifecycle.JoinRefusal.EXPIRED:
+            raise RoomExpired(f"room {room.id!r} has expired and is being deleted")
+
+    # -- lifecycle hooks (called by the meeting layer) ---------------------------------------
+
+    async def participant_joined(self, room_id: str) -> RoomRecord:
+        """Someone entered the room. Raises if the room refuses joins now, so the meeting
+        layer can call this as its admission check."""
+        now = self._clock.now()
+
+        def apply(room: RoomRecord) -> RoomRecord:
+            if not room.in_use:
+                self._check_admission(room, now)
+            return lifecycle.on_participant_joined(room, now)
+
+        return await self._mutate(room_id, apply)
+
+    async def room_empty(self, room_id: str) -> RoomRecord | None:
+        """The last participant left. Deletes the room at once if it has expired meanwhile;
+        returns the room, or ``None`` if it was deleted."""
+        now = self._clock.now()
+        room = await self._mutate(room_id, lambda r: lifecycle.on_room_empty(r, now))
+        if lifecycle.is_deletable(room, now) and await self._store.delete_room(
+            room.id, room.version
+        ):
+            logger.info("room %s deleted as it emptied after expiring", room.id)
+            return None
+        return room
+
+    async def sweep(self) -> list[str]:
+        """Delete every room that is due; return their ids. Each is deleted exactly once,
+        however many sweepers race."""
+        now = self._clock.now()
+        deleted: list[str] = []
+        while True:
+            due = await self._store.rooms_due(now, 100)
+            progressed = False
+            for room in due:
+                if lifecycle.is_deletable(room, now) and await self._store.delete_room(
+                    room.id, room.version
+                ):
+                    logger.info("room %s expired and was deleted", room.id)
+                    deleted.append(room.id)
+                    progressed = True
+            if len(due) < 100 or not progressed:
+                return deleted
+
+    async def next_expiry(self) -> datetime | None:
+        return await self._store.next_expiry()
+
+    async def recover_after_restart(self) -> int:
+        """Rooms marked in use by a process that is gone become empty now."""
+        rooms = await self._store.rooms_in_use()
+        for room in rooms:
+            await self.room_empty(room.id)
+        return len(rooms)
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    async def _mutate(self, room_id: str, apply: Callable[[RoomRecord], RoomRecord]) -> RoomRecord:
+        for _ in range(_UPDATE_ATTEMPTS):
+            room = await self.get(room_id)
+            updated = lifecycle.with_expiry(apply(room))
+            if await self._store.update_room(updated):
+                if updated.expires_at != room.expires_at or updated.in_use != room.in_use:
+                    self._on_expiry_changed()
+                return updated
+        raise Conflict(f"room {room_id!r} kept changing; try again")
+
+    @staticmethod
+    def _check_auto_delete(kind: RoomKind, when: datetime | None, now: datetime) -> None:
+        if when is None:
+            return
+        if kind is RoomKind.INSTANT:
+            raise Invalid(
+                "auto_delete_at applies to long_term rooms only; instant rooms delete "
+                "themselves 10 minutes after use",
+                errors=[_err("auto_delete_at", "not allowed for instant rooms")],
+            )
+        if when < now + AUTO_DELETE_MIN_AHEAD:
+            raise Invalid(
+                "auto_delete_at must be at least 1 hour in the future",
+                errors=[_err("auto_delete_at", "too soon")],
+            )
+        if when > now + AUTO_DELETE_MAX_AHEAD:
+            raise Invalid(
+                "auto_delete_at must be at most 5 years in the future",
+                errors=[_err("auto_delete_at", "too far")],
+            )

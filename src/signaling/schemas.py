@@ -1,0 +1,307 @@
+"""Pydantic models for the REST edge: request bodies are validated here, strictly.
+
+Every request model forbids unknown keys, so a typo in a config key is a 422, not silently
+ignored. Checks that need the clock (``auto_delete_at`` bounds) live in the room service.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StringConstraints,
+)
+
+from .models import Role, RoomKind, RoomStatus
+
+__all__ = [
+    "METADATA_MAX_BYTES",
+    "ApiKey",
+    "ApiKeyCreate",
+    "ApiKeyCreated",
+    "BulkDeleteFailure",
+    "BulkDeleteResult",
+    "DeletePolicyMeeting",
+    "DeletePolicyRecordings",
+    "IceServer",
+    "JoinRequest",
+    "JoinResponse",
+    "Link",
+    "Problem",
+    "RecordingAccess",
+    "RecordingLayout",
+    "Room",
+    "RoomConfig",
+    "RoomConfigPatch",
+    "RoomCreate",
+    "RoomLinks",
+    "RoomList",
+    "RoomUpdate",
+    "RotateLinks",
+]
+
+METADATA_MAX_BYTES = 4096
+
+
+class _Input(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+def _printable(value: str) -> str:
+    if not value.isprintable():
+        raise ValueError("must not contain control characters")
+    return value
+
+
+Name = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
+    AfterValidator(_printable),
+]
+Nickname = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=50),
+    AfterValidator(_printable),
+]
+ThemeId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+
+
+def _small_metadata(value: dict[str, Any] | None) -> dict[str, Any] | None:
+    if value is not None:
+        size = len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode())
+        if size > METADATA_MAX_BYTES:
+            raise ValueError(
+                f"must be at most {METADATA_MAX_BYTES} bytes as compact JSON (is {size})"
+            )
+    return value
+
+
+Metadata = Annotated[dict[str, Any] | None, AfterValidator(_small_metadata)]
+
+
+class RecordingLayout(StrEnum):
+    GRID = "grid"
+    SPEAKER = "speaker"
+    SINGLE_SPEAKER = "single_speaker"
+
+
+class RecordingAccess(StrEnum):
+    """Who may see a room's recordings besides administrators and the recordings link."""
+
+    ADMIN = "admin"
+    MODERATOR = "moderator"
+    MODERATOR_SPEAKER = "moderator_speaker"
+
+
+class ChatConfig(_Input):
+    enabled: StrictBool = True
+
+
+class ScreenShareConfig(_Input):
+    enabled: StrictBool = True
+
+
+class RecordingConfig(_Input):
+    enabled: StrictBool = True
+    auto_start: StrictBool = False
+    layout: RecordingLayout = RecordingLayout.GRID
+    access: RecordingAccess = RecordingAccess.MODERATOR
+
+
+class RoomConfig(_Input):
+    chat: ChatConfig = Field(default_factory=ChatConfig)
+    screen_share: ScreenShareConfig = Field(default_factory=ScreenShareConfig)
+    recording: RecordingConfig = Field(default_factory=RecordingConfig)
+
+
+class ChatConfigPatch(_Input):
+    enabled: StrictBool | None = None
+
+
+class RecordingConfigPatch(_Input):
+    enabled: StrictBool | None = None
+    auto_start: StrictBool | None = None
+    layout: RecordingLayout | None = None
+    access: RecordingAccess | None = None
+
+
+class RoomConfigPatch(_Input):
+    """A partial config: the keys given replace the room's, the rest stay."""
+
+    chat: ChatConfigPatch | None = None
+    screen_share: ChatConfigPatch | None = None
+    recording: RecordingConfigPatch | None = None
+
+
+PositiveLimit = Annotated[int, Field(ge=1, le=1000)]
+SessionMinutes = Annotated[int, Field(ge=1, le=24 * 60)]
+
+
+class RoomCreate(_Input):
+    name: Name = "Room"
+    kind: RoomKind = RoomKind.LONG_TERM
+    auto_delete_at: AwareDatetime | None = Field(
+        default=None,
+        description="long_term rooms only: at least 1 hour and at most 5 years ahead.",
+    )
+    delete_after_use: StrictBool = Field(
+        default=False,
+        description="Delete the room 10 minutes after the last participant leaves.",
+    )
+    max_participants: PositiveLimit | None = None
+    session_length_minutes: SessionMinutes | None = None
+    theme_id: ThemeId | None = None
+    metadata: Metadata = Field(default=None, description="Any JSON object up to 4 KiB.")
+    config: RoomConfig = Field(default_factory=RoomConfig)
+
+
+class RoomUpdate(_Input):
+    """Fields to change. Absent fields stay; ``null`` clears a nullable field."""
+
+    name: Name | None = None
+    status: Literal[RoomStatus.OPEN, RoomStatus.CLOSED] | None = Field(
+        default=None, description="`closed` rooms refuse joins; `open` admits them again."
+    )
+    auto_delete_at: AwareDatetime | None = None
+    delete_after_use: StrictBool | None = None
+    max_participants: PositiveLimit | None = None
+    session_length_minutes: SessionMinutes | None = None
+    theme_id: ThemeId | None = None
+    metadata: Metadata = None
+    config: RoomConfigPatch | None = None
+
+
+class Link(BaseModel):
+    url: str
+    secret: str
+
+
+class RoomLinks(BaseModel):
+    moderator: Link
+    speaker: Link
+    recordings: Link
+
+
+class Room(BaseModel):
+    id: str
+    name: str
+    kind: RoomKind
+    status: RoomStatus
+    auto_delete_at: datetime | None
+    delete_after_use: bool
+    max_participants: int | None
+    session_length_minutes: int | None
+    theme_id: str | None
+    metadata: dict[str, Any] | None
+    config: RoomConfig
+    links: RoomLinks
+    expires_at: datetime | None = Field(
+        description="When the room stops admitting people and is deleted once empty; "
+        "null while nothing is scheduled."
+    )
+    created_at: datetime
+    updated_at: datetime
+
+
+class RoomList(BaseModel):
+    items: list[Room]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page.")
+
+
+class DeletePolicyMeeting(StrEnum):
+    FORCE = "force"
+    WHEN_MEETING_ENDS = "when_meeting_ends"
+    FAIL = "fail"
+
+
+class DeletePolicyRecordings(StrEnum):
+    FORCE = "force"
+    KEEP = "keep"
+    FAIL = "fail"
+
+
+class BulkDeleteFailure(BaseModel):
+    id: str
+    status: int
+    type: str
+    detail: str
+
+
+class BulkDeleteResult(BaseModel):
+    deleted: list[str]
+    scheduled: list[str] = Field(description="Deleted when their meeting ends.")
+    failed: list[BulkDeleteFailure]
+
+
+class RotateLinks(_Input):
+    roles: list[Role] = Field(
+        default_factory=lambda: list(Role),
+        min_length=1,
+        max_length=3,
+        description="Which links get new secrets (all by default).",
+    )
+
+
+class JoinRequest(_Input):
+    secret: Annotated[str, StringConstraints(min_length=1, max_length=256)]
+    nickname: Nickname
+
+
+class IceServer(BaseModel):
+    urls: list[str]
+    username: str | None = None
+    credential: str | None = None
+
+
+class JoinRoom(BaseModel):
+    id: str
+    name: str
+    theme_id: str | None
+    config: RoomConfig
+
+
+class JoinResponse(BaseModel):
+    token: str = Field(description="Signed participant token: present it on the WebSocket.")
+    token_expires_at: datetime
+    participant_id: str
+    nickname: str
+    role: Role
+    room: JoinRoom
+    ws_url: str
+    ice_servers: list[IceServer]
+
+
+class ApiKeyCreate(_Input):
+    name: Name
+
+
+class ApiKey(BaseModel):
+    id: str
+    name: str
+    prefix: str = Field(description="The key's first characters, to tell keys apart.")
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+class ApiKeyCreated(ApiKey):
+    key: str = Field(description="The key itself. Shown only this once.")
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    errors: list[dict[str, Any]] | None = None

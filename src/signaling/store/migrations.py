@@ -1,0 +1,72 @@
+"""Versioned schema migrations, applied in order at start.
+
+The schema version lives in SQLite's ``PRAGMA user_version``. Append new migrations; never
+edit one that has shipped. A database whose version is newer than the last entry here was
+written by a newer meetbox and is refused.
+"""
+
+from __future__ import annotations
+
+__all__ = ["MIGRATIONS", "SCHEMA_VERSION"]
+
+#: (version, SQL). Each runs in its own transaction together with the version bump.
+MIGRATIONS: list[tuple[int, str]] = [
+    (
+        1,
+        """
+        CREATE TABLE settings (
+            name TEXT PRIMARY KEY,
+            value TEXT NOT NULL
+        );
+        CREATE TABLE rooms (
+            id TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            auto_delete_at TEXT,
+            delete_after_use INTEGER NOT NULL DEFAULT 0,
+            max_participants INTEGER,
+            session_length_minutes INTEGER,
+            theme_id TEXT,
+            metadata TEXT,
+            config TEXT NOT NULL,
+            closed INTEGER NOT NULL DEFAULT 0,
+            in_use INTEGER NOT NULL DEFAULT 0,
+            emptied_at TEXT,
+            delete_requested_at TEXT,
+            expires_at TEXT,
+            version INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE INDEX rooms_by_created ON rooms (created_at DESC, id DESC);
+        CREATE INDEX rooms_by_expiry ON rooms (expires_at) WHERE expires_at IS NOT NULL;
+        CREATE TABLE room_links (
+            room_id TEXT NOT NULL REFERENCES rooms (id) ON DELETE CASCADE,
+            role TEXT NOT NULL,
+            secret TEXT NOT NULL,
+            secret_hash TEXT NOT NULL UNIQUE,
+            PRIMARY KEY (room_id, role)
+        );
+        -- Secrets replaced by a rotation: kept so a stale link gets "link replaced", not
+        -- "unknown link". Deleted with the room.
+        CREATE TABLE retired_links (
+            secret_hash TEXT PRIMARY KEY,
+            room_id TEXT NOT NULL REFERENCES rooms (id) ON DELETE CASCADE,
+            role TEXT NOT NULL,
+            retired_at TEXT NOT NULL
+        );
+        CREATE INDEX retired_links_by_room ON retired_links (room_id);
+        CREATE TABLE api_keys (
+            id TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            prefix TEXT NOT NULL,
+            key_hash TEXT NOT NULL UNIQUE,
+            created_at TEXT NOT NULL,
+            last_used_at TEXT,
+            revoked_at TEXT
+        );
+        """,
+    ),
+]
+
+SCHEMA_VERSION = MIGRATIONS[-1][0]
