@@ -7,7 +7,7 @@ ignored. Checks that need the clock (``auto_delete_at`` bounds) live in the room
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
@@ -85,6 +85,9 @@ def _small_metadata(value: dict[str, Any] | None) -> dict[str, Any] | None:
     return value
 
 
+#: A timestamp with a timezone (naive ones are refused), stored and shown in UTC.
+UtcDatetime = Annotated[AwareDatetime, AfterValidator(lambda when: when.astimezone(UTC))]
+
 Metadata = Annotated[dict[str, Any] | None, AfterValidator(_small_metadata)]
 
 
@@ -149,7 +152,7 @@ SessionMinutes = Annotated[int, Field(ge=1, le=24 * 60)]
 class RoomCreate(_Input):
     name: Name = "Room"
     kind: RoomKind = RoomKind.LONG_TERM
-    auto_delete_at: AwareDatetime | None = Field(
+    auto_delete_at: UtcDatetime | None = Field(
         default=None,
         description="long_term rooms only: at least 1 hour and at most 5 years ahead.",
     )
@@ -171,7 +174,7 @@ class RoomUpdate(_Input):
     status: Literal[RoomStatus.OPEN, RoomStatus.CLOSED] | None = Field(
         default=None, description="`closed` rooms refuse joins; `open` admits them again."
     )
-    auto_delete_at: AwareDatetime | None = None
+    auto_delete_at: UtcDatetime | None = None
     delete_after_use: StrictBool | None = None
     max_participants: PositiveLimit | None = None
     session_length_minutes: SessionMinutes | None = None

@@ -52,5 +52,8 @@ class Sweeper:
             async with self._passed:
                 self.passes += 1
                 self._passed.notify_all()
+            # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancel that
+            # races with the wake-up (gh-86296), which kept a stopping server alive.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), delay)
+                async with asyncio.timeout(delay):
+                    await self._wake.wait()

@@ -132,6 +132,9 @@ class SqliteStore:
                     f"meetbox; this one knows versions up to {SCHEMA_VERSION}. Upgrade "
                     "meetbox, or restore a backup taken before the upgrade.",
                 )
+            # A server that cannot write is no server: find out now, not on the first request.
+            await db.execute("BEGIN IMMEDIATE")
+            await db.rollback()
             for number, sql in MIGRATIONS:
                 if number <= version:
                     continue
