@@ -23,6 +23,10 @@ __all__ = ["SqliteStore"]
 
 logger = logging.getLogger(__name__)
 
+# aiosqlite logs every statement with its parameters at DEBUG, and those parameters include
+# link secrets and key hashes. Secrets never reach a log, whatever level the operator picks.
+logging.getLogger("aiosqlite").setLevel(logging.INFO)
+
 _ROOM_COLUMNS = (
     "id, name, kind, created_at, updated_at, auto_delete_at, delete_after_use, "
     "max_participants, session_length_minutes, theme_id, metadata, config, closed, in_use, "
