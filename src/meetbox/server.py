@@ -28,7 +28,7 @@ logger = logging.getLogger("meetbox")
 
 
 class DataDirInUse(Exception):
-    pass
+    """The data dir is taken by another server, or cannot be written."""
 
 
 class _JsonFormatter(logging.Formatter):
@@ -58,8 +58,14 @@ def configure_logging(log_format: str, level: str) -> None:
 def lock_data_dir(data_dir: Path, stack: ExitStack) -> None:
     """One server per data dir. The lock is an ``flock``: it goes away with the process, so a
     crash never leaves a stale lock behind."""
-    data_dir.mkdir(parents=True, exist_ok=True)
-    handle: IO[str] = stack.enter_context(open(data_dir / "server.lock", "a+"))  # noqa: SIM115
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        handle: IO[str] = stack.enter_context(open(data_dir / "server.lock", "a+"))  # noqa: SIM115
+    except PermissionError:
+        raise DataDirInUse(
+            f"{data_dir} cannot be written. Give the user running meetbox write access to "
+            "it, or choose another --data-dir."
+        ) from None
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:

@@ -56,21 +56,15 @@ class _Input(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-def _printable(value: str) -> str:
-    if not value.isprintable():
-        raise ValueError("must not contain control characters")
-    return value
-
+#: Visible text: at least one non-space character, no control characters (C0, DEL, C1).
+#: In the schema too, so clients and fuzzers see the rule.
+_TEXT = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
 
 Name = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
-    AfterValidator(_printable),
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=_TEXT)
 ]
 Nickname = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=50),
-    AfterValidator(_printable),
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50, pattern=_TEXT)
 ]
 ThemeId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 

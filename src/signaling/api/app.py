@@ -11,7 +11,7 @@ from fastapi.responses import RedirectResponse
 
 from ..services import Services
 from .limits import BodyLimit
-from .problems import install_problem_handlers
+from .problems import install_problem_handlers, problem_doc
 from .routes_misc import health_router, join_router, keys_router
 from .routes_rooms import router as rooms_router
 
@@ -44,6 +44,13 @@ def create_app(services: Services) -> BodyLimit:
         docs_url="/docs",
         redoc_url=None,
         lifespan=lifespan,
+        # Every route can answer these; documenting them once keeps the spec truthful.
+        responses={
+            400: problem_doc("The body is not valid JSON."),
+            413: problem_doc("The body is over 1 MiB."),
+            422: problem_doc("A field failed validation."),
+            503: problem_doc("The server is shutting down."),
+        },
     )
     app.state.services = services
     install_problem_handlers(app)

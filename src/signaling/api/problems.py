@@ -12,12 +12,30 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..errors import MeetboxError
 
-__all__ = ["PROBLEM_TYPE_BASE", "install_problem_handlers", "problem_response"]
+__all__ = [
+    "PROBLEM_TYPE_BASE",
+    "install_problem_handlers",
+    "problem_doc",
+    "problem_response",
+]
 
 logger = logging.getLogger(__name__)
 
 PROBLEM_TYPE_BASE = "urn:meetbox:problem:"
 MEDIA_TYPE = "application/problem+json"
+
+
+def problem_doc(description: str) -> dict[str, Any]:
+    """An OpenAPI response entry for a problem document (both media types are listed, as
+    clients that ask for ``application/json`` get the same body)."""
+    from ..schemas import Problem
+
+    return {
+        "model": Problem,
+        "description": description,
+        "content": {"application/problem+json": {}},
+    }
+
 
 _GENERIC = {
     400: ("bad-request", "Bad request"),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Path, Response
 
@@ -15,18 +15,19 @@ from ..schemas import (
     JoinRequest,
     JoinResponse,
     JoinRoom,
-    Problem,
     RoomConfig,
 )
 from .deps import ApiKeyAuth, ServicesDep
+from .problems import problem_doc
 
 __all__ = ["health_router", "join_router", "keys_router"]
 
-_problem: dict[str, Any] = {"model": Problem, "content": {"application/problem+json": {}}}
 
 join_router = APIRouter(tags=["join"])
 keys_router = APIRouter(
-    prefix="/api-keys", tags=["api-keys"], responses={401: _problem, 404: _problem, 422: _problem}
+    prefix="/api-keys",
+    tags=["api-keys"],
+    responses={401: problem_doc("No or wrong API key."), 404: problem_doc("No such key.")},
 )
 health_router = APIRouter(tags=["health"])
 
@@ -39,7 +40,11 @@ health_router = APIRouter(tags=["health"])
     "unknown (404 invalid-link), was rotated (410 link-rotated), is a recordings link "
     "(403 wrong-link-role), or the room is closed (403 room-closed) or expired "
     "(410 room-expired).",
-    responses={403: _problem, 404: _problem, 410: _problem, 422: _problem},
+    responses={
+        403: problem_doc("Recordings link, or the room is closed."),
+        404: problem_doc("Unknown link."),
+        410: problem_doc("The link was rotated, or the room expired."),
+    },
 )
 async def join(body: JoinRequest, services: ServicesDep) -> JoinResponse:
     if services.draining:
@@ -102,7 +107,6 @@ async def healthz() -> dict[str, str]:
 @health_router.get(
     "/readyz",
     summary="Readiness: the database answers and the server is not shutting down",
-    responses={503: _problem},
 )
 async def readyz(services: ServicesDep) -> dict[str, str]:
     if services.draining:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Body, Path, Query, Response
 from fastapi.responses import JSONResponse
@@ -16,7 +16,6 @@ from ..schemas import (
     DeletePolicyMeeting,
     DeletePolicyRecordings,
     Link,
-    Problem,
     Room,
     RoomConfig,
     RoomCreate,
@@ -27,17 +26,17 @@ from ..schemas import (
 )
 from ..store import RoomFilter
 from .deps import ApiKeyAuth, ServicesDep
-from .problems import PROBLEM_TYPE_BASE
+from .problems import PROBLEM_TYPE_BASE, problem_doc
 
 __all__ = ["room_out", "router"]
 
 MAX_BULK_IDS = 100
 
-_errors: dict[int | str, dict[str, Any]] = {
-    status: {"model": Problem, "content": {"application/problem+json": {}}}
-    for status in (401, 404, 422)
-}
-router = APIRouter(prefix="/rooms", tags=["rooms"], responses=_errors)
+router = APIRouter(
+    prefix="/rooms",
+    tags=["rooms"],
+    responses={401: problem_doc("No or wrong API key."), 404: problem_doc("No such room.")},
+)
 
 RoomId = Annotated[str, Path(min_length=1, max_length=128, description="The room's id.")]
 WithMeeting = Annotated[
@@ -157,7 +156,7 @@ async def update_room(
     responses={
         202: {"description": "The room will be deleted when its meeting ends."},
         204: {"description": "Deleted."},
-        409: {"model": Problem, "description": "A meeting is in progress (with_meeting=fail)."},
+        409: problem_doc("A meeting is in progress (with_meeting=fail)."),
     },
 )
 async def delete_room(
