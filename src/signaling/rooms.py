@@ -313,8 +313,9 @@ class RoomService:
         now = self._clock.now()
 
         def apply(room: RoomRecord) -> RoomRecord:
-            if not room.in_use:
-                self._check_admission(room, now)
+            # Checked even while a meeting runs: a room that expired or was closed mid-meeting
+            # keeps the people in it but admits nobody new.
+            self._check_admission(room, now)
             return lifecycle.on_participant_joined(room, now)
 
         return await self._mutate(room_id, apply)
@@ -323,7 +324,10 @@ class RoomService:
         """The last participant left. Deletes the room at once if it has expired meanwhile;
         returns the room, or ``None`` if it was deleted."""
         now = self._clock.now()
-        room = await self._mutate(room_id, lambda r: lifecycle.on_room_empty(r, now))
+        try:
+            room = await self._mutate(room_id, lambda r: lifecycle.on_room_empty(r, now))
+        except NotFound:
+            return None  # deleted meanwhile (with_meeting=force): nothing left to do
         if lifecycle.is_deletable(room, now) and await self._store.delete_room(
             room.id, room.version
         ):

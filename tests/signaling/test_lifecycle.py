@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 
 from signaling import lifecycle
@@ -71,7 +72,7 @@ def test_earliest_rule_wins() -> None:
 
 def test_delete_requested_expires_at_once() -> None:
     r = lifecycle.on_participant_joined(room(), T0)
-    r = lifecycle.with_expiry(_with(r, delete_requested_at=T0 + MIN))
+    r = lifecycle.with_expiry(dataclasses.replace(r, delete_requested_at=T0 + MIN))
     assert lifecycle.join_refusal(r, T0 + MIN) is JoinRefusal.EXPIRED
     assert lifecycle.is_deletable(lifecycle.on_room_empty(r, T0 + 2 * MIN), T0 + 2 * MIN)
 
@@ -88,9 +89,3 @@ def test_clock_jumping_back_does_not_resurrect_or_double_delete() -> None:
     # A jump back in time only postpones; the deletion moment itself does not move.
     assert not lifecycle.is_deletable(r, T0 - timedelta(hours=1))
     assert r.expires_at == T0 + 10 * MIN
-
-
-def _with(r: RoomRecord, **fields: object) -> RoomRecord:
-    import dataclasses
-
-    return dataclasses.replace(r, **fields)  # type: ignore[arg-type]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from signaling.models import Role, RoomKind, RoomRecord
+from signaling.models import LinkRecord, Role, RoomKind, RoomRecord
 from signaling.store import SqliteStore, StoreError, StoreProblem
 from signaling.store.migrations import SCHEMA_VERSION
 from signaling.tokens import sha256_hex
@@ -22,8 +22,6 @@ async def _make(path: Path) -> None:
 
 
 def _room(room_id: str) -> RoomRecord:
-    from signaling.models import LinkRecord
-
     return RoomRecord(
         id=room_id,
         name="Standup",

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from pathlib import Path
+
+import pytest
 
 from signaling import FakeClock, Services
-from signaling.models import RoomKind
-from signaling.schemas import RoomCreate
+from signaling.errors import RoomClosed, RoomExpired
+from signaling.models import RoomKind, RoomStatus
+from signaling.rooms import RoomService
+from signaling.schemas import RoomCreate, RoomUpdate
 from signaling.store import SqliteStore
 from tests.conftest import T0
 
@@ -56,12 +61,10 @@ async def test_room_expiring_mid_meeting_is_deleted_when_it_empties(
 
 
 async def test_two_sweepers_racing_delete_each_room_once(
-    services: Services, clock: FakeClock, db_path: object
+    services: Services, clock: FakeClock, db_path: Path
 ) -> None:
-    from signaling.rooms import RoomService
-
     created = [await services.rooms.create(RoomCreate(kind=RoomKind.INSTANT)) for _ in range(20)]
-    other_store = await SqliteStore.open(db_path)  # type: ignore[arg-type]
+    other_store = await SqliteStore.open(db_path)
     try:
         other = RoomService(other_store, clock, public_url="http://x", token_key=b"k")
         clock.advance(timedelta(minutes=11))
@@ -100,3 +103,28 @@ async def test_running_sweeper_wakes_on_changes_and_stops_promptly(
     task.cancel()
     done, _ = await asyncio.wait([task], timeout=5)
     assert done == {task}
+
+
+async def test_room_closed_or_expired_mid_meeting_admits_nobody_new(
+    services: Services, clock: FakeClock
+) -> None:
+    rooms = services.rooms
+    room = await rooms.create(RoomCreate(auto_delete_at=T0 + timedelta(hours=1)))
+    await rooms.participant_joined(room.id)
+    clock.advance(timedelta(hours=1))
+    with pytest.raises(RoomExpired):
+        await rooms.participant_joined(room.id)
+    other = await rooms.create(RoomCreate())
+    await rooms.participant_joined(other.id)
+    await rooms.update(other.id, RoomUpdate(status=RoomStatus.CLOSED))
+    with pytest.raises(RoomClosed):
+        await rooms.participant_joined(other.id)
+    stored = await services.store.get_room(other.id)
+    assert stored is not None and stored.in_use  # those inside stay
+
+
+async def test_room_empty_after_a_forced_delete_is_harmless(services: Services) -> None:
+    room = await services.rooms.create(RoomCreate())
+    await services.rooms.participant_joined(room.id)
+    await services.store.delete_room(room.id)
+    assert await services.rooms.room_empty(room.id) is None
