@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from signaling.accounts import Accounts
 from signaling.clock import SystemClock, format_ts
 from signaling.errors import MeetboxError
+from signaling.pagination import MAX_LIMIT, encode_cursor
 from signaling.store import SqliteStore, StoreError
 
 from . import __version__
@@ -63,7 +64,14 @@ async def _api_key(settings: Settings, args: argparse.Namespace) -> int:
             print(f"created API key {record.id} ({record.name}); it is shown only this once:")
             print(key)
         elif args.action == "list":
-            rows = await accounts.list_api_keys()
+            rows = []
+            cursor = None
+            while True:
+                page = await accounts.list_api_keys(MAX_LIMIT, cursor)
+                rows += page.items
+                if page.next_after is None:
+                    break
+                cursor = encode_cursor(page.next_after)
             print(f"{'ID':<14} {'NAME':<24} {'PREFIX':<10} {'CREATED':<28} STATE")
             for r in rows:
                 state = "revoked" if r.revoked_at else "active"

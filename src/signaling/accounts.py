@@ -13,7 +13,8 @@ from datetime import timedelta
 from .clock import Clock
 from .errors import Invalid, NotFound, Unauthorized
 from .models import ApiKeyRecord
-from .store import Store
+from .pagination import decode_cursor
+from .store import Page, Store
 from .tokens import new_secret, sha256_hex
 
 __all__ = [
@@ -141,8 +142,8 @@ class Accounts:
             record.last_used_at = now
         return record
 
-    async def list_api_keys(self) -> list[ApiKeyRecord]:
-        return await self._store.list_api_keys()
+    async def list_api_keys(self, limit: int, cursor: str | None) -> Page[ApiKeyRecord]:
+        return await self._store.list_api_keys(limit, decode_cursor(cursor))
 
     async def revoke_api_key(self, key_id: str) -> ApiKeyRecord:
         if not await self._store.revoke_api_key(key_id, self._clock.now()):

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import dataclasses
 import hmac
-import json
 import logging
 import re
 import secrets
@@ -30,6 +27,7 @@ from .errors import (
     WrongLinkRole,
 )
 from .models import LinkRecord, Role, RoomKind, RoomRecord, RoomStatus
+from .pagination import decode_cursor
 from .schemas import (
     DeletePolicyMeeting,
     DeletePolicyRecordings,
@@ -46,8 +44,6 @@ __all__ = [
     "DeleteOutcome",
     "JoinGrant",
     "RoomService",
-    "decode_cursor",
-    "encode_cursor",
 ]
 
 logger = logging.getLogger(__name__)
@@ -69,20 +65,6 @@ class JoinGrant:
     token: str
     claims: ParticipantClaims
     room: RoomRecord
-
-
-def encode_cursor(after: tuple[str, str]) -> str:
-    return base64.urlsafe_b64encode(json.dumps(list(after)).encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[str, str]:
-    try:
-        raw = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        if isinstance(raw, list) and len(raw) == 2 and all(isinstance(part, str) for part in raw):
-            return raw[0], raw[1]
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        pass
-    raise Invalid("cursor is not one this server handed out", errors=[_err("cursor", "invalid")])
 
 
 def _err(field: str, msg: str) -> dict[str, object]:
@@ -180,8 +162,7 @@ class RoomService:
     async def list_rooms(
         self, where: RoomFilter, limit: int, cursor: str | None
     ) -> Page[RoomRecord]:
-        after = decode_cursor(cursor) if cursor else None
-        return await self._store.list_rooms(where, limit, after)
+        return await self._store.list_rooms(where, limit, decode_cursor(cursor))
 
     async def update(self, room_id: str, patch: RoomUpdate) -> RoomRecord:
         now = self._clock.now()

@@ -28,6 +28,7 @@ __all__ = [
     "ApiKey",
     "ApiKeyCreate",
     "ApiKeyCreated",
+    "ApiKeyList",
     "BulkDeleteFailure",
     "BulkDeleteResult",
     "DeletePolicyMeeting",
@@ -288,6 +289,11 @@ class ApiKey(BaseModel):
     created_at: datetime
     last_used_at: datetime | None
     revoked_at: datetime | None
+
+
+class ApiKeyList(BaseModel):
+    items: list[ApiKey]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page.")
 
 
 class ApiKeyCreated(ApiKey):

@@ -49,14 +49,14 @@ async def test_api_key_lifecycle(app_client: httpx.AsyncClient, clock: FakeClock
     assert new_key.startswith("mbk_") and len(new_key) >= 40
     assert created["prefix"] == new_key[:8]
 
-    listed = (await app_client.get("/api/v1/api-keys")).json()
+    listed = (await app_client.get("/api/v1/api-keys")).json()["items"]
     assert {k["name"] for k in listed} == {"initial", "ci"}
     assert all("key" not in k and "key_hash" not in k for k in listed)
 
     clock.advance(timedelta(minutes=5))
     as_ci = {"X-API-Key": new_key}
     assert (await app_client.get("/api/v1/rooms", headers=as_ci)).status_code == 200
-    listed = {k["name"]: k for k in (await app_client.get("/api/v1/api-keys")).json()}
+    listed = {k["name"]: k for k in (await app_client.get("/api/v1/api-keys")).json()["items"]}
     assert listed["ci"]["last_used_at"] == "2026-03-01T09:05:00Z"
 
     assert (await app_client.delete(f"/api/v1/api-keys/{created['id']}")).status_code == 204
@@ -65,6 +65,21 @@ async def test_api_key_lifecycle(app_client: httpx.AsyncClient, clock: FakeClock
     assert "revoked" in refused.json()["detail"]
     assert (await app_client.get("/api/v1/rooms")).status_code == 200  # other keys unaffected
     assert_problem(await app_client.delete("/api/v1/api-keys/key_nope"), 404)
+
+
+async def test_api_key_list_is_paginated(app_client: httpx.AsyncClient, clock: FakeClock) -> None:
+    for i in range(4):
+        clock.advance(timedelta(seconds=1))
+        await app_client.post("/api/v1/api-keys", json={"name": f"k{i}"})
+    first = (await app_client.get("/api/v1/api-keys", params={"limit": 3})).json()
+    assert [k["name"] for k in first["items"]] == ["k3", "k2", "k1"]
+    rest = (
+        await app_client.get(
+            "/api/v1/api-keys", params={"limit": 3, "cursor": first["next_cursor"]}
+        )
+    ).json()
+    assert [k["name"] for k in rest["items"]] == ["k0", "initial"]
+    assert rest["next_cursor"] is None
 
 
 async def test_join_trades_a_secret_for_a_signed_token(

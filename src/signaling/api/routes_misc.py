@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Response
+from fastapi import APIRouter, Path, Query, Response
 
 from ..errors import ServiceUnavailable
 from ..models import ApiKeyRecord
+from ..pagination import MAX_LIMIT, encode_cursor
 from ..schemas import (
     ApiKey,
     ApiKeyCreate,
     ApiKeyCreated,
+    ApiKeyList,
     JoinRequest,
     JoinResponse,
     JoinRoom,
@@ -78,9 +80,18 @@ def _key_out(record: ApiKeyRecord) -> ApiKey:
     )
 
 
-@keys_router.get("", response_model=list[ApiKey], summary="List API keys (never the keys)")
-async def list_keys(services: ServicesDep, _: ApiKeyAuth) -> list[ApiKey]:
-    return [_key_out(record) for record in await services.accounts.list_api_keys()]
+@keys_router.get("", response_model=ApiKeyList, summary="List API keys (never the keys)")
+async def list_keys(
+    services: ServicesDep,
+    _: ApiKeyAuth,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 20,
+    cursor: Annotated[str | None, Query(max_length=512)] = None,
+) -> ApiKeyList:
+    page = await services.accounts.list_api_keys(limit, cursor)
+    return ApiKeyList(
+        items=[_key_out(record) for record in page.items],
+        next_cursor=encode_cursor(page.next_after) if page.next_after else None,
+    )
 
 
 @keys_router.post("", status_code=201, response_model=ApiKeyCreated, summary="Create an API key")

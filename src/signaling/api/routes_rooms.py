@@ -9,7 +9,8 @@ from fastapi.responses import JSONResponse
 
 from ..errors import Invalid, MeetboxError
 from ..models import Role, RoomKind, RoomRecord, RoomStatus
-from ..rooms import DeleteOutcome, RoomService, encode_cursor
+from ..pagination import MAX_LIMIT, encode_cursor
+from ..rooms import DeleteOutcome, RoomService
 from ..schemas import (
     BulkDeleteFailure,
     BulkDeleteResult,
@@ -89,7 +90,7 @@ async def list_rooms(
     name: Annotated[str | None, Query(max_length=100, description="Name contains")] = None,
     status: RoomStatus | None = None,
     kind: RoomKind | None = None,
-    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 20,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
 ) -> RoomList:
     page = await services.rooms.list_rooms(RoomFilter(name, status, kind), limit, cursor)

@@ -86,7 +86,8 @@ class Store(Protocol):
 
     async def get_api_key(self, key_id: str) -> ApiKeyRecord | None: ...
 
-    async def list_api_keys(self) -> list[ApiKeyRecord]: ...
+    async def list_api_keys(self, limit: int, after: tuple[str, str] | None) -> Page[ApiKeyRecord]:
+        """Keys newest first, revoked ones included."""
 
     async def revoke_api_key(self, key_id: str, now: datetime) -> bool: ...
 

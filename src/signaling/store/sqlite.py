@@ -227,20 +227,9 @@ class SqliteStore:
             clauses.append("closed = 0 AND in_use = 1")
         elif where.status is RoomStatus.OPEN:
             clauses.append("closed = 0 AND in_use = 0")
-        if after is not None:
-            clauses.append("(created_at < ? OR (created_at = ? AND id < ?))")
-            params.extend([after[0], after[0], after[1]])
-        sql = f"SELECT {_ROOM_COLUMNS} FROM rooms"
-        if clauses:
-            sql += " WHERE " + " AND ".join(clauses)
-        sql += " ORDER BY created_at DESC, id DESC LIMIT ?"
-        params.append(limit + 1)
-        rows = await self._all(sql, params)
-        rooms = [_room_of(row) for row in rows[:limit]]
+        rows, next_after = await self._page("rooms", _ROOM_COLUMNS, clauses, params, limit, after)
+        rooms = [_room_of(row) for row in rows]
         await self._attach_links(rooms)
-        more = len(rows) > limit
-        last = rooms[-1] if rooms else None
-        next_after = (format_ts(last.created_at), last.id) if more and last else None
         return Page(rooms, next_after)
 
     async def update_room(self, room: RoomRecord) -> bool:
@@ -357,9 +346,9 @@ class SqliteStore:
         row = await self._one(f"SELECT {_KEY_COLUMNS} FROM api_keys WHERE id = ?", (key_id,))
         return None if row is None else _key_of(row)
 
-    async def list_api_keys(self) -> list[ApiKeyRecord]:
-        rows = await self._all(f"SELECT {_KEY_COLUMNS} FROM api_keys ORDER BY created_at DESC", ())
-        return [_key_of(row) for row in rows]
+    async def list_api_keys(self, limit: int, after: tuple[str, str] | None) -> Page[ApiKeyRecord]:
+        rows, next_after = await self._page("api_keys", _KEY_COLUMNS, [], [], limit, after)
+        return Page([_key_of(row) for row in rows], next_after)
 
     async def revoke_api_key(self, key_id: str, now: datetime) -> bool:
         return (
@@ -388,6 +377,33 @@ class SqliteStore:
     async def _write(self, sql: str, params: Iterable[Any]) -> int:
         cursor = await self._db.execute(sql, tuple(params))
         return cursor.rowcount
+
+    async def _page(
+        self,
+        table: str,
+        columns: str,
+        clauses: list[str],
+        params: list[Any],
+        limit: int,
+        after: tuple[str, str] | None,
+    ) -> tuple[list[sqlite3.Row], tuple[str, str] | None]:
+        """One page of ``table`` newest first (keyset on ``created_at, id``), and the sort
+        key to continue after when more rows follow. ``columns`` starts with ``id``."""
+        clauses = list(clauses)
+        params = list(params)
+        if after is not None:
+            clauses.append("(created_at < ? OR (created_at = ? AND id < ?))")
+            params.extend([after[0], after[0], after[1]])
+        sql = f"SELECT {columns} FROM {table}"
+        if clauses:
+            sql += " WHERE " + " AND ".join(clauses)
+        sql += " ORDER BY created_at DESC, id DESC LIMIT ?"
+        rows = await self._all(sql, [*params, limit + 1])
+        if len(rows) <= limit:
+            return rows, None
+        created_at = [name.strip() for name in columns.split(",")].index("created_at")
+        last = rows[limit - 1]
+        return rows[:limit], (str(last[created_at]), str(last[0]))
 
     async def _attach_links(self, rooms: list[RoomRecord]) -> None:
         if not rooms:
