@@ -1,0 +1,279 @@
+"""One meeting in one room: who is in, chat, hands, mute state, moderation, and when it ends.
+
+Sans-I/O: methods take ``now`` and return :class:`Output` values (messages to send, sessions
+to close, the meeting's end) for the asyncio adapter to carry out. Nothing here touches a
+socket, the store or a clock. Permissions follow the role: only moderators mute others, kick
+and end the meeting.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from .models import Role
+from .protocol import (
+    ByeReason,
+    Chat,
+    ChatMessage,
+    EndMeeting,
+    Kick,
+    MediaKind,
+    MutedByModerator,
+    MuteParticipant,
+    ParticipantInfo,
+    ParticipantJoined,
+    ParticipantLeft,
+    ParticipantUpdated,
+    RaiseHand,
+    ServerMessage,
+    SetMute,
+)
+
+__all__ = [
+    "CHAT_HISTORY",
+    "Close",
+    "Ended",
+    "Kicked",
+    "Meeting",
+    "MeetingError",
+    "MeetingRules",
+    "Output",
+    "Send",
+]
+
+#: Chat messages kept and replayed to late joiners.
+CHAT_HISTORY = 100
+DEFAULT_EMPTY_TIMEOUT = timedelta(seconds=20)
+
+MeetingAction = Chat | RaiseHand | SetMute | MuteParticipant | Kick | EndMeeting
+
+
+class MeetingError(Exception):
+    """An action the meeting refuses. ``code`` goes into the ``error`` reply; ``refusal``
+    marks a join refusal, answered by closing with 4003."""
+
+    def __init__(self, code: str, message: str, *, refusal: bool = False) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.refusal = refusal
+
+
+@dataclass(frozen=True, slots=True)
+class Send:
+    """Send ``message`` to ``to`` (a participant id), or to everyone but ``exclude``."""
+
+    message: ServerMessage
+    to: str | None = None
+    exclude: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Close:
+    """End ``participant_id``'s session: send ``bye`` with ``reason`` and close."""
+
+    participant_id: str
+    reason: ByeReason
+
+
+@dataclass(frozen=True, slots=True)
+class Kicked:
+    """A moderator kicked ``participant_id``; revoke ``token_id``; maybe rotate links."""
+
+    participant_id: str
+    token_id: str
+    rotate_links: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Ended:
+    """The meeting is over (everyone has been sent a :class:`Close` first)."""
+
+    reason: ByeReason
+
+
+Output = Send | Close | Kicked | Ended
+
+
+@dataclass(frozen=True, slots=True)
+class MeetingRules:
+    chat_enabled: bool = True
+    screen_share_enabled: bool = True
+    max_participants: int | None = None
+    session_length: timedelta | None = None
+    empty_timeout: timedelta = DEFAULT_EMPTY_TIMEOUT
+
+
+@dataclass(slots=True)
+class Participant:
+    id: str
+    nickname: str
+    role: Role
+    token_id: str
+    joined_at: datetime
+    hand_raised: bool = False
+    muted: dict[MediaKind, bool] = field(
+        default_factory=lambda: {kind: False for kind in MediaKind}
+    )
+
+    def info(self) -> ParticipantInfo:
+        return ParticipantInfo(
+            id=self.id,
+            nickname=self.nickname,
+            role=self.role,
+            joined_at=self.joined_at,
+            hand_raised=self.hand_raised,
+            muted=dict(self.muted),
+        )
+
+
+class Meeting:
+    def __init__(self, meeting_id: str, room_id: str, rules: MeetingRules, now: datetime) -> None:
+        self.id = meeting_id
+        self.room_id = room_id
+        self.rules = rules
+        self.started_at = now
+        self.participants: dict[str, Participant] = {}
+        self.chat: deque[ChatMessage] = deque(maxlen=CHAT_HISTORY)
+        #: Participant ids kicked from this meeting: refused if they try again.
+        self.kicked: set[str] = set()
+        self.ended: ByeReason | None = None
+        self._empty_since: datetime | None = now
+
+    # -- membership ------------------------------------------------------------------------
+
+    def join(
+        self, participant_id: str, nickname: str, role: Role, token_id: str, now: datetime
+    ) -> list[Output]:
+        """Admit a participant. A participant id already inside is a reconnect: nothing is
+        announced and the counts stay the same."""
+        if self.ended is not None:
+            raise MeetingError("meeting_ended", "the meeting has ended", refusal=True)
+        if participant_id in self.kicked:
+            raise MeetingError("kicked", "you were removed from this meeting", refusal=True)
+        if participant_id in self.participants:
+            return []
+        limit = self.rules.max_participants
+        if limit is not None and len(self.participants) >= limit:
+            raise MeetingError("room_full", f"the room is full ({limit} people)", refusal=True)
+        participant = Participant(participant_id, nickname, role, token_id, now)
+        self.participants[participant_id] = participant
+        self._empty_since = None
+        return [Send(ParticipantJoined(participant=participant.info()), exclude=participant_id)]
+
+    def leave(self, participant_id: str, reason: ByeReason, now: datetime) -> list[Output]:
+        """``participant_id`` is gone (left, kicked, lost). Idempotent."""
+        if self.participants.pop(participant_id, None) is None:
+            return []
+        if not self.participants:
+            self._empty_since = now
+        return [Send(ParticipantLeft(participant_id=participant_id, reason=reason))]
+
+    def end(self, reason: ByeReason, now: datetime) -> list[Output]:
+        """End for everyone: each participant is closed with ``reason``."""
+        if self.ended is not None:
+            return []
+        self.ended = reason
+        outputs: list[Output] = [Close(pid, reason) for pid in self.participants]
+        self.participants.clear()
+        self._empty_since = now
+        outputs.append(Ended(reason))
+        return outputs
+
+    @property
+    def empty(self) -> bool:
+        return not self.participants
+
+    def snapshot(self) -> list[ParticipantInfo]:
+        return [p.info() for p in self.participants.values()]
+
+    # -- actions ---------------------------------------------------------------------------
+
+    def handle(self, participant_id: str, action: MeetingAction, now: datetime) -> list[Output]:
+        """Carry out ``action`` from ``participant_id``; :class:`MeetingError` if refused."""
+        actor = self.participants.get(participant_id)
+        if actor is None or self.ended is not None:
+            raise MeetingError("not_in_meeting", "you are not in the meeting")
+        if isinstance(action, Chat):
+            return self._chat(actor, action.text, now)
+        if isinstance(action, RaiseHand):
+            actor.hand_raised = action.raised
+            return [Send(ParticipantUpdated(participant=actor.info()))]
+        if isinstance(action, SetMute):
+            actor.muted[action.kind] = action.muted
+            return [Send(ParticipantUpdated(participant=actor.info()))]
+        self._require_moderator(actor, action.type)
+        if isinstance(action, EndMeeting):
+            return self.end(ByeReason.ENDED_BY_MODERATOR, now)
+        target = self.participants.get(action.participant_id)
+        if target is None:
+            raise MeetingError("unknown_participant", "no such participant in the meeting")
+        if isinstance(action, MuteParticipant):
+            return self.mute(target.id, action.kind, by=actor.id)
+        return self.kick(target.id, rotate_links=action.rotate_links, now=now)
+
+    def mute(self, participant_id: str, kind: MediaKind, by: str) -> list[Output]:
+        """Mute someone's ``kind`` (a moderator, or the API when ``by`` is ``"api"``)."""
+        target = self.participants.get(participant_id)
+        if target is None:
+            raise MeetingError("unknown_participant", "no such participant in the meeting")
+        target.muted[kind] = True
+        return [
+            Send(MutedByModerator(kind=kind, by=by), to=target.id),
+            Send(ParticipantUpdated(participant=target.info())),
+        ]
+
+    def kick(self, participant_id: str, *, rotate_links: bool, now: datetime) -> list[Output]:
+        target = self.participants.get(participant_id)
+        if target is None:
+            raise MeetingError("unknown_participant", "no such participant in the meeting")
+        self.kicked.add(target.id)
+        return [
+            Close(target.id, ByeReason.KICKED),
+            Kicked(target.id, target.token_id, rotate_links),
+            *self.leave(target.id, ByeReason.KICKED, now),
+        ]
+
+    def _chat(self, actor: Participant, text: str, now: datetime) -> list[Output]:
+        if not self.rules.chat_enabled:
+            raise MeetingError("chat_disabled", "chat is turned off in this room")
+        message = ChatMessage(
+            id=secrets.token_hex(6),
+            participant_id=actor.id,
+            nickname=actor.nickname,
+            text=text,
+            sent_at=now,
+        )
+        self.chat.append(message)
+        return [Send(message)]
+
+    @staticmethod
+    def _require_moderator(actor: Participant, what: str) -> None:
+        if actor.role is not Role.MODERATOR:
+            raise MeetingError("forbidden", f"only moderators may {what.replace('_', ' ')}")
+
+    # -- timers ----------------------------------------------------------------------------
+
+    def next_deadline(self) -> datetime | None:
+        """When :meth:`handle_timer` must next be called, or ``None``."""
+        if self.ended is not None:
+            return None
+        deadlines = []
+        if self._empty_since is not None:
+            deadlines.append(self._empty_since + self.rules.empty_timeout)
+        if self.rules.session_length is not None:
+            deadlines.append(self.started_at + self.rules.session_length)
+        return min(deadlines) if deadlines else None
+
+    def handle_timer(self, now: datetime) -> list[Output]:
+        if self.ended is not None:
+            return []
+        length = self.rules.session_length
+        if length is not None and now >= self.started_at + length:
+            return self.end(ByeReason.SESSION_LENGTH_REACHED, now)
+        if self._empty_since is not None and now >= self._empty_since + self.rules.empty_timeout:
+            return self.end(ByeReason.EMPTY, now)
+        return []

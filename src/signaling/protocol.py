@@ -1,0 +1,331 @@
+"""The signaling wire protocol: JSON messages over the WebSocket at ``/ws``.
+
+Every client message is validated here (size cap, JSON, schema) before anything else sees
+it; :func:`parse_client_message` returns a typed message or raises :class:`ProtocolError`
+carrying what to do about it (reply with an ``error`` message, or close with a code). The
+catalogue and the sequences are documented in ``docs/signaling.md``.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from enum import IntEnum, StrEnum
+from typing import Annotated, Any, Literal, get_args
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError
+
+from .models import Role
+
+__all__ = [
+    "MAX_MESSAGE_BYTES",
+    "ByeReason",
+    "ClientMessage",
+    "CloseCode",
+    "MediaKind",
+    "ProtocolError",
+    "parse_client_message",
+]
+
+#: Largest client message accepted; bigger frames are closed with 1009 by the transport.
+MAX_MESSAGE_BYTES = 256 * 1024
+MAX_CHAT_CHARS = 2000
+MAX_SDP_CHARS = 128 * 1024
+
+
+class CloseCode(IntEnum):
+    """WebSocket close codes the server uses. A ``bye`` message precedes every close that
+    ends a joined session."""
+
+    NORMAL = 1000
+    GOING_AWAY = 1001
+    POLICY_VIOLATION = 1008
+    MESSAGE_TOO_BIG = 1009
+    INTERNAL_ERROR = 1011
+    #: No valid ``join`` within the admission window, or a bad/expired/revoked token.
+    UNAUTHORIZED = 4001
+    #: The room refuses joins: closed, expired, full, or this participant was kicked.
+    REFUSED = 4003
+
+
+class ByeReason(StrEnum):
+    LEFT = "left"
+    KICKED = "kicked"
+    REPLACED = "replaced"
+    ENDED_BY_MODERATOR = "ended_by_moderator"
+    ENDED_BY_API = "ended_by_api"
+    ROOM_DELETED = "room_deleted"
+    SESSION_LENGTH_REACHED = "session_length_reached"
+    SERVER_SHUTTING_DOWN = "server_shutting_down"
+    TIMEOUT = "timeout"
+    #: History only: the meeting ended because the room stayed empty (nobody to tell).
+    EMPTY = "empty"
+
+
+class MediaKind(StrEnum):
+    AUDIO = "audio"
+    VIDEO = "video"
+    SCREEN = "screen"
+
+
+class ProtocolError(Exception):
+    """A client message that cannot be handled.
+
+    ``close_code`` set: close the socket (the message was not even readable). Otherwise the
+    session answers an ``error`` message with ``code`` and goes on.
+    """
+
+    def __init__(
+        self, code: str, message: str, close_code: CloseCode | None = None, ref: str | None = None
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.close_code = close_code
+        self.ref = ref
+
+
+# -- client -> server ---------------------------------------------------------------------
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    #: Optional correlation id, echoed in the ``error`` that answers this message.
+    ref: Annotated[str, StringConstraints(max_length=64)] | None = None
+
+
+Sdp = Annotated[str, StringConstraints(min_length=1, max_length=MAX_SDP_CHARS)]
+ParticipantId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+
+
+class Join(_In):
+    type: Literal["join"]
+    token: Annotated[str, StringConstraints(min_length=1, max_length=4096)]
+
+
+class Resume(_In):
+    type: Literal["resume"]
+    resume_token: Annotated[str, StringConstraints(min_length=1, max_length=256)]
+
+
+class Ping(_In):
+    type: Literal["ping"]
+
+
+class Leave(_In):
+    type: Literal["leave"]
+
+
+class Chat(_In):
+    type: Literal["chat"]
+    text: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_CHAT_CHARS)
+    ]
+
+
+class RaiseHand(_In):
+    type: Literal["raise_hand"]
+    raised: bool
+
+
+class SetMute(_In):
+    """Mute or unmute one's own media."""
+
+    type: Literal["set_mute"]
+    kind: MediaKind
+    muted: bool
+
+
+class MuteParticipant(_In):
+    """Moderators only: mute someone else's media (they may unmute themselves)."""
+
+    type: Literal["mute_participant"]
+    participant_id: ParticipantId
+    kind: MediaKind
+
+
+class Kick(_In):
+    """Moderators only."""
+
+    type: Literal["kick"]
+    participant_id: ParticipantId
+    #: Also give the speaker link a new secret so the old link cannot bring them back.
+    rotate_links: bool = False
+
+
+class EndMeeting(_In):
+    """Moderators only: end the meeting for everyone."""
+
+    type: Literal["end_meeting"]
+
+
+class PublishOffer(_In):
+    type: Literal["publish_offer"]
+    sdp: Sdp
+
+
+class SubscribeAnswer(_In):
+    type: Literal["subscribe_answer"]
+    sdp: Sdp
+
+
+class IceCandidate(_In):
+    type: Literal["ice_candidate"]
+    target: Literal["publisher", "subscriber"]
+    candidate: Annotated[str, StringConstraints(max_length=1024)]
+    sdp_mid: Annotated[str, StringConstraints(max_length=64)] | None = None
+    sdp_mline_index: Annotated[int, Field(ge=0, le=64)] | None = None
+
+
+ClientMessage = Annotated[
+    Join
+    | Resume
+    | Ping
+    | Leave
+    | Chat
+    | RaiseHand
+    | SetMute
+    | MuteParticipant
+    | Kick
+    | EndMeeting
+    | PublishOffer
+    | SubscribeAnswer
+    | IceCandidate,
+    Field(discriminator="type"),
+]
+_client_adapter: TypeAdapter[ClientMessage] = TypeAdapter(ClientMessage)
+_CLIENT_MODELS = (
+    Join,
+    Resume,
+    Ping,
+    Leave,
+    Chat,
+    RaiseHand,
+    SetMute,
+    MuteParticipant,
+    Kick,
+    EndMeeting,
+    PublishOffer,
+    SubscribeAnswer,
+    IceCandidate,
+)
+CLIENT_TYPES = frozenset(get_args(m.model_fields["type"].annotation)[0] for m in _CLIENT_MODELS)
+
+
+def parse_client_message(raw: str | bytes) -> ClientMessage:
+    """The message in ``raw``, validated; :class:`ProtocolError` says why not."""
+    if len(raw) > MAX_MESSAGE_BYTES:
+        raise ProtocolError(
+            "too_big",
+            f"messages are limited to {MAX_MESSAGE_BYTES} bytes",
+            CloseCode.MESSAGE_TOO_BIG,
+        )
+    if isinstance(raw, bytes):
+        raise ProtocolError("binary", "messages are JSON text frames", CloseCode.POLICY_VIOLATION)
+    try:
+        data: Any = json.loads(raw)
+    except ValueError:
+        raise ProtocolError("invalid_json", "not valid JSON", CloseCode.POLICY_VIOLATION) from None
+    if not isinstance(data, dict) or not isinstance(data.get("type"), str):
+        raise ProtocolError(
+            "invalid_message",
+            "a message is a JSON object with a string 'type'",
+            CloseCode.POLICY_VIOLATION,
+        )
+    ref = data.get("ref") if isinstance(data.get("ref"), str) else None
+    if data["type"] not in CLIENT_TYPES:
+        raise ProtocolError("unknown_type", f"unknown message type {data['type'][:40]!r}", ref=ref)
+    try:
+        return _client_adapter.validate_python(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"][1:]) or "message"
+        raise ProtocolError("invalid_message", f"{where}: {first['msg']}", ref=ref) from None
+
+
+# -- server -> client ---------------------------------------------------------------------
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class ParticipantInfo(_Out):
+    id: str
+    nickname: str
+    role: Role
+    joined_at: datetime
+    hand_raised: bool
+    muted: dict[MediaKind, bool]
+
+
+class ChatMessage(_Out):
+    type: Literal["chat"] = "chat"
+    id: str
+    participant_id: str
+    nickname: str
+    text: str
+    sent_at: datetime
+
+
+class Joined(_Out):
+    type: Literal["joined"] = "joined"
+    meeting_id: str
+    room_id: str
+    you: ParticipantInfo
+    participants: list[ParticipantInfo]
+    chat_history: list[ChatMessage]
+    resume_token: str
+    chat_enabled: bool
+    screen_share_enabled: bool
+
+
+class ParticipantJoined(_Out):
+    type: Literal["participant_joined"] = "participant_joined"
+    participant: ParticipantInfo
+
+
+class ParticipantLeft(_Out):
+    type: Literal["participant_left"] = "participant_left"
+    participant_id: str
+    reason: ByeReason
+
+
+class ParticipantUpdated(_Out):
+    type: Literal["participant_updated"] = "participant_updated"
+    participant: ParticipantInfo
+
+
+class MutedByModerator(_Out):
+    type: Literal["muted_by_moderator"] = "muted_by_moderator"
+    kind: MediaKind
+    by: str
+
+
+class Pong(_Out):
+    type: Literal["pong"] = "pong"
+
+
+class Error(_Out):
+    type: Literal["error"] = "error"
+    code: str
+    message: str
+    ref: str | None = None
+
+
+class Bye(_Out):
+    type: Literal["bye"] = "bye"
+    reason: ByeReason
+
+
+ServerMessage = (
+    Joined
+    | ParticipantJoined
+    | ParticipantLeft
+    | ParticipantUpdated
+    | ChatMessage
+    | MutedByModerator
+    | Pong
+    | Error
+    | Bye
+)
