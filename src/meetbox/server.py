@@ -17,7 +17,9 @@ import uvicorn
 from signaling import build_services
 from signaling.accounts import FirstStart
 from signaling.api import create_app
+from signaling.api.ws import WS_PING_INTERVAL, WS_PING_TIMEOUT
 from signaling.errors import MeetboxError
+from signaling.protocol import MAX_MESSAGE_BYTES
 from signaling.store import SqliteStore, StoreError
 
 from .config import Settings
@@ -116,6 +118,10 @@ async def _serve(settings: Settings) -> None:
         log_config=None,
         server_header=False,
         timeout_graceful_shutdown=10,
+        # Frames over the cap are closed with 1009 by the WebSocket layer itself.
+        ws_max_size=MAX_MESSAGE_BYTES,
+        ws_ping_interval=WS_PING_INTERVAL,
+        ws_ping_timeout=WS_PING_TIMEOUT,
     )
     server = uvicorn.Server(config)
     _announce(settings, services.first_start)

@@ -47,6 +47,7 @@ __all__ = [
 #: Chat messages kept and replayed to late joiners.
 CHAT_HISTORY = 100
 DEFAULT_EMPTY_TIMEOUT = timedelta(seconds=20)
+DEFAULT_RESUME_WINDOW = timedelta(seconds=20)
 
 MeetingAction = Chat | RaiseHand | SetMute | MuteParticipant | Kick | EndMeeting
 
@@ -81,9 +82,11 @@ class Close:
 
 @dataclass(frozen=True, slots=True)
 class Kicked:
-    """A moderator kicked ``participant_id``; revoke ``token_id``; maybe rotate links."""
+    """A moderator kicked ``participant_id``; revoke ``token_id``; with ``rotate_links``, give
+    the link of their ``role`` a new secret."""
 
     participant_id: str
+    role: Role
     token_id: str
     rotate_links: bool
 
@@ -105,6 +108,9 @@ class MeetingRules:
     max_participants: int | None = None
     session_length: timedelta | None = None
     empty_timeout: timedelta = DEFAULT_EMPTY_TIMEOUT
+    #: A participant whose connection dropped stays in the meeting this long, so a resume
+    #: brings them back without anyone seeing them leave.
+    resume_window: timedelta = DEFAULT_RESUME_WINDOW
 
 
 @dataclass(slots=True)
@@ -141,6 +147,8 @@ class Meeting:
         #: Participant ids kicked from this meeting: refused if they try again.
         self.kicked: set[str] = set()
         self.ended: ByeReason | None = None
+        #: Participants whose connection dropped, and when their resume window closes.
+        self.away: dict[str, datetime] = {}
         self._empty_since: datetime | None = now
 
     # -- membership ------------------------------------------------------------------------
@@ -155,6 +163,7 @@ class Meeting:
         if participant_id in self.kicked:
             raise MeetingError("kicked", "you were removed from this meeting", refusal=True)
         if participant_id in self.participants:
+            self.away.pop(participant_id, None)
             return []
         limit = self.rules.max_participants
         if limit is not None and len(self.participants) >= limit:
@@ -166,11 +175,18 @@ class Meeting:
 
     def leave(self, participant_id: str, reason: ByeReason, now: datetime) -> list[Output]:
         """``participant_id`` is gone (left, kicked, lost). Idempotent."""
+        self.away.pop(participant_id, None)
         if self.participants.pop(participant_id, None) is None:
             return []
         if not self.participants:
             self._empty_since = now
         return [Send(ParticipantLeft(participant_id=participant_id, reason=reason))]
+
+    def disconnected(self, participant_id: str, now: datetime) -> list[Output]:
+        """The connection dropped without a ``leave``: keep the place for the resume window."""
+        if participant_id in self.participants and participant_id not in self.away:
+            self.away[participant_id] = now + self.rules.resume_window
+        return []
 
     def end(self, reason: ByeReason, now: datetime) -> list[Output]:
         """End for everyone: each participant is closed with ``reason``."""
@@ -179,6 +195,7 @@ class Meeting:
         self.ended = reason
         outputs: list[Output] = [Close(pid, reason) for pid in self.participants]
         self.participants.clear()
+        self.away.clear()
         self._empty_since = now
         outputs.append(Ended(reason))
         return outputs
@@ -233,7 +250,7 @@ class Meeting:
         self.kicked.add(target.id)
         return [
             Close(target.id, ByeReason.KICKED),
-            Kicked(target.id, target.token_id, rotate_links),
+            Kicked(target.id, target.role, target.token_id, rotate_links),
             *self.leave(target.id, ByeReason.KICKED, now),
         ]
 
@@ -261,7 +278,7 @@ class Meeting:
         """When :meth:`handle_timer` must next be called, or ``None``."""
         if self.ended is not None:
             return None
-        deadlines = []
+        deadlines = list(self.away.values())
         if self._empty_since is not None:
             deadlines.append(self._empty_since + self.rules.empty_timeout)
         if self.rules.session_length is not None:
@@ -271,9 +288,13 @@ class Meeting:
     def handle_timer(self, now: datetime) -> list[Output]:
         if self.ended is not None:
             return []
+        outputs: list[Output] = []
+        for pid, deadline in list(self.away.items()):
+            if now >= deadline:
+                outputs += self.leave(pid, ByeReason.TIMEOUT, now)
         length = self.rules.session_length
         if length is not None and now >= self.started_at + length:
-            return self.end(ByeReason.SESSION_LENGTH_REACHED, now)
+            return outputs + self.end(ByeReason.SESSION_LENGTH_REACHED, now)
         if self._empty_since is not None and now >= self._empty_since + self.rules.empty_timeout:
-            return self.end(ByeReason.EMPTY, now)
-        return []
+            return outputs + self.end(ByeReason.EMPTY, now)
+        return outputs

@@ -9,7 +9,9 @@ from typing import Any
 
 __all__ = [
     "ApiKeyRecord",
+    "AttendanceRecord",
     "LinkRecord",
+    "MeetingRecord",
     "Role",
     "RoomKind",
     "RoomRecord",
@@ -81,6 +83,28 @@ class RoomRecord:
         if self.in_use:
             return RoomStatus.ACTIVE_MEETING
         return RoomStatus.OPEN
+
+
+@dataclass(slots=True)
+class AttendanceRecord:
+    """One stay of one participant in a meeting."""
+
+    participant_id: str
+    nickname: str
+    role: Role
+    joined_at: datetime
+    left_at: datetime | None = None
+    leave_reason: str | None = None
+
+
+@dataclass(slots=True)
+class MeetingRecord:
+    id: str
+    room_id: str
+    started_at: datetime
+    ended_at: datetime | None = None
+    end_reason: str | None = None
+    participants: list[AttendanceRecord] = field(default_factory=list)
 
 
 @dataclass(slots=True)

@@ -8,7 +8,7 @@ import logging
 import re
 import secrets
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -110,6 +110,9 @@ class RoomService:
         self._token_key = token_key
         self._token_ttl = token_ttl
         self._on_expiry_changed = on_expiry_changed or (lambda: None)
+        #: Called after a room is deleted while in use (``with_meeting=force``), so its
+        #: meeting can be ended for everyone.
+        self.on_deleted: Callable[[str], Awaitable[None]] | None = None
 
     # -- links as URLs -----------------------------------------------------------------------
 
@@ -233,6 +236,8 @@ class RoomService:
             if await self._store.delete_room(room_id, room.version):
                 logger.info("room %s deleted", room_id)
                 self._on_expiry_changed()
+                if room.in_use and self.on_deleted is not None:
+                    await self.on_deleted(room_id)
                 return DeleteOutcome.DELETED
         raise Conflict(f"room {room_id!r} kept changing while being deleted; try again")
 

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from .accounts import Accounts, FirstStart
 from .clock import Clock, SystemClock
+from .meeting import DEFAULT_EMPTY_TIMEOUT
+from .meetings import MeetingService
+from .protocol import ByeReason
 from .rooms import RoomService
 from .store import Store
 from .sweeper import Sweeper
@@ -20,10 +24,15 @@ class Services:
     accounts: Accounts
     rooms: RoomService
     sweeper: Sweeper
+    meetings: MeetingService
+    #: Signs and verifies participant tokens.
+    token_key: bytes
     #: What the first start created, to be shown once; ``None`` on later starts.
     first_start: FirstStart | None = None
     #: Set on shutdown: new work is refused with 503.
     draining: bool = field(default=False)
+    #: Seconds a new WebSocket has to send ``join``.
+    admission_timeout: float = 10.0
 
 
 async def build_services(
@@ -33,17 +42,28 @@ async def build_services(
     clock: Clock | None = None,
     initial_api_key: str | None = None,
     initial_admin_password: str | None = None,
+    empty_timeout: timedelta = DEFAULT_EMPTY_TIMEOUT,
 ) -> Services:
     clock = clock or SystemClock()
     accounts = Accounts(store, clock)
     first_start = await accounts.bootstrap(initial_api_key, initial_admin_password)
     sweeper = Sweeper(clock)
+    token_key = await accounts.token_signing_key()
     rooms = RoomService(
-        store,
-        clock,
-        public_url=public_url,
-        token_key=await accounts.token_signing_key(),
-        on_expiry_changed=sweeper.poke,
+        store, clock, public_url=public_url, token_key=token_key, on_expiry_changed=sweeper.poke
     )
+    meetings = MeetingService(store, rooms, clock, empty_timeout=empty_timeout)
+    rooms.on_deleted = meetings.room_deleted
+    # Meetings live in this process only: any left open by a previous one are over.
+    await store.close_open_meetings(clock.now(), ByeReason.SERVER_SHUTTING_DOWN.value)
     await rooms.recover_after_restart()
-    return Services(store, clock, accounts, rooms, sweeper, first_start)
+    return Services(
+        store=store,
+        clock=clock,
+        accounts=accounts,
+        rooms=rooms,
+        sweeper=sweeper,
+        meetings=meetings,
+        token_key=token_key,
+        first_start=first_start,
+    )

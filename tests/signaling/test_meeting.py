@@ -113,7 +113,7 @@ def test_kick_closes_revokes_and_keeps_them_out() -> None:
     m = meeting()
     out = m.handle("mod", Kick(type="kick", participant_id="spk", rotate_links=True), T0)
     assert Close("spk", ByeReason.KICKED) in out
-    assert Kicked("spk", "t-spk", True) in out
+    assert Kicked("spk", Role.SPEAKER, "t-spk", True) in out
     left = [o.message for o in out if isinstance(o, Send)]
     assert isinstance(left[0], ParticipantLeft) and left[0].reason is ByeReason.KICKED
     with pytest.raises(MeetingError) as info:
@@ -158,3 +158,18 @@ def test_session_length_ends_for_everyone() -> None:
     out = m.handle_timer(T0 + timedelta(minutes=30))
     assert Close("spk", ByeReason.SESSION_LENGTH_REACHED) in out
     assert out[-1] == Ended(ByeReason.SESSION_LENGTH_REACHED)
+
+
+def test_dropped_connection_keeps_the_place_for_the_resume_window() -> None:
+    m = meeting(resume_window=timedelta(seconds=20))
+    m.disconnected("spk", T0)
+    assert m.next_deadline() == T0 + 20 * S
+    assert m.handle_timer(T0 + 19 * S) == []
+    assert m.join("spk", "Ada", Role.SPEAKER, "t-spk", T0 + 19 * S) == []  # resumed quietly
+    assert m.next_deadline() is None
+    m.disconnected("spk", T0 + 30 * S)
+    out = m.handle_timer(T0 + 50 * S)
+    left = [o.message for o in out if isinstance(o, Send)]
+    assert len(left) == 1 and isinstance(left[0], ParticipantLeft)
+    assert left[0].reason is ByeReason.TIMEOUT and "spk" not in m.participants
+    assert m.handle_timer(T0 + 51 * S) == []  # exactly one leave

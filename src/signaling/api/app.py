@@ -12,8 +12,10 @@ from fastapi.responses import RedirectResponse
 from ..services import Services
 from .limits import BodyLimit
 from .problems import install_problem_handlers, problem_doc
+from .routes_meetings import router as meetings_router
 from .routes_misc import health_router, join_router, keys_router
 from .routes_rooms import router as rooms_router
+from .ws import router as ws_router
 
 __all__ = ["API_PREFIX", "create_app"]
 
@@ -26,14 +28,20 @@ def create_app(services: Services) -> BodyLimit:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        sweeper = asyncio.create_task(services.sweeper.run(services.rooms), name="room-sweeper")
+        tasks = [
+            asyncio.create_task(services.sweeper.run(services.rooms), name="room-sweeper"),
+            asyncio.create_task(services.meetings.run(), name="meeting-timers"),
+        ]
         try:
             yield
         finally:
             services.draining = True
-            sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await sweeper
+            await services.meetings.shutdown()
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             await services.store.close()
 
     app = FastAPI(
@@ -55,10 +63,12 @@ def create_app(services: Services) -> BodyLimit:
     app.state.services = services
     install_problem_handlers(app)
     app.include_router(rooms_router, prefix=API_PREFIX)
+    app.include_router(meetings_router, prefix=API_PREFIX)
     app.include_router(join_router, prefix=API_PREFIX)
     app.include_router(keys_router, prefix=API_PREFIX)
     app.include_router(health_router, prefix=API_PREFIX)
     app.include_router(health_router, include_in_schema=False)
+    app.include_router(ws_router)
 
     @app.get("/", include_in_schema=False)
     async def root() -> RedirectResponse:

@@ -10,7 +10,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Generic, Protocol, TypeVar
 
-from ..models import ApiKeyRecord, LinkRecord, Role, RoomKind, RoomRecord, RoomStatus
+from ..models import (
+    ApiKeyRecord,
+    LinkRecord,
+    MeetingRecord,
+    Role,
+    RoomKind,
+    RoomRecord,
+    RoomStatus,
+)
 
 __all__ = ["Page", "RoomFilter", "Store"]
 
@@ -78,6 +86,28 @@ class Store(Protocol):
         self, room_id: str, links: list[LinkRecord], retired_at: datetime
     ) -> bool:
         """Swap in ``links`` (one per role), retiring the secrets they replace."""
+
+    # meeting history
+    async def insert_meeting(self, meeting_id: str, room_id: str, started_at: datetime) -> None: ...
+
+    async def end_meeting(self, meeting_id: str, ended_at: datetime, reason: str) -> None: ...
+
+    async def record_join(
+        self, meeting_id: str, participant_id: str, nickname: str, role: Role, at: datetime
+    ) -> None: ...
+
+    async def record_leave(
+        self, meeting_id: str, participant_id: str, at: datetime, reason: str
+    ) -> None:
+        """Close the participant's open stay, if any."""
+
+    async def list_meetings(
+        self, room_id: str, limit: int, after: tuple[str, str] | None
+    ) -> Page[MeetingRecord]:
+        """A room's meetings, newest first, with their attendance."""
+
+    async def close_open_meetings(self, at: datetime, reason: str) -> int:
+        """Mark meetings (and stays) left open by a process that is gone as ended."""
 
     # API keys
     async def insert_api_key(self, key: ApiKeyRecord) -> None: ...

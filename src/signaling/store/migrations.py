@@ -67,6 +67,32 @@ MIGRATIONS: list[tuple[int, str]] = [
         );
         """,
     ),
+    (
+        2,
+        """
+        CREATE TABLE meetings (
+            id TEXT PRIMARY KEY,
+            room_id TEXT NOT NULL REFERENCES rooms (id) ON DELETE CASCADE,
+            started_at TEXT NOT NULL,
+            ended_at TEXT,
+            end_reason TEXT
+        );
+        CREATE INDEX meetings_by_room ON meetings (room_id, started_at DESC, id DESC);
+        -- One row per stay: someone who drops out and comes back after the resume window
+        -- has two rows.
+        CREATE TABLE meeting_participants (
+            meeting_id TEXT NOT NULL REFERENCES meetings (id) ON DELETE CASCADE,
+            participant_id TEXT NOT NULL,
+            nickname TEXT NOT NULL,
+            role TEXT NOT NULL,
+            joined_at TEXT NOT NULL,
+            left_at TEXT,
+            leave_reason TEXT
+        );
+        CREATE INDEX meeting_participants_by_meeting
+            ON meeting_participants (meeting_id, participant_id);
+        """,
+    ),
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]

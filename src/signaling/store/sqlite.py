@@ -14,7 +14,16 @@ from typing import Any
 import aiosqlite
 
 from ..clock import format_ts, parse_ts
-from ..models import ApiKeyRecord, LinkRecord, Role, RoomKind, RoomRecord, RoomStatus
+from ..models import (
+    ApiKeyRecord,
+    AttendanceRecord,
+    LinkRecord,
+    MeetingRecord,
+    Role,
+    RoomKind,
+    RoomRecord,
+    RoomStatus,
+)
 from .base import Page, RoomFilter
 from .errors import StoreError, StoreProblem
 from .migrations import MIGRATIONS, SCHEMA_VERSION
@@ -319,6 +328,90 @@ class SqliteStore:
             raise
         return True
 
+    # -- meeting history -------------------------------------------------------------------
+
+    async def insert_meeting(self, meeting_id: str, room_id: str, started_at: datetime) -> None:
+        await self._write(
+            "INSERT INTO meetings (id, room_id, started_at) VALUES (?, ?, ?)",
+            (meeting_id, room_id, format_ts(started_at)),
+        )
+
+    async def end_meeting(self, meeting_id: str, ended_at: datetime, reason: str) -> None:
+        at = format_ts(ended_at)
+        await self._db.execute("BEGIN IMMEDIATE")
+        try:
+            await self._db.execute(
+                "UPDATE meetings SET ended_at = ?, end_reason = ? "
+                "WHERE id = ? AND ended_at IS NULL",
+                (at, reason, meeting_id),
+            )
+            await self._db.execute(
+                "UPDATE meeting_participants SET left_at = ?, leave_reason = ? "
+                "WHERE meeting_id = ? AND left_at IS NULL",
+                (at, reason, meeting_id),
+            )
+            await self._db.commit()
+        except BaseException:
+            await self._db.rollback()
+            raise
+
+    async def record_join(
+        self, meeting_id: str, participant_id: str, nickname: str, role: Role, at: datetime
+    ) -> None:
+        await self._write(
+            "INSERT INTO meeting_participants (meeting_id, participant_id, nickname, role, "
+            "joined_at) VALUES (?, ?, ?, ?, ?)",
+            (meeting_id, participant_id, nickname, role.value, format_ts(at)),
+        )
+
+    async def record_leave(
+        self, meeting_id: str, participant_id: str, at: datetime, reason: str
+    ) -> None:
+        await self._write(
+            "UPDATE meeting_participants SET left_at = ?, leave_reason = ? "
+            "WHERE meeting_id = ? AND participant_id = ? AND left_at IS NULL",
+            (format_ts(at), reason, meeting_id, participant_id),
+        )
+
+    async def list_meetings(
+        self, room_id: str, limit: int, after: tuple[str, str] | None
+    ) -> Page[MeetingRecord]:
+        rows, next_after = await self._page(
+            "meetings",
+            "id, room_id, started_at, ended_at, end_reason",
+            ["room_id = ?"],
+            [room_id],
+            limit,
+            after,
+            order="started_at",
+        )
+        meetings = {
+            row[0]: MeetingRecord(row[0], row[1], parse_ts(row[2]), _dt(row[3]), row[4])
+            for row in rows
+        }
+        if meetings:
+            marks = ", ".join("?" for _ in meetings)
+            stays = await self._all(
+                "SELECT meeting_id, participant_id, nickname, role, joined_at, left_at, "
+                f"leave_reason FROM meeting_participants WHERE meeting_id IN ({marks}) "
+                "ORDER BY joined_at, rowid",
+                list(meetings),
+            )
+            for meeting_id, pid, nickname, role, joined, left, reason in stays:
+                meetings[meeting_id].participants.append(
+                    AttendanceRecord(pid, nickname, Role(role), parse_ts(joined), _dt(left), reason)
+                )
+        return Page(list(meetings.values()), next_after)
+
+    async def close_open_meetings(self, at: datetime, reason: str) -> int:
+        open_ids = [
+            str(row[0])
+            for row in await self._all("SELECT id FROM meetings WHERE ended_at IS NULL", ())
+        ]
+        for meeting_id in open_ids:
+            await self.end_meeting(meeting_id, at, reason)
+        return len(open_ids)
+
     # -- API keys --------------------------------------------------------------------------
 
     async def insert_api_key(self, key: ApiKeyRecord) -> None:
@@ -386,24 +479,25 @@ class SqliteStore:
         params: list[Any],
         limit: int,
         after: tuple[str, str] | None,
+        order: str = "created_at",
     ) -> tuple[list[sqlite3.Row], tuple[str, str] | None]:
-        """One page of ``table`` newest first (keyset on ``created_at, id``), and the sort
-        key to continue after when more rows follow. ``columns`` starts with ``id``."""
+        """One page of ``table`` newest first (keyset on ``order, id``), and the sort key to
+        continue after when more rows follow. ``columns`` starts with ``id``."""
         clauses = list(clauses)
         params = list(params)
         if after is not None:
-            clauses.append("(created_at < ? OR (created_at = ? AND id < ?))")
+            clauses.append(f"({order} < ? OR ({order} = ? AND id < ?))")
             params.extend([after[0], after[0], after[1]])
         sql = f"SELECT {columns} FROM {table}"
         if clauses:
             sql += " WHERE " + " AND ".join(clauses)
-        sql += " ORDER BY created_at DESC, id DESC LIMIT ?"
+        sql += f" ORDER BY {order} DESC, id DESC LIMIT ?"
         rows = await self._all(sql, [*params, limit + 1])
         if len(rows) <= limit:
             return rows, None
-        created_at = [name.strip() for name in columns.split(",")].index("created_at")
+        position = [name.strip() for name in columns.split(",")].index(order)
         last = rows[limit - 1]
-        return rows[:limit], (str(last[created_at]), str(last[0]))
+        return rows[:limit], (str(last[position]), str(last[0]))
 
     async def _attach_links(self, rooms: list[RoomRecord]) -> None:
         if not rooms:

@@ -1,0 +1,155 @@
+"""``/rooms/{id}/meeting`` (the live meeting) and ``/rooms/{id}/meetings`` (history)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..errors import NotFound
+from ..models import Role
+from ..pagination import MAX_LIMIT, encode_cursor
+from ..protocol import ByeReason, MediaKind, ParticipantInfo
+from .deps import ApiKeyAuth, ServicesDep
+from .problems import problem_doc
+
+__all__ = ["router"]
+
+router = APIRouter(
+    prefix="/rooms/{room_id}",
+    tags=["meetings"],
+    responses={
+        401: problem_doc("No or wrong API key."),
+        404: problem_doc("No such room, meeting or participant."),
+    },
+)
+
+RoomId = Annotated[str, Path(min_length=1, max_length=128)]
+ParticipantId = Annotated[str, Path(min_length=1, max_length=64)]
+
+
+class LiveMeetingOut(BaseModel):
+    id: str
+    room_id: str
+    started_at: datetime
+    participants: list[ParticipantInfo]
+
+
+class MuteRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    kind: MediaKind = MediaKind.AUDIO
+
+
+class Attendance(BaseModel):
+    participant_id: str
+    nickname: str
+    role: Role
+    joined_at: datetime
+    left_at: datetime | None
+    leave_reason: str | None
+
+
+class PastMeeting(BaseModel):
+    id: str
+    started_at: datetime
+    ended_at: datetime | None = Field(description="null while the meeting is live")
+    end_reason: str | None
+    participants: list[Attendance]
+
+
+class MeetingHistory(BaseModel):
+    items: list[PastMeeting]
+    next_cursor: str | None
+
+
+@router.get("/meeting", response_model=LiveMeetingOut, summary="The live meeting and who is in")
+async def get_meeting(room_id: RoomId, services: ServicesDep, _: ApiKeyAuth) -> LiveMeetingOut:
+    await services.rooms.get(room_id)
+    live = services.meetings.live(room_id)
+    if live is None:
+        raise NotFound(f"room {room_id!r} has no meeting in progress")
+    return LiveMeetingOut(
+        id=live.core.id,
+        room_id=room_id,
+        started_at=live.core.started_at,
+        participants=live.core.snapshot(),
+    )
+
+
+@router.delete("/meeting", status_code=204, summary="End the meeting for everyone")
+async def end_meeting(room_id: RoomId, services: ServicesDep, _: ApiKeyAuth) -> Response:
+    await services.rooms.get(room_id)
+    if not await services.meetings.end(room_id, ByeReason.ENDED_BY_API):
+        raise NotFound(f"room {room_id!r} has no meeting in progress")
+    return Response(status_code=204)
+
+
+@router.delete(
+    "/meeting/participants/{participant_id}",
+    status_code=204,
+    summary="Kick a participant",
+    description="The participant is closed with bye reason `kicked` and cannot rejoin this "
+    "meeting with the same token. `rotate_links=true` also gives their role's link a new "
+    "secret, so the old link cannot bring them back either.",
+)
+async def kick(
+    room_id: RoomId,
+    participant_id: ParticipantId,
+    services: ServicesDep,
+    _: ApiKeyAuth,
+    rotate_links: Annotated[bool, Query()] = False,
+) -> Response:
+    await services.meetings.kick(room_id, participant_id, rotate_links)
+    return Response(status_code=204)
+
+
+@router.post(
+    "/meeting/participants/{participant_id}/mute",
+    status_code=204,
+    summary="Mute a participant's audio, video or screen",
+)
+async def mute(
+    room_id: RoomId,
+    participant_id: ParticipantId,
+    services: ServicesDep,
+    _: ApiKeyAuth,
+    body: MuteRequest | None = None,
+) -> Response:
+    await services.meetings.mute(room_id, participant_id, (body or MuteRequest()).kind)
+    return Response(status_code=204)
+
+
+@router.get("/meetings", response_model=MeetingHistory, summary="Past and live meetings")
+async def history(
+    room_id: RoomId,
+    services: ServicesDep,
+    _: ApiKeyAuth,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 20,
+    cursor: Annotated[str | None, Query(max_length=512)] = None,
+) -> MeetingHistory:
+    page = await services.meetings.history(room_id, limit, cursor)
+    return MeetingHistory(
+        items=[
+            PastMeeting(
+                id=m.id,
+                started_at=m.started_at,
+                ended_at=m.ended_at,
+                end_reason=m.end_reason,
+                participants=[
+                    Attendance(
+                        participant_id=a.participant_id,
+                        nickname=a.nickname,
+                        role=a.role,
+                        joined_at=a.joined_at,
+                        left_at=a.left_at,
+                        leave_reason=a.leave_reason,
+                    )
+                    for a in m.participants
+                ],
+            )
+            for m in page.items
+        ],
+        next_cursor=encode_cursor(page.next_after) if page.next_after else None,
+    )

@@ -1,0 +1,221 @@
+"""``/ws``: the signaling WebSocket. A thin adapter: it reads frames, validates them with
+:mod:`signaling.protocol`, and hands them to the meeting service; a writer task drains a
+bounded queue so a client that never reads is closed instead of growing memory."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+
+from fastapi import APIRouter, WebSocket
+from starlette.websockets import WebSocketDisconnect, WebSocketState
+
+from ..errors import TokenError
+from ..meetings import Refused
+from ..protocol import (
+    Bye,
+    ByeReason,
+    Chat,
+    CloseCode,
+    EndMeeting,
+    Error,
+    Join,
+    Kick,
+    Leave,
+    MuteParticipant,
+    Ping,
+    Pong,
+    ProtocolError,
+    RaiseHand,
+    Resume,
+    ServerMessage,
+    SetMute,
+    parse_client_message,
+)
+from ..ratelimit import TokenBucket
+from ..services import Services
+from ..tokens import ParticipantClaims, verify_participant_token
+
+__all__ = [
+    "ADMISSION_TIMEOUT",
+    "OUTBOX_SIZE",
+    "WS_PING_INTERVAL",
+    "WS_PING_TIMEOUT",
+    "WsSession",
+    "router",
+]
+
+logger = logging.getLogger(__name__)
+
+router = APIRouter()
+
+#: Seconds a new socket has to send a valid ``join`` or ``resume``.
+ADMISSION_TIMEOUT = 10.0
+#: Messages queued for one client before it is judged too slow and closed.
+OUTBOX_SIZE = 256
+#: Transport keepalive for the server to configure: a vanished client is noticed within
+#: interval + timeout (15 s, as LiveKit).
+WS_PING_INTERVAL = 5.0
+WS_PING_TIMEOUT = 10.0
+#: Client messages per second, sustained and in a burst.
+MESSAGE_RATE = 20.0
+MESSAGE_BURST = 60.0
+
+_ACTIONS = (Chat, RaiseHand, SetMute, MuteParticipant, Kick, EndMeeting)
+
+
+class WsSession:
+    """A :class:`signaling.meetings.Session` on a Starlette WebSocket."""
+
+    def __init__(self, websocket: WebSocket) -> None:
+        self._ws = websocket
+        self._outbox: asyncio.Queue[str | tuple[int, str]] = asyncio.Queue(OUTBOX_SIZE + 2)
+        self.closing = False
+
+    def send(self, message: ServerMessage) -> None:
+        if self.closing:
+            return
+        if self._outbox.qsize() >= OUTBOX_SIZE:
+            logger.info("closing a session that does not read its messages")
+            self.close(None, CloseCode.POLICY_VIOLATION, "too slow: messages not read")
+            return
+        self._outbox.put_nowait(message.model_dump_json())
+
+    def close(self, reason: ByeReason | None, code: CloseCode, why: str = "") -> None:
+        if self.closing:
+            return
+        self.closing = True
+        if reason is not None:
+            self._outbox.put_nowait(Bye(reason=reason).model_dump_json())
+        self._outbox.put_nowait((int(code), why or (reason.value if reason else "")))
+
+    async def write(self) -> None:
+        """Drain the outbox until the close marker; then close the socket."""
+        while True:
+            item = await self._outbox.get()
+            if isinstance(item, tuple):
+                with contextlib.suppress(RuntimeError, WebSocketDisconnect, OSError):
+                    await self._ws.close(code=item[0], reason=item[1][:120])
+                return
+            try:
+                await self._ws.send_text(item)
+            except (RuntimeError, WebSocketDisconnect, OSError):
+                return
+
+
+async def _receive(websocket: WebSocket) -> str | bytes | None:
+    """The next frame's payload, or ``None`` once the client is gone."""
+    message = await websocket.receive()
+    if message["type"] == "websocket.disconnect":
+        return None
+    text = message.get("text")
+    if text is not None:
+        return str(text)
+    data = message.get("bytes")
+    return bytes(data) if data is not None else b""
+
+
+@router.websocket("/ws")
+async def signaling_socket(websocket: WebSocket) -> None:
+    services: Services = websocket.app.state.services
+    await websocket.accept()
+    session = WsSession(websocket)
+    writer = asyncio.create_task(session.write(), name="ws-writer")
+    claims: ParticipantClaims | None = None
+    try:
+        claims = await _admit(services, websocket, session)
+        if claims is not None:
+            await _serve(services, websocket, session, claims)
+    except WebSocketDisconnect:
+        pass
+    finally:
+        if claims is not None:
+            await services.meetings.disconnected(claims.room_id, claims.participant_id, session)
+        session.close(None, CloseCode.NORMAL)
+        with contextlib.suppress(asyncio.TimeoutError):
+            async with asyncio.timeout(5):
+                await writer
+        if not writer.done():
+            writer.cancel()
+        if websocket.client_state is WebSocketState.CONNECTED:
+            with contextlib.suppress(RuntimeError, OSError):
+                await websocket.close(code=CloseCode.NORMAL)
+
+
+async def _admit(
+    services: Services, websocket: WebSocket, session: WsSession
+) -> ParticipantClaims | None:
+    """Wait for ``join``/``resume`` and admit; ``None`` (with the session closed) if not."""
+    try:
+        async with asyncio.timeout(services.admission_timeout):
+            raw = await _receive(websocket)
+    except TimeoutError:
+        session.close(None, CloseCode.UNAUTHORIZED, "no join within the admission window")
+        return None
+    if raw is None:
+        return None
+    try:
+        message = parse_client_message(raw)
+    except ProtocolError as exc:
+        session.close(None, exc.close_code or CloseCode.POLICY_VIOLATION, exc.message)
+        return None
+    try:
+        if isinstance(message, Join):
+            key = services.token_key
+            claims = verify_participant_token(key, message.token, services.clock.now())
+            await services.meetings.admit(claims, session)
+            return claims
+        if isinstance(message, Resume):
+            claims, _ = await services.meetings.resume(message.resume_token, session)
+            return claims
+    except TokenError as exc:
+        session.send(Error(code="invalid_token", message=exc.detail, ref=message.ref))
+        session.close(None, CloseCode.UNAUTHORIZED, exc.detail)
+        return None
+    except Refused as exc:
+        session.send(Error(code=exc.reason, message=exc.message, ref=message.ref))
+        session.close(None, exc.close_code, exc.reason)
+        return None
+    session.close(None, CloseCode.POLICY_VIOLATION, "the first message must be join or resume")
+    return None
+
+
+async def _serve(
+    services: Services, websocket: WebSocket, session: WsSession, claims: ParticipantClaims
+) -> None:
+    meetings = services.meetings
+    room_id, pid = claims.room_id, claims.participant_id
+    bucket = TokenBucket(MESSAGE_RATE, MESSAGE_BURST, time.monotonic())
+    while not session.closing:
+        raw = await _receive(websocket)
+        if raw is None:
+            return
+        if not bucket.allow(time.monotonic()):
+            session.close(None, CloseCode.POLICY_VIOLATION, "too many messages")
+            return
+        try:
+            message = parse_client_message(raw)
+        except ProtocolError as exc:
+            if exc.close_code is not None:
+                session.close(None, exc.close_code, exc.message)
+                return
+            session.send(Error(code=exc.code, message=exc.message, ref=exc.ref))
+            continue
+        if isinstance(message, Ping):
+            session.send(Pong())
+        elif isinstance(message, Leave):
+            await meetings.leave(room_id, pid, session)
+            return
+        elif isinstance(message, _ACTIONS):
+            await meetings.act(room_id, pid, session, message)
+        else:
+            # join/resume again, or media messages before media exists on this server.
+            session.send(
+                Error(
+                    code="unsupported",
+                    message=f"{message.type} is not accepted here",
+                    ref=message.ref,
+                )
+            )

@@ -1,0 +1,385 @@
+"""The asyncio adapter around :class:`signaling.meeting.Meeting`: one live meeting per room,
+the sessions of the people in it, history in the store, and the room lifecycle hooks.
+
+Sessions are anything with ``send`` and ``close`` (the WebSocket adapter's, or a test's);
+both return at once, so a slow client never blocks a meeting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from .clock import Clock
+from .errors import MeetboxError, NotFound
+from .meeting import (
+    DEFAULT_EMPTY_TIMEOUT,
+    DEFAULT_RESUME_WINDOW,
+    Close,
+    Ended,
+    Kicked,
+    Meeting,
+    MeetingAction,
+    MeetingError,
+    MeetingRules,
+    Output,
+    Send,
+)
+from .models import MeetingRecord, RoomRecord
+from .pagination import decode_cursor
+from .protocol import (
+    ByeReason,
+    CloseCode,
+    Error,
+    Joined,
+    MediaKind,
+    ParticipantInfo,
+    ParticipantLeft,
+    ServerMessage,
+)
+from .rooms import RoomService
+from .store import Page, Store
+from .tokens import ParticipantClaims, new_secret
+
+__all__ = ["LiveMeeting", "MeetingService", "Refused", "Session"]
+
+logger = logging.getLogger(__name__)
+
+#: The timer loop re-plans at least this often, so a wall-clock jump is caught.
+MAX_SLEEP = 30.0
+
+
+class Session(Protocol):
+    """One connected client, as the meeting service sees it."""
+
+    def send(self, message: ServerMessage) -> None:
+        """Queue ``message``; never blocks."""
+
+    def close(self, reason: ByeReason | None, code: CloseCode) -> None:
+        """Send ``bye`` with ``reason`` (if any) after what is queued, then close."""
+
+
+class Refused(Exception):
+    """A join the meeting will not take: ``code`` goes in the close (4001 or 4003)."""
+
+    def __init__(self, close_code: CloseCode, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.close_code = close_code
+        self.reason = reason
+        self.message = message
+
+
+@dataclass
+class LiveMeeting:
+    core: Meeting
+    sessions: dict[str, Session] = field(default_factory=dict)
+    #: resume token -> participant id
+    resume_tokens: dict[str, str] = field(default_factory=dict)
+    #: Whether the room was told it is empty since it was last in use.
+    room_told_empty: bool = False
+
+
+class MeetingService:
+    def __init__(
+        self,
+        store: Store,
+        rooms: RoomService,
+        clock: Clock,
+        *,
+        empty_timeout: timedelta = DEFAULT_EMPTY_TIMEOUT,
+        resume_window: timedelta = DEFAULT_RESUME_WINDOW,
+    ) -> None:
+        self._store = store
+        self._rooms = rooms
+        self._clock = clock
+        self._empty_timeout = empty_timeout
+        self._resume_window = resume_window
+        self._live: dict[str, LiveMeeting] = {}
+        #: token id -> when the token would have expired anyway (then it is forgotten)
+        self._revoked: dict[str, datetime] = {}
+        # One lock for all meetings: every step is short, and it keeps the store and the
+        # cores in step without per-room bookkeeping.
+        self._lock = asyncio.Lock()
+        self._wake = asyncio.Event()
+
+    # -- queries ---------------------------------------------------------------------------
+
+    def live(self, room_id: str) -> LiveMeeting | None:
+        return self._live.get(room_id)
+
+    async def history(self, room_id: str, limit: int, cursor: str | None) -> Page[MeetingRecord]:
+        await self._rooms.get(room_id)
+        return await self._store.list_meetings(room_id, limit, decode_cursor(cursor))
+
+    # -- sessions --------------------------------------------------------------------------
+
+    async def admit(self, claims: ParticipantClaims, session: Session) -> Joined:
+        """Put the holder of ``claims`` into the room's meeting (starting one if needed);
+        returns the ``joined`` message already queued on ``session``."""
+        async with self._lock:
+            now = self._clock.now()
+            if claims.token_id in self._revoked:
+                raise Refused(CloseCode.UNAUTHORIZED, "token_revoked", "this token was revoked")
+            live = self._live.get(claims.room_id)
+            present = live is not None and claims.participant_id in live.core.participants
+            if not present:
+                try:
+                    room = await self._rooms.participant_joined(claims.room_id)
+                except NotFound:
+                    raise Refused(
+                        CloseCode.REFUSED, "room_deleted", "the room no longer exists"
+                    ) from None
+                except MeetboxError as exc:
+                    raise Refused(CloseCode.REFUSED, exc.slug, exc.detail) from None
+                if live is None:
+                    live = await self._start(room, now)
+            assert live is not None
+            try:
+                outputs = live.core.join(
+                    claims.participant_id, claims.nickname, claims.role, claims.token_id, now
+                )
+            except MeetingError as exc:
+                if live.core.empty:
+                    await self._tell_room_empty(live)
+                raise Refused(CloseCode.REFUSED, exc.code, exc.message) from None
+            live.room_told_empty = False
+            if not present:
+                await self._store.record_join(
+                    live.core.id, claims.participant_id, claims.nickname, claims.role, now
+                )
+            old = live.sessions.get(claims.participant_id)
+            if old is not None and old is not session:
+                old.close(ByeReason.REPLACED, CloseCode.NORMAL)
+            live.sessions[claims.participant_id] = session
+            live.resume_tokens = {
+                token: pid
+                for token, pid in live.resume_tokens.items()
+                if pid != claims.participant_id
+            }
+            resume_token = new_secret(18)
+            live.resume_tokens[resume_token] = claims.participant_id
+            me = live.core.participants[claims.participant_id]
+            joined = Joined(
+                meeting_id=live.core.id,
+                room_id=live.core.room_id,
+                you=me.info(),
+                participants=[p for p in live.core.snapshot() if p.id != me.id],
+                chat_history=list(live.core.chat),
+                resume_token=resume_token,
+                chat_enabled=live.core.rules.chat_enabled,
+                screen_share_enabled=live.core.rules.screen_share_enabled,
+            )
+            session.send(joined)
+            await self._apply(live, outputs)
+            logger.info(
+                "room %s: %s joined meeting %s as %s%s",
+                live.core.room_id,
+                claims.participant_id,
+                live.core.id,
+                claims.role.value,
+                " (reconnect)" if present else "",
+            )
+            self._wake.set()
+            return joined
+
+    async def resume(self, resume_token: str, session: Session) -> tuple[ParticipantClaims, Joined]:
+        """Bring a participant whose connection dropped back into their meeting."""
+        for live in self._live.values():
+            pid = live.resume_tokens.get(resume_token)
+            participant = live.core.participants.get(pid) if pid else None
+            if participant is not None:
+                now = self._clock.now()
+                claims = ParticipantClaims(
+                    participant_id=participant.id,
+                    room_id=live.core.room_id,
+                    role=participant.role,
+                    nickname=participant.nickname,
+                    issued_at=now,
+                    expires_at=now,
+                    token_id=participant.token_id,
+                )
+                return claims, await self.admit(claims, session)
+        raise Refused(
+            CloseCode.UNAUTHORIZED,
+            "resume_expired",
+            "the resume window has passed; join again with a participant token",
+        )
+
+    async def act(
+        self, room_id: str, participant_id: str, session: Session, action: MeetingAction
+    ) -> None:
+        async with self._lock:
+            live = self._live.get(room_id)
+            if live is None or live.sessions.get(participant_id) is not session:
+                session.send(Error(code="not_in_meeting", message="you are not in the meeting"))
+                return
+            try:
+                outputs = live.core.handle(participant_id, action, self._clock.now())
+            except MeetingError as exc:
+                session.send(Error(code=exc.code, message=exc.message, ref=action.ref))
+                return
+            await self._apply(live, outputs)
+
+    async def leave(self, room_id: str, participant_id: str, session: Session) -> None:
+        async with self._lock:
+            live = self._live.get(room_id)
+            if live is None or live.sessions.get(participant_id) is not session:
+                return
+            del live.sessions[participant_id]
+            session.close(ByeReason.LEFT, CloseCode.NORMAL)
+            await self._apply(
+                live, live.core.leave(participant_id, ByeReason.LEFT, self._clock.now())
+            )
+            self._wake.set()
+
+    async def disconnected(self, room_id: str, participant_id: str, session: Session) -> None:
+        """The socket went away without ``leave``: hold the place for the resume window."""
+        async with self._lock:
+            live = self._live.get(room_id)
+            if live is None or live.sessions.get(participant_id) is not session:
+                return  # already closed by the server, or replaced by a newer session
+            del live.sessions[participant_id]
+            live.core.disconnected(participant_id, self._clock.now())
+            self._wake.set()
+
+    # -- moderation from the REST API ------------------------------------------------------
+
+    async def end(self, room_id: str, reason: ByeReason) -> bool:
+        async with self._lock:
+            live = self._live.get(room_id)
+            if live is None:
+                return False
+            await self._apply(live, live.core.end(reason, self._clock.now()))
+            return True
+
+    async def kick(self, room_id: str, participant_id: str, rotate_links: bool) -> None:
+        async with self._lock:
+            live = self._require(room_id, participant_id)
+            outputs = live.core.kick(
+                participant_id, rotate_links=rotate_links, now=self._clock.now()
+            )
+            await self._apply(live, outputs)
+
+    async def mute(self, room_id: str, participant_id: str, kind: MediaKind) -> None:
+        async with self._lock:
+            live = self._require(room_id, participant_id)
+            await self._apply(live, live.core.mute(participant_id, kind, by="api"))
+
+    def participants(self, room_id: str) -> list[ParticipantInfo]:
+        live = self._live.get(room_id)
+        if live is None:
+            raise NotFound(f"room {room_id!r} has no meeting in progress")
+        return live.core.snapshot()
+
+    def _require(self, room_id: str, participant_id: str) -> LiveMeeting:
+        live = self._live.get(room_id)
+        if live is None:
+            raise NotFound(f"room {room_id!r} has no meeting in progress")
+        if participant_id not in live.core.participants:
+            raise NotFound(f"no participant {participant_id!r} in the meeting")
+        return live
+
+    # -- timers and shutdown ---------------------------------------------------------------
+
+    async def tick(self) -> None:
+        """Run every timer that is due now (empty timeout, session length, resume windows)."""
+        async with self._lock:
+            now = self._clock.now()
+            for live in list(self._live.values()):
+                await self._apply(live, live.core.handle_timer(now))
+            self._revoked = {t: exp for t, exp in self._revoked.items() if exp > now}
+
+    def next_deadline(self) -> datetime | None:
+        deadlines = [d for live in self._live.values() if (d := live.core.next_deadline())]
+        return min(deadlines) if deadlines else None
+
+    async def run(self) -> None:
+        while True:
+            self._wake.clear()
+            delay = MAX_SLEEP
+            try:
+                await self.tick()
+                deadline = self.next_deadline()
+                if deadline is not None:
+                    ahead = (deadline - self._clock.now()).total_seconds()
+                    delay = min(MAX_SLEEP, max(ahead, 0.0))
+            except Exception:
+                logger.exception("meeting timers failed; retrying")
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(delay):
+                    await self._wake.wait()
+
+    async def shutdown(self) -> None:
+        for room_id in list(self._live):
+            await self.end(room_id, ByeReason.SERVER_SHUTTING_DOWN)
+
+    async def room_deleted(self, room_id: str) -> None:
+        await self.end(room_id, ByeReason.ROOM_DELETED)
+
+    # -- internals -------------------------------------------------------------------------
+
+    async def _start(self, room: RoomRecord, now: datetime) -> LiveMeeting:
+        config = room.config
+        rules = MeetingRules(
+            chat_enabled=bool(config.get("chat", {}).get("enabled", True)),
+            screen_share_enabled=bool(config.get("screen_share", {}).get("enabled", True)),
+            max_participants=room.max_participants,
+            session_length=(
+                timedelta(minutes=room.session_length_minutes)
+                if room.session_length_minutes
+                else None
+            ),
+            empty_timeout=self._empty_timeout,
+            resume_window=self._resume_window,
+        )
+        meeting = Meeting("mtg_" + new_secret(9), room.id, rules, now)
+        await self._store.insert_meeting(meeting.id, room.id, now)
+        live = LiveMeeting(meeting)
+        self._live[room.id] = live
+        logger.info("room %s: meeting %s started", room.id, meeting.id)
+        return live
+
+    async def _apply(self, live: LiveMeeting, outputs: list[Output]) -> None:
+        now = self._clock.now()
+        core = live.core
+        for out in outputs:
+            if isinstance(out, Send):
+                if out.to is not None:
+                    target = live.sessions.get(out.to)
+                    if target is not None:
+                        target.send(out.message)
+                else:
+                    for pid, session in live.sessions.items():
+                        if pid != out.exclude:
+                            session.send(out.message)
+                if isinstance(out.message, ParticipantLeft):
+                    await self._store.record_leave(
+                        core.id, out.message.participant_id, now, out.message.reason.value
+                    )
+            elif isinstance(out, Close):
+                closing = live.sessions.pop(out.participant_id, None)
+                if closing is not None:
+                    closing.close(out.reason, CloseCode.NORMAL)
+            elif isinstance(out, Kicked):
+                self._revoked[out.token_id] = now + timedelta(hours=1)
+                logger.info("room %s: %s was kicked", core.room_id, out.participant_id)
+                if out.rotate_links:
+                    with contextlib.suppress(NotFound):
+                        await self._rooms.rotate_links(core.room_id, [out.role])
+            elif isinstance(out, Ended):
+                await self._store.end_meeting(core.id, now, out.reason.value)
+                self._live.pop(core.room_id, None)
+                logger.info(
+                    "room %s: meeting %s ended (%s)", core.room_id, core.id, out.reason.value
+                )
+        if (core.empty and core.room_id in self._live) or core.ended is not None:
+            await self._tell_room_empty(live)
+
+    async def _tell_room_empty(self, live: LiveMeeting) -> None:
+        if not live.room_told_empty and not live.core.away:
+            live.room_told_empty = True
+            await self._rooms.room_empty(live.core.room_id)
