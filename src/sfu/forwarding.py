@@ -1,0 +1,138 @@
+"""The forwarding core: what happens to each RTP packet between a publisher and a subscriber.
+
+Sans-I/O and allocation-light: these classes take numbers, bytes and ``now`` (seconds, any
+monotonic origin) and return numbers and bytes. The aiortc adapter calls them per packet; no
+decoding, no encoding, ever.
+
+- :class:`StreamRewriter` turns one publisher stream into one subscriber stream: the
+  subscriber's own SSRC and payload type, continuous sequence numbers and timestamps, even
+  across a republish, starting on a keyframe for video.
+- :class:`PacketHistory` keeps what was sent so NACKs are answered from the server.
+- :class:`KeyframeThrottle` rate-limits PLI/FIR sent upstream for one publisher stream.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "HISTORY_SIZE",
+    "KeyframeThrottle",
+    "PacketHistory",
+    "StreamRewriter",
+]
+
+SEQ_MOD = 1 << 16
+TS_MOD = 1 << 32
+#: Outgoing packets remembered per subscriber stream for retransmission (about 1 s of
+#: 720p video); bounded, like everything a remote peer can make us keep.
+HISTORY_SIZE = 1024
+
+
+def seq_newer(a: int, b: int) -> bool:
+    """Whether sequence number ``a`` comes after ``b`` (RFC 1982 serial arithmetic)."""
+    return a != b and ((a - b) % SEQ_MOD) < SEQ_MOD // 2
+
+
+class StreamRewriter:
+    """Rewrites one source's packets for one subscriber.
+
+    ``frame_step`` is the timestamp step to leave between the last packet of one source and
+    the first of the next (a frame at 30 fps on the 90 kHz clock, 20 ms of Opus at 48 kHz).
+    """
+
+    __slots__ = (
+        "_frame_step",
+        "_have_output",
+        "_last_out_seq",
+        "_last_out_ts",
+        "_seq_offset",
+        "_source",
+        "_ts_offset",
+        "ssrc",
+    )
+
+    def __init__(self, ssrc: int, first_seq: int, first_ts: int, frame_step: int) -> None:
+        #: The SSRC the subscriber sees.
+        self.ssrc = ssrc
+        self._frame_step = frame_step
+        self._source: int | None = None
+        self._seq_offset = 0
+        self._ts_offset = 0
+        self._have_output = False
+        # What the first packet out should carry; afterwards, the last packet out.
+        self._last_out_seq = (first_seq - 1) % SEQ_MOD
+        self._last_out_ts = (first_ts - frame_step) % TS_MOD
+
+    @property
+    def started(self) -> bool:
+        return self._source is not None
+
+    def start(self, source_ssrc: int, seq: int, ts: int) -> None:
+        """Begin (or switch to) ``source_ssrc`` with the packet ``seq``/``ts``: it will be
+        sent right after the last packet already sent."""
+        self._source = source_ssrc
+        self._seq_offset = (self._last_out_seq + 1 - seq) % SEQ_MOD
+        self._ts_offset = (self._last_out_ts + self._frame_step - ts) % TS_MOD
+
+    def rewrite(self, source_ssrc: int, seq: int, ts: int) -> tuple[int, int] | None:
+        """Outgoing (sequence number, timestamp) for a packet, or ``None`` if it belongs to
+        another source than the one started (the caller decides when to :meth:`start`)."""
+        if source_ssrc != self._source:
+            return None
+        out_seq = (seq + self._seq_offset) % SEQ_MOD
+        out_ts = (ts + self._ts_offset) % TS_MOD
+        if not self._have_output or seq_newer(out_seq, self._last_out_seq):
+            self._last_out_seq = out_seq
+            self._last_out_ts = out_ts
+            self._have_output = True
+        return out_seq, out_ts
+
+
+class PacketHistory:
+    """The last :data:`HISTORY_SIZE` packets sent on one stream, by sequence number."""
+
+    __slots__ = ("_packets", "_seqs")
+
+    def __init__(self, size: int = HISTORY_SIZE) -> None:
+        self._seqs: list[int] = [-1] * size
+        self._packets: list[bytes | None] = [None] * size
+
+    def put(self, seq: int, packet: bytes) -> None:
+        slot = seq % len(self._seqs)
+        self._seqs[slot] = seq
+        self._packets[slot] = packet
+
+    def get(self, seq: int) -> bytes | None:
+        slot = seq % len(self._seqs)
+        return self._packets[slot] if self._seqs[slot] == seq else None
+
+
+class KeyframeThrottle:
+    """At most one keyframe request upstream per ``interval`` seconds per publisher stream;
+    a request inside the interval is remembered and sent when it ends, so none is lost."""
+
+    __slots__ = ("_interval", "_last", "_pending")
+
+    def __init__(self, interval: float = 0.5) -> None:
+        self._interval = interval
+        self._last: float | None = None
+        self._pending = False
+
+    def request(self, now: float) -> bool:
+        """A subscriber needs a keyframe: ``True`` if a PLI should go upstream now."""
+        if self._last is None or now - self._last >= self._interval:
+            self._last = now
+            self._pending = False
+            return True
+        self._pending = True
+        return False
+
+    def due(self, now: float) -> bool:
+        """Poll: ``True`` if a deferred request should go upstream now."""
+        if self._pending and self._last is not None and now - self._last >= self._interval:
+            self._last = now
+            self._pending = False
+            return True
+        return False
+
+    def next_due(self) -> float | None:
+        return self._last + self._interval if self._pending and self._last is not None else None

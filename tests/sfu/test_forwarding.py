@@ -1,0 +1,121 @@
+"""The forwarding core with hand-made packets: rewriting, history, keyframes, throttling."""
+
+from __future__ import annotations
+
+import pytest
+
+from sfu.forwarding import KeyframeThrottle, PacketHistory, StreamRewriter, seq_newer
+from sfu.keyframes import h264_keyframe, vp8_keyframe
+from sfu.speaker import ActiveSpeaker
+
+
+def test_rewrite_is_continuous_across_wraparound_and_reordering() -> None:
+    rw = StreamRewriter(ssrc=0xABC, first_seq=100, first_ts=5000, frame_step=3000)
+    rw.start(source_ssrc=1, seq=65534, ts=4_294_967_000)
+    assert rw.rewrite(1, 65534, 4_294_967_000) == (100, 5000)
+    assert rw.rewrite(1, 65535, 4_294_967_000) == (101, 5000)
+    assert rw.rewrite(1, 0, 4_294_967_296 + 2704 - 4_294_967_296) == (102, 8000)
+    assert rw.rewrite(1, 65535, 4_294_967_000) == (101, 5000)  # late duplicate keeps its place
+    assert rw.rewrite(2, 7, 7) is None  # not the source we follow
+
+
+def test_switching_source_continues_right_after_the_last_packet() -> None:
+    rw = StreamRewriter(ssrc=9, first_seq=1000, first_ts=0, frame_step=3000)
+    rw.start(1, seq=50, ts=90000)
+    for i in range(5):
+        rw.rewrite(1, 50 + i, 90000 + 3000 * i)
+    # The publisher republishes: new SSRC, new random sequence and timestamp.
+    rw.start(2, seq=40000, ts=123)
+    assert rw.rewrite(2, 40000, 123) == (1005, 15000)
+    assert rw.rewrite(1, 55, 105000) is None
+
+
+def test_seq_newer_handles_wrap() -> None:
+    assert seq_newer(0, 65535) and seq_newer(5, 1) and not seq_newer(1, 5)
+    assert not seq_newer(7, 7) and not seq_newer(65535, 0)
+
+
+def test_history_answers_recent_sequence_numbers_only() -> None:
+    history = PacketHistory(size=8)
+    for seq in range(20):
+        history.put(seq, bytes([seq]))
+    assert history.get(19) == bytes([19]) and history.get(12) == bytes([12])
+    assert history.get(11) is None  # overwritten: bounded memory
+    assert history.get(4) is None
+
+
+def test_keyframe_requests_are_rate_limited_but_not_lost() -> None:
+    throttle = KeyframeThrottle(interval=0.5)
+    assert throttle.request(10.0)
+    assert not throttle.request(10.1) and not throttle.request(10.2)
+    assert throttle.next_due() == pytest.approx(10.5)
+    assert not throttle.due(10.4)
+    assert throttle.due(10.5)
+    assert not throttle.due(10.6) and throttle.next_due() is None
+    assert throttle.request(11.1)
+
+
+VP8_KEY = bytes([0x10, 0x00, 0x00, 0x9D, 0x01, 0x2A])  # S=1, PID=0, tag P=0
+VP8_DELTA = bytes([0x10, 0x01, 0x00, 0x00])
+VP8_KEY_EXTENDED = bytes([0x90, 0xE0, 0x80, 0x01, 0x05, 0x20, 0x50, 0x00])  # X, I(2B), L, T/K
+VP8_CONTINUATION = bytes([0x00, 0x00, 0x00])
+
+
+@pytest.mark.parametrize(
+    ("payload", "key"),
+    [
+        (VP8_KEY, True),
+        (VP8_DELTA, False),
+        (VP8_KEY_EXTENDED, True),
+        (VP8_CONTINUATION, False),
+        (b"", False),
+        (b"\x90", False),
+        (b"\x90\x80", False),
+    ],
+)
+def test_vp8_keyframe(payload: bytes, key: bool) -> None:
+    assert vp8_keyframe(payload) is key
+
+
+@pytest.mark.parametrize(
+    ("payload", "key"),
+    [
+        (bytes([0x65, 0x88]), True),  # IDR
+        (bytes([0x67, 0x42]), True),  # SPS
+        (bytes([0x41, 0x9A]), False),  # non-IDR slice
+        (bytes([0x78, 0x00, 0x02, 0x67, 0x42, 0x00, 0x02, 0x68, 0xCE]), True),  # STAP-A(SPS,PPS)
+        (bytes([0x78, 0x00, 0x02, 0x68, 0xCE]), False),  # STAP-A(PPS)
+        (bytes([0x7C, 0x85, 0x00]), True),  # FU-A start of IDR
+        (bytes([0x7C, 0x05, 0x00]), False),  # FU-A middle of IDR
+        (bytes([0x7C, 0x81, 0x00]), False),  # FU-A start of non-IDR
+        (b"", False),
+        (bytes([0x78, 0xFF]), False),  # truncated STAP-A
+    ],
+)
+def test_h264_keyframe(payload: bytes, key: bool) -> None:
+    assert h264_keyframe(payload) is key
+
+
+def test_active_speaker_needs_to_lead_for_the_hold_time() -> None:
+    speaker = ActiveSpeaker(hold=0.5)
+    t = 0.0
+    for _ in range(20):  # Ada talks
+        speaker.observe("ada", 20, t)
+        speaker.observe("bo", 110, t)
+        t += 0.02
+    assert speaker.update(t) == "ada"
+    # Bo coughs once: no change.
+    speaker.observe("bo", 5, t)
+    assert speaker.update(t) is False
+    # Bo takes over for real: reported once he has led for the hold time.
+    changes = []
+    for _ in range(60):
+        speaker.observe("ada", 120, t)
+        speaker.observe("bo", 10, t)
+        t += 0.02
+        result = speaker.update(t)
+        if result is not False:
+            changes.append(result)
+    assert changes == ["bo"]
+    speaker.forget("bo")
+    assert speaker.current is None
