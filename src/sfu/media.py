@@ -1,0 +1,494 @@
+"""aiortc adapter: publisher and subscriber peer connections per participant, and the relay
+of encoded RTP between them.
+
+Nothing here decodes or encodes. Incoming RTP is taken from each publisher receiver before
+aiortc's jitter buffer (``RTCRtpReceiver._handle_rtp_packet`` is replaced per receiver), and
+sent to each subscriber through its DTLS transport (``RTCDtlsTransport._send_rtp``), with the
+subscriber's SSRC, payload type, sequence numbers, timestamps and header extension ids. The
+subscriber senders carry a :class:`RelayTrack` that never yields a frame, so aiortc's encoder
+never runs. RTCP from subscribers (PLI/FIR, NACK) is handled here instead of by aiortc.
+
+This module knows nothing of HTTP, the store or roles beyond ``may_publish``; it reports to a
+:class:`MediaListener`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from aiortc import (
+    MediaStreamTrack,
+    RTCBundlePolicy,
+    RTCConfiguration,
+    RTCIceServer,
+    RTCPeerConnection,
+    RTCRtpCodecCapability,
+    RTCRtpCodecParameters,
+    RTCRtpReceiver,
+    RTCRtpSender,
+    RTCRtpTransceiver,
+    RTCSessionDescription,
+)
+from aiortc.codecs import is_rtx
+from aiortc.rtcrtpparameters import RTCRtpParameters
+from aiortc.rtp import (
+    RTCP_PSFB_FIR,
+    RTCP_PSFB_PLI,
+    RTCP_RTPFB_NACK,
+    AnyRtcpPacket,
+    HeaderExtensionsMap,
+    RtcpPsfbPacket,
+    RtcpRtpfbPacket,
+    RtpPacket,
+)
+from aiortc.sdp import SessionDescription
+
+from .forwarding import KeyframeThrottle, PacketHistory, StreamRewriter
+from .keyframes import h264_keyframe, vp8_keyframe
+from .speaker import ActiveSpeaker
+
+__all__ = [
+    "MAX_PUBLISHED_TRACKS",
+    "MediaError",
+    "MediaListener",
+    "MediaPeer",
+    "MediaRoom",
+    "RelayTrack",
+    "TrackInfo",
+]
+
+logger = logging.getLogger(__name__)
+
+#: Tracks one participant may publish at once (microphone, camera, screen, screen audio).
+MAX_PUBLISHED_TRACKS = 4
+SOURCES = ("microphone", "camera", "screen", "screen_audio")
+
+
+class MediaError(Exception):
+    """An offer or answer the SFU cannot take; ``code`` goes into the ``error`` reply."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True, slots=True)
+class TrackInfo:
+    """A published track as others see it. ``id`` is also the msid track id in the
+    subscriber's SDP, so a client can tell whose track arrived."""
+
+    id: str
+    participant_id: str
+    kind: str
+    source: str
+
+
+class MediaListener(Protocol):
+    def subscribe_offer(self, participant_id: str, sdp: str) -> None: ...
+
+    def track_published(self, track: TrackInfo) -> None: ...
+
+    def track_unpublished(self, track: TrackInfo) -> None: ...
+
+    def active_speaker(self, participant_id: str | None) -> None: ...
+
+
+class RelayTrack(MediaStreamTrack):
+    """The track a subscriber sender carries: it never produces a frame, so the sender's
+    encoding loop waits forever and costs nothing; packets are sent around it."""
+
+    def __init__(self, kind: str, track_id: str) -> None:
+        super().__init__()
+        self.kind = kind
+        self._id = track_id
+        self._never: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+
+    async def recv(self) -> Any:
+        return await self._never
+
+    def stop(self) -> None:
+        super().stop()
+        if not self._never.done():
+            self._never.cancel()
+
+
+def check_offer(text: str) -> None:
+    """Refuse an SDP offer aiortc would take silently but cannot use: no media, too many
+    media sections, no DTLS fingerprint or ICE credentials."""
+    try:
+        description = SessionDescription.parse(text)
+    except Exception:
+        raise MediaError("invalid_sdp", "the offer is not valid SDP") from None
+    media = [m for m in description.media if m.kind in ("audio", "video")]
+    if not media:
+        raise MediaError("invalid_sdp", "the offer has no audio or video section")
+    if len(description.media) > MAX_PUBLISHED_TRACKS + 1:
+        raise MediaError(
+            "too_many_tracks", f"at most {MAX_PUBLISHED_TRACKS} tracks may be published"
+        )
+    for section in media:
+        if section.dtls is None or not section.dtls.fingerprints:
+            raise MediaError("invalid_sdp", "the offer has no DTLS fingerprint")
+        if section.ice is None or not section.ice.usernameFragment or not section.ice.password:
+            raise MediaError("invalid_sdp", "the offer has no ICE credentials")
+        formats = [*section.fmt, *(c.payloadType for c in section.rtp.codecs)]
+        if any(not isinstance(pt, int) or not 0 <= pt <= 127 for pt in formats):
+            raise MediaError("invalid_sdp", "payload types must be between 0 and 127")
+
+
+@dataclass(eq=False, slots=True)
+class Forward:
+    """One published track flowing to one subscriber."""
+
+    track: PublishedTrack
+    subscriber: MediaPeer
+    transceiver: RTCRtpTransceiver
+    sender: RTCRtpSender
+    rewriter: StreamRewriter
+    history: PacketHistory = field(default_factory=PacketHistory)
+    payload_type: int = 0
+    ext_map: HeaderExtensionsMap = field(default_factory=HeaderExtensionsMap)
+    mid: str | None = None
+    ready: bool = False
+    sent: int = 0
+
+    def negotiated(self) -> None:
+        """Called once the subscriber answered: learn what was agreed."""
+        codecs = [c for c in self.transceiver._codecs if not is_rtx(c)]
+        if not codecs:
+            return
+        if codecs[0].payloadType is None:
+            return
+        self.payload_type = codecs[0].payloadType
+        self.ext_map.configure(
+            RTCRtpParameters(headerExtensions=self.transceiver._headerExtensions)
+        )
+        self.mid = self.transceiver.mid
+        self.ready = True
+
+
+@dataclass(eq=False, slots=True)
+class PublishedTrack:
+    info: TrackInfo
+    owner: MediaPeer
+    receiver: RTCRtpReceiver
+    codec: RTCRtpCodecParameters
+    throttle: KeyframeThrottle = field(default_factory=KeyframeThrottle)
+    forwards: list[Forward] = field(default_factory=list)
+    media_ssrc: int | None = None
+    packets: int = 0
+
+    @property
+    def is_video(self) -> bool:
+        return self.info.kind == "video"
+
+    def keyframe(self, payload: bytes) -> bool:
+        mime = self.codec.mimeType.lower()
+        if mime == "video/vp8":
+            return vp8_keyframe(payload)
+        if mime == "video/h264":
+            return h264_keyframe(payload)
+        return True  # unknown video codec: do not gate
+
+    def request_keyframe(self, now: float) -> None:
+        if self.is_video and self.media_ssrc is not None and self.throttle.request(now):
+            self._send_pli()
+
+    def _send_pli(self) -> None:
+        assert self.media_ssrc is not None
+        task = asyncio.ensure_future(self.receiver._send_rtcp_pli(self.media_ssrc))
+        task.add_done_callback(_log_failure)
+
+    async def on_rtp(self, packet: RtpPacket, arrival_time_ms: int = 0) -> None:
+        """Replaces ``RTCRtpReceiver._handle_rtp_packet``: relay, never decode."""
+        if packet.payload_type != self.codec.payloadType:
+            return  # RTX or another codec than the one negotiated first: not relayed
+        self.packets += 1
+        self.media_ssrc = packet.ssrc
+        now = time.monotonic()
+        room = self.owner.room
+        if not self.is_video and packet.extensions.audio_level is not None:
+            room.speaker.observe(self.owner.id, packet.extensions.audio_level[1], now)
+        elif self.throttle.next_due() is not None and self.throttle.due(now):
+            self._send_pli()
+        keyframe: bool | None = None
+        ssrc, seq, ts = packet.ssrc, packet.sequence_number, packet.timestamp
+        for fwd in self.forwards:
+            if not fwd.ready:
+                continue
+            out = fwd.rewriter.rewrite(ssrc, seq, ts)
+            if out is None:
+                if self.is_video:
+                    if keyframe is None:
+                        keyframe = self.keyframe(packet.payload)
+                    if not keyframe:
+                        self.request_keyframe(now)
+                        continue
+                fwd.rewriter.start(ssrc, seq, ts)
+                out = fwd.rewriter.rewrite(ssrc, seq, ts)
+                assert out is not None
+            packet.ssrc = fwd.rewriter.ssrc
+            packet.sequence_number, packet.timestamp = out
+            packet.payload_type = fwd.payload_type
+            packet.extensions.mid = fwd.mid
+            data = packet.serialize(fwd.ext_map)
+            fwd.history.put(out[0], data)
+            try:
+                await fwd.sender.transport._send_rtp(data)
+            except ConnectionError:
+                continue
+            fwd.sent += 1
+
+    def remove_forward(self, forward: Forward) -> None:
+        if forward in self.forwards:
+            self.forwards.remove(forward)
+
+
+def _log_failure(task: asyncio.Future[Any]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        logger.debug("RTCP send failed: %s", task.exception())
+
+
+class MediaPeer:
+    """One participant's two peer connections."""
+
+    def __init__(self, room: MediaRoom, participant_id: str, may_publish: bool) -> None:
+        self.room = room
+        self.id = participant_id
+        self.may_publish = may_publish
+        config = room.rtc_configuration
+        self.publisher = RTCPeerConnection(config)
+        self.subscriber = RTCPeerConnection(config)
+        self.published: dict[str, PublishedTrack] = {}
+        #: track id -> forward of someone else's track to this participant
+        self.incoming: dict[str, Forward] = {}
+        self._sources: dict[str, str] = {}
+        self._negotiating = False
+        self._again = False
+        self._closed = False
+        self.publisher.on("track", self._on_track)
+
+    # -- publishing ------------------------------------------------------------------------
+
+    async def publish_offer(self, sdp: str, sources: dict[str, str]) -> str:
+        """The client's publisher offer; returns the answer."""
+        if not self.may_publish:
+            raise MediaError("forbidden", "your role may not publish")
+        check_offer(sdp)
+        self._sources = dict(sources)
+        try:
+            await self.publisher.setRemoteDescription(RTCSessionDescription(sdp, "offer"))
+            answer = await self.publisher.createAnswer()
+            await self.publisher.setLocalDescription(answer)
+        except MediaError:
+            raise
+        except Exception as exc:  # aiortc raises many types on bad SDP
+            raise MediaError("invalid_sdp", f"the offer could not be used: {exc}"[:300]) from None
+        return self.publisher.localDescription.sdp
+
+    def _on_track(self, track: MediaStreamTrack) -> None:
+        transceiver = next(
+            (t for t in self.publisher.getTransceivers() if t.receiver.track is track), None
+        )
+        if transceiver is None or self._closed:
+            return
+        mid = transceiver.mid or str(len(self.published))
+        if len(self.published) >= MAX_PUBLISHED_TRACKS:
+            logger.info("%s: track refused: %d already published", self.id, MAX_PUBLISHED_TRACKS)
+            return
+        codecs = [c for c in transceiver._codecs if not is_rtx(c)]
+        if not codecs:
+            return
+        source = self._sources.get(mid) or ("microphone" if track.kind == "audio" else "camera")
+        if source not in SOURCES:
+            source = "camera" if track.kind == "video" else "microphone"
+        if source in ("screen", "screen_audio") and not self.room.screen_share_allowed():
+            logger.info("%s: screen share refused by the room", self.id)
+            return
+        info = TrackInfo(f"{self.id}:{mid}", self.id, track.kind, source)
+        published = PublishedTrack(info, self, transceiver.receiver, codecs[0])
+        transceiver.receiver._handle_rtp_packet = published.on_rtp  # type: ignore[method-assign]
+        self.published[mid] = published
+        self.room.track_added(published)
+
+    # -- subscribing -----------------------------------------------------------------------
+
+    def add_forward(self, track: PublishedTrack) -> None:
+        if self._closed or track.info.id in self.incoming:
+            return
+        relay = RelayTrack(track.info.kind, track.info.id)
+        transceiver = self.subscriber.addTransceiver(relay, direction="sendonly")
+        transceiver.sender._stream_id = track.info.participant_id
+        codec = track.codec
+        transceiver.setCodecPreferences(
+            [
+                RTCRtpCodecCapability(
+                    mimeType=codec.mimeType,
+                    clockRate=codec.clockRate,
+                    channels=codec.channels,
+                    parameters=dict(codec.parameters),
+                )
+            ]
+        )
+        step = 3000 if track.is_video else 960
+        sender = transceiver.sender
+        forward = Forward(
+            track, self, transceiver, sender, StreamRewriter(sender._ssrc, 1, 0, step)
+        )
+        # Instance override of an aiortc internal: RTCP for this sender comes to us.
+        sender._handle_rtcp_packet = self._rtcp_handler(forward)  # type: ignore[method-assign,assignment]
+        self.incoming[track.info.id] = forward
+        track.forwards.append(forward)
+
+    def remove_forward(self, track_id: str) -> None:
+        forward = self.incoming.pop(track_id, None)
+        if forward is not None:
+            forward.ready = False
+            forward.track.remove_forward(forward)
+            forward.transceiver.direction = "inactive"
+
+    def _rtcp_handler(
+        self, forward: Forward
+    ) -> Callable[[AnyRtcpPacket], Coroutine[Any, Any, None]]:
+        async def handle(packet: AnyRtcpPacket) -> None:
+            if isinstance(packet, RtcpRtpfbPacket) and packet.fmt == RTCP_RTPFB_NACK:
+                for seq in packet.lost:
+                    data = forward.history.get(seq)
+                    if data is not None:
+                        try:
+                            await forward.sender.transport._send_rtp(data)
+                        except ConnectionError:
+                            return
+            elif isinstance(packet, RtcpPsfbPacket) and packet.fmt in (
+                RTCP_PSFB_PLI,
+                RTCP_PSFB_FIR,
+            ):
+                forward.track.request_keyframe(time.monotonic())
+
+        return handle
+
+    async def negotiate(self) -> None:
+        """Offer the subscriber connection again (one offer in flight at a time)."""
+        if self._closed:
+            return
+        if self._negotiating:
+            self._again = True
+            return
+        if not self.incoming:
+            return
+        self._negotiating = True
+        offer = await self.subscriber.createOffer()
+        await self.subscriber.setLocalDescription(offer)
+        self.room.listener.subscribe_offer(self.id, self.subscriber.localDescription.sdp)
+
+    async def subscribe_answer(self, sdp: str) -> None:
+        if not self._negotiating:
+            raise MediaError("unexpected_answer", "no subscriber offer is waiting for an answer")
+        try:
+            await self.subscriber.setRemoteDescription(RTCSessionDescription(sdp, "answer"))
+        except Exception as exc:
+            raise MediaError("invalid_sdp", f"the answer could not be used: {exc}"[:300]) from None
+        now = time.monotonic()
+        for forward in self.incoming.values():
+            if not forward.ready and forward.transceiver.direction == "sendonly":
+                forward.negotiated()
+                forward.track.request_keyframe(now)
+        self._negotiating = False
+        if self._again:
+            self._again = False
+            await self.negotiate()
+
+    async def close(self) -> None:
+        self._closed = True
+        for track_id in list(self.incoming):
+            self.remove_forward(track_id)
+        await self.publisher.close()
+        await self.subscriber.close()
+
+
+class MediaRoom:
+    """The media side of one meeting."""
+
+    def __init__(
+        self,
+        listener: MediaListener,
+        *,
+        ice_servers: list[RTCIceServer] | None = None,
+        screen_share: bool = True,
+    ) -> None:
+        self.listener = listener
+        # MAX_BUNDLE: every transceiver on one transport from the start. Under aiortc's
+        # default (BALANCED), a second transceiver of a kind created before the first
+        # negotiation is left on a transport that never connects.
+        self.rtc_configuration = RTCConfiguration(
+            iceServers=ice_servers or [], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE
+        )
+        self.peers: dict[str, MediaPeer] = {}
+        self.speaker = ActiveSpeaker()
+        self._screen_share = screen_share
+        self._speaker_task: asyncio.Task[None] | None = None
+
+    def screen_share_allowed(self) -> bool:
+        return self._screen_share
+
+    def tracks(self) -> list[TrackInfo]:
+        return [t.info for p in self.peers.values() for t in p.published.values()]
+
+    async def add_peer(self, participant_id: str, may_publish: bool) -> MediaPeer:
+        old = self.peers.pop(participant_id, None)
+        if old is not None:
+            await self._drop(old)
+        peer = MediaPeer(self, participant_id, may_publish)
+        self.peers[participant_id] = peer
+        for other in self.peers.values():
+            if other is not peer:
+                for track in other.published.values():
+                    peer.add_forward(track)
+        await peer.negotiate()
+        if self._speaker_task is None:
+            self._speaker_task = asyncio.create_task(self._watch_speakers())
+        return peer
+
+    async def remove_peer(self, participant_id: str) -> None:
+        peer = self.peers.pop(participant_id, None)
+        if peer is not None:
+            await self._drop(peer)
+        if not self.peers and self._speaker_task is not None:
+            task, self._speaker_task = self._speaker_task, None
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def close(self) -> None:
+        for pid in list(self.peers):
+            await self.remove_peer(pid)
+
+    def track_added(self, track: PublishedTrack) -> None:
+        self.listener.track_published(track.info)
+        for peer in self.peers.values():
+            if peer is not track.owner:
+                peer.add_forward(track)
+                task = asyncio.ensure_future(peer.negotiate())
+                task.add_done_callback(_log_failure)
+
+    async def _drop(self, peer: MediaPeer) -> None:
+        self.speaker.forget(peer.id)
+        for track in peer.published.values():
+            for other in self.peers.values():
+                other.remove_forward(track.info.id)
+            self.listener.track_unpublished(track.info)
+        await peer.close()
+
+    async def _watch_speakers(self) -> None:
+        while True:
+            await asyncio.sleep(0.2)  # a sampling period, not a wait for an event
+            change = self.speaker.update(time.monotonic())
+            if change is not False:
+                self.listener.active_speaker(change if isinstance(change, str) else None)
