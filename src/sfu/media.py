@@ -47,7 +47,7 @@ from aiortc.rtp import (
     RtcpRtpfbPacket,
     RtpPacket,
 )
-from aiortc.sdp import SessionDescription
+from aiortc.sdp import SessionDescription, candidate_from_sdp
 
 from .forwarding import KeyframeThrottle, PacketHistory, StreamRewriter
 from .keyframes import h264_keyframe, vp8_keyframe
@@ -404,6 +404,26 @@ class MediaPeer:
         if self._again:
             self._again = False
             await self.negotiate()
+
+    async def add_ice_candidate(
+        self, target: str, candidate: str, sdp_mid: str | None, sdp_mline_index: int | None
+    ) -> None:
+        """A trickled candidate from the client for its ``publisher`` or ``subscriber``
+        connection; an empty candidate marks the end of the client's candidates."""
+        pc = self.publisher if target == "publisher" else self.subscriber
+        text = candidate.removeprefix("candidate:").strip()
+        try:
+            if not text:
+                await pc.addIceCandidate(None)
+                return
+            ice = candidate_from_sdp(text)
+            ice.sdpMid = sdp_mid
+            ice.sdpMLineIndex = sdp_mline_index
+            await pc.addIceCandidate(ice)
+        except Exception as exc:
+            raise MediaError(
+                "invalid_candidate", f"the candidate could not be used: {exc}"[:200]
+            ) from None
 
     async def close(self) -> None:
         self._closed = True

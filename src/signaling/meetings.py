@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from sfu.media import MediaError, MediaPeer, MediaRoom, TrackInfo
+
 from .clock import Clock
 from .errors import MeetboxError, NotFound
 from .meeting import (
@@ -29,17 +31,27 @@ from .meeting import (
     Output,
     Send,
 )
-from .models import MeetingRecord, RoomRecord
+from .models import MeetingRecord, Role, RoomRecord
 from .pagination import decode_cursor
 from .protocol import (
+    ActiveSpeaker,
     ByeReason,
     CloseCode,
     Error,
+    IceCandidate,
     Joined,
     MediaKind,
     ParticipantInfo,
     ParticipantLeft,
+    PublishAnswer,
+    PublishOffer,
     ServerMessage,
+    Source,
+    SubscribeAnswer,
+    SubscribeOffer,
+    TrackOut,
+    TrackPublished,
+    TrackUnpublished,
 )
 from .rooms import RoomService
 from .store import Page, Store
@@ -73,14 +85,56 @@ class Refused(Exception):
         self.message = message
 
 
+def track_out(track: TrackInfo) -> TrackOut:
+    return TrackOut(
+        id=track.id,
+        participant_id=track.participant_id,
+        kind="audio" if track.kind == "audio" else "video",
+        source=Source(track.source),
+    )
+
+
+class _MediaBridge:
+    """What the SFU reports, turned into signaling messages for the meeting's sessions."""
+
+    def __init__(self, live: LiveMeeting) -> None:
+        self._live = live
+
+    def subscribe_offer(self, participant_id: str, sdp: str) -> None:
+        session = self._live.sessions.get(participant_id)
+        if session is not None:
+            session.send(SubscribeOffer(sdp=sdp))
+
+    def track_published(self, track: TrackInfo) -> None:
+        self._live.broadcast(TrackPublished(track=track_out(track)))
+
+    def track_unpublished(self, track: TrackInfo) -> None:
+        self._live.broadcast(
+            TrackUnpublished(track_id=track.id, participant_id=track.participant_id)
+        )
+
+    def active_speaker(self, participant_id: str | None) -> None:
+        self._live.broadcast(ActiveSpeaker(participant_id=participant_id))
+
+
 @dataclass
 class LiveMeeting:
     core: Meeting
+    media: MediaRoom = field(init=False)
     sessions: dict[str, Session] = field(default_factory=dict)
     #: resume token -> participant id
     resume_tokens: dict[str, str] = field(default_factory=dict)
     #: Whether the room was told it is empty since it was last in use.
     room_told_empty: bool = False
+
+    def __post_init__(self) -> None:
+        self.media = MediaRoom(
+            _MediaBridge(self), screen_share=self.core.rules.screen_share_enabled
+        )
+
+    def broadcast(self, message: ServerMessage) -> None:
+        for session in self.sessions.values():
+            session.send(message)
 
 
 class MeetingService:
@@ -117,9 +171,21 @@ class MeetingService:
 
     # -- sessions --------------------------------------------------------------------------
 
-    async def admit(self, claims: ParticipantClaims, session: Session) -> Joined:
+    async def admit(
+        self, claims: ParticipantClaims, session: Session, *, resumed: bool = False
+    ) -> Joined:
         """Put the holder of ``claims`` into the room's meeting (starting one if needed);
-        returns the ``joined`` message already queued on ``session``."""
+        returns the ``joined`` message already queued on ``session``. Unless ``resumed``
+        (the client kept its peer connections), the participant gets fresh media."""
+        joined, live = await self._admit(claims, session)
+        if not resumed:
+            # Outside the lock: setting up peer connections can take a while.
+            await live.media.add_peer(claims.participant_id, claims.role is not Role.RECORDINGS)
+        return joined
+
+    async def _admit(
+        self, claims: ParticipantClaims, session: Session
+    ) -> tuple[Joined, LiveMeeting]:
         async with self._lock:
             now = self._clock.now()
             if claims.token_id in self._revoked:
@@ -169,6 +235,7 @@ class MeetingService:
                 you=me.info(),
                 participants=[p for p in live.core.snapshot() if p.id != me.id],
                 chat_history=list(live.core.chat),
+                tracks=[track_out(t) for t in live.media.tracks()],
                 resume_token=resume_token,
                 chat_enabled=live.core.rules.chat_enabled,
                 screen_share_enabled=live.core.rules.screen_share_enabled,
@@ -184,7 +251,7 @@ class MeetingService:
                 " (reconnect)" if present else "",
             )
             self._wake.set()
-            return joined
+            return joined, live
 
     async def resume(self, resume_token: str, session: Session) -> tuple[ParticipantClaims, Joined]:
         """Bring a participant whose connection dropped back into their meeting."""
@@ -202,7 +269,7 @@ class MeetingService:
                     expires_at=now,
                     token_id=participant.token_id,
                 )
-                return claims, await self.admit(claims, session)
+                return claims, await self.admit(claims, session, resumed=True)
         raise Refused(
             CloseCode.UNAUTHORIZED,
             "resume_expired",
@@ -223,6 +290,56 @@ class MeetingService:
                 session.send(Error(code=exc.code, message=exc.message, ref=action.ref))
                 return
             await self._apply(live, outputs)
+
+    async def publish_offer(
+        self, room_id: str, participant_id: str, session: Session, message: PublishOffer
+    ) -> None:
+        peer = self._media_peer(room_id, participant_id, session, message.ref)
+        if peer is None:
+            return
+        try:
+            sources = {mid: source.value for mid, source in message.sources.items()}
+            answer = await peer.publish_offer(message.sdp, sources)
+        except MediaError as exc:
+            session.send(Error(code=exc.code, message=exc.message, ref=message.ref))
+            return
+        session.send(PublishAnswer(sdp=answer))
+
+    async def subscribe_answer(
+        self, room_id: str, participant_id: str, session: Session, message: SubscribeAnswer
+    ) -> None:
+        peer = self._media_peer(room_id, participant_id, session, message.ref)
+        if peer is None:
+            return
+        try:
+            await peer.subscribe_answer(message.sdp)
+        except MediaError as exc:
+            session.send(Error(code=exc.code, message=exc.message, ref=message.ref))
+
+    async def ice_candidate(
+        self, room_id: str, participant_id: str, session: Session, message: IceCandidate
+    ) -> None:
+        peer = self._media_peer(room_id, participant_id, session, message.ref)
+        if peer is None:
+            return
+        try:
+            await peer.add_ice_candidate(
+                message.target, message.candidate, message.sdp_mid, message.sdp_mline_index
+            )
+        except MediaError as exc:
+            session.send(Error(code=exc.code, message=exc.message, ref=message.ref))
+
+    def _media_peer(
+        self, room_id: str, participant_id: str, session: Session, ref: str | None
+    ) -> MediaPeer | None:
+        live = self._live.get(room_id)
+        peer = live.media.peers.get(participant_id) if live is not None else None
+        if live is None or peer is None or live.sessions.get(participant_id) is not session:
+            session.send(
+                Error(code="not_in_meeting", message="you are not in the meeting", ref=ref)
+            )
+            return None
+        return peer
 
     async def leave(self, room_id: str, participant_id: str, session: Session) -> None:
         async with self._lock:
@@ -360,6 +477,7 @@ class MeetingService:
                     await self._store.record_leave(
                         core.id, out.message.participant_id, now, out.message.reason.value
                     )
+                    await live.media.remove_peer(out.message.participant_id)
             elif isinstance(out, Close):
                 closing = live.sessions.pop(out.participant_id, None)
                 if closing is not None:
@@ -372,6 +490,7 @@ class MeetingService:
                         await self._rooms.rotate_links(core.room_id, [out.role])
             elif isinstance(out, Ended):
                 await self._store.end_meeting(core.id, now, out.reason.value)
+                await live.media.close()
                 self._live.pop(core.room_id, None)
                 logger.info(
                     "room %s: meeting %s ended (%s)", core.room_id, core.id, out.reason.value

@@ -159,9 +159,21 @@ class EndMeeting(_In):
     type: Literal["end_meeting"]
 
 
+class Source(StrEnum):
+    MICROPHONE = "microphone"
+    CAMERA = "camera"
+    SCREEN = "screen"
+    SCREEN_AUDIO = "screen_audio"
+
+
 class PublishOffer(_In):
     type: Literal["publish_offer"]
     sdp: Sdp
+    #: What each m-line carries, by mid ("0": "microphone", "1": "camera", ...). Without it,
+    #: audio is the microphone and video the camera.
+    sources: Annotated[
+        dict[Annotated[str, StringConstraints(max_length=16)], Source], Field(max_length=8)
+    ] = Field(default_factory=dict)
 
 
 class SubscribeAnswer(_In):
@@ -268,6 +280,40 @@ class ChatMessage(_Out):
     sent_at: datetime
 
 
+class TrackOut(_Out):
+    #: Also the msid track id in the subscriber SDP: how a client tells whose track arrived.
+    id: str
+    participant_id: str
+    kind: Literal["audio", "video"]
+    source: Source
+
+
+class PublishAnswer(_Out):
+    type: Literal["publish_answer"] = "publish_answer"
+    sdp: str
+
+
+class SubscribeOffer(_Out):
+    type: Literal["subscribe_offer"] = "subscribe_offer"
+    sdp: str
+
+
+class TrackPublished(_Out):
+    type: Literal["track_published"] = "track_published"
+    track: TrackOut
+
+
+class TrackUnpublished(_Out):
+    type: Literal["track_unpublished"] = "track_unpublished"
+    track_id: str
+    participant_id: str
+
+
+class ActiveSpeaker(_Out):
+    type: Literal["active_speaker"] = "active_speaker"
+    participant_id: str | None
+
+
 class Joined(_Out):
     type: Literal["joined"] = "joined"
     meeting_id: str
@@ -275,6 +321,7 @@ class Joined(_Out):
     you: ParticipantInfo
     participants: list[ParticipantInfo]
     chat_history: list[ChatMessage]
+    tracks: list[TrackOut]
     resume_token: str
     chat_enabled: bool
     screen_share_enabled: bool
@@ -320,6 +367,11 @@ class Bye(_Out):
 
 ServerMessage = (
     Joined
+    | PublishAnswer
+    | SubscribeOffer
+    | TrackPublished
+    | TrackUnpublished
+    | ActiveSpeaker
     | ParticipantJoined
     | ParticipantLeft
     | ParticipantUpdated

@@ -21,6 +21,7 @@ from ..protocol import (
     CloseCode,
     EndMeeting,
     Error,
+    IceCandidate,
     Join,
     Kick,
     Leave,
@@ -28,10 +29,12 @@ from ..protocol import (
     Ping,
     Pong,
     ProtocolError,
+    PublishOffer,
     RaiseHand,
     Resume,
     ServerMessage,
     SetMute,
+    SubscribeAnswer,
     parse_client_message,
 )
 from ..ratelimit import TokenBucket
@@ -210,8 +213,14 @@ async def _serve(
             return
         elif isinstance(message, _ACTIONS):
             await meetings.act(room_id, pid, session, message)
+        elif isinstance(message, PublishOffer):
+            await meetings.publish_offer(room_id, pid, session, message)
+        elif isinstance(message, SubscribeAnswer):
+            await meetings.subscribe_answer(room_id, pid, session, message)
+        elif isinstance(message, IceCandidate):
+            await meetings.ice_candidate(room_id, pid, session, message)
         else:
-            # join/resume again, or media messages before media exists on this server.
+            # join or resume again on a joined session
             session.send(
                 Error(
                     code="unsupported",

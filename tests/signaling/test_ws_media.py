@@ -1,0 +1,155 @@
+"""Media end to end: real aiortc clients join over the WebSocket of a real server, publish
+distinct colours and tones, and decode each other's; the server relays without decoding."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+import pytest
+
+from sfu.client import MeetboxClient
+from sfu.synthetic import ColorTrack, ToneTrack
+from tests.sfu.test_media import assert_server_never_decoded_or_encoded
+from tests.signaling.conftest import Server
+
+PEOPLE = {
+    "red": ((220, 30, 30), 440.0),
+    "green": ((30, 200, 40), 660.0),
+    "blue": ((30, 40, 220), 880.0),
+}
+TONES = [tone for _, tone in PEOPLE.values()]
+
+
+def close_to(a: tuple[int, int, int] | None, b: tuple[int, int, int]) -> bool:
+    return a is not None and all(abs(x - y) < 40 for x, y in zip(a, b, strict=True))
+
+
+@contextlib.asynccontextmanager
+async def clients() -> AsyncIterator[list[MeetboxClient]]:
+    made: list[MeetboxClient] = []
+    try:
+        yield made
+    finally:
+        for client in made:
+            await client.close()
+
+
+async def join(
+    server: Server, room: object, name: str, made: list[MeetboxClient], role: str = "speaker"
+) -> MeetboxClient:
+    token = await server.token(room, role, name)  # type: ignore[arg-type]
+    client = MeetboxClient(server.ws_url, token, tones=TONES)
+    made.append(client)
+    await client.connect()
+    return client
+
+
+def sees(client: MeetboxClient, ids: dict[str, str], name: str) -> bool:
+    colour, tone = PEOPLE[name]
+    pid = ids[name]
+    tracks = [t for t in client.received.values() if t.participant_id == pid]
+    return any(close_to(t.colour, colour) for t in tracks) and any(t.tone == tone for t in tracks)
+
+
+async def test_three_people_see_and_hear_each_other_through_the_server(server: Server) -> None:
+    room = await server.room(name="Media")
+    async with clients() as made:
+        people: dict[str, MeetboxClient] = {}
+        for name, (colour, tone) in PEOPLE.items():
+            people[name] = await join(server, room, name, made)
+            await people[name].publish(
+                {"camera": ColorTrack(colour), "microphone": ToneTrack(tone)}
+            )
+        ids = {name: c.joined["you"]["id"] for name, c in people.items()}
+        async with asyncio.timeout(20):
+            for name, client in people.items():
+                for other in PEOPLE:
+                    if other != name:
+                        await client.wait_for(lambda c, o=other: sees(c, ids, o))
+        published = [m for m in people["red"].messages if m["type"] == "track_published"]
+        assert {(m["track"]["participant_id"], m["track"]["source"]) for m in published} >= {
+            (ids["green"], "camera"),
+            (ids["green"], "microphone"),
+            (ids["blue"], "camera"),
+            (ids["blue"], "microphone"),
+        }
+        live = server.services.meetings.live(room.id)
+        assert live is not None
+        assert_server_never_decoded_or_encoded(live.media)
+
+
+async def test_late_joiner_decodes_a_frame_within_a_second_of_ice_connecting(
+    server: Server,
+) -> None:
+    room = await server.room()
+    async with clients() as made:
+        early = await join(server, room, "red", made)
+        await early.publish({"camera": ColorTrack(PEOPLE["red"][0])})
+        # A first viewer decodes 2 s of video: the stream is well past its first keyframe.
+        first_viewer = await join(server, room, "first", made)
+        async with asyncio.timeout(15):
+            await first_viewer.wait_for(lambda c: any(t.frames >= 60 for t in c.received.values()))
+        late = await join(server, room, "late", made)
+        async with asyncio.timeout(15):
+            await late.wait_for(
+                lambda c: (
+                    any(t.first_frame_at is not None for t in c.received.values())
+                    and c.ice_connected_at is not None
+                )
+            )
+        first = min(t.first_frame_at for t in late.received.values() if t.first_frame_at)
+        assert late.ice_connected_at is not None
+        assert first - late.ice_connected_at < 1.0, "no keyframe was requested for the newcomer"
+
+
+async def test_screen_share_refused_when_the_room_disallows_it(server: Server) -> None:
+    room = await server.room(config={"screen_share": {"enabled": False}})
+    async with clients() as made:
+        sharer = await join(server, room, "red", made)
+        await sharer.publish(
+            {"camera": ColorTrack((1, 2, 3)), "screen": ColorTrack((200, 200, 200))}
+        )
+        viewer = await join(server, room, "viewer", made)
+        async with asyncio.timeout(10):
+            await viewer.wait_for(lambda c: any(t.frames for t in c.received.values()))
+        published = [
+            m["track"]["source"] for m in viewer.messages if m["type"] == "track_published"
+        ]
+        tracks = [t["source"] for t in viewer.joined["tracks"]] + published
+        assert "camera" in tracks and "screen" not in tracks
+
+
+async def test_leaving_unpublishes_and_frees_the_peer(server: Server) -> None:
+    room = await server.room()
+    async with clients() as made:
+        red = await join(server, room, "red", made)
+        await red.publish({"camera": ColorTrack((9, 9, 9))})
+        watcher = await join(server, room, "watcher", made)
+        async with asyncio.timeout(10):
+            await watcher.wait_for(lambda c: any(t.frames for t in c.received.values()))
+        await red.send(type="leave")
+        async with asyncio.timeout(5):
+            await watcher.wait_for(
+                lambda c: any(m["type"] == "track_unpublished" for m in c.messages)
+            )
+        live = server.services.meetings.live(room.id)
+        assert live is not None and set(live.media.peers) == {watcher.joined["you"]["id"]}
+
+
+@pytest.mark.parametrize("sdp", ["garbage", "v=0\r\n"])
+async def test_malformed_sdp_gets_an_error_and_the_session_goes_on(
+    server: Server, sdp: str
+) -> None:
+    room = await server.room()
+    async with clients() as made:
+        client = await join(server, room, "red", made)
+        await client.send(type="publish_offer", sdp=sdp, ref="p1")
+        async with asyncio.timeout(5):
+            await client.wait_for(lambda c: any(m["type"] == "error" for m in c.messages))
+        error = next(m for m in client.messages if m["type"] == "error")
+        assert error["code"] == "invalid_sdp" and error["ref"] == "p1"
+        await client.send(type="ping")
+        async with asyncio.timeout(5):
+            await client.wait_for(lambda c: any(m["type"] == "pong" for m in c.messages))
