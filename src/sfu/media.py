@@ -22,6 +22,7 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from aioice.ice import StunProtocol
 from aiortc import (
     MediaStreamTrack,
     RTCBundlePolicy,
@@ -36,13 +37,12 @@ from aiortc import (
     RTCSessionDescription,
 )
 from aiortc.codecs import is_rtx
-from aiortc.rtcrtpparameters import RTCRtpParameters
+from aiortc.rtcdtlstransport import State as DtlsState
 from aiortc.rtp import (
     RTCP_PSFB_FIR,
     RTCP_PSFB_PLI,
     RTCP_RTPFB_NACK,
     AnyRtcpPacket,
-    HeaderExtensionsMap,
     RtcpPsfbPacket,
     RtcpRtpfbPacket,
     RtpPacket,
@@ -51,6 +51,7 @@ from aiortc.sdp import SessionDescription, candidate_from_sdp
 
 from .forwarding import KeyframeThrottle, PacketHistory, StreamRewriter
 from .keyframes import h264_keyframe, vp8_keyframe
+from .rtpwrite import abs_send_time_element, audio_level_element, build, element
 from .speaker import ActiveSpeaker
 
 __all__ = [
@@ -68,6 +69,9 @@ logger = logging.getLogger(__name__)
 #: Tracks one participant may publish at once (microphone, camera, screen, screen audio).
 MAX_PUBLISHED_TRACKS = 4
 SOURCES = ("microphone", "camera", "screen", "screen_audio")
+URI_MID = "urn:ietf:params:rtp-hdrext:sdes:mid"
+URI_ABS_SEND_TIME = "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"
+URI_AUDIO_LEVEL = "urn:ietf:params:rtp-hdrext:ssrc-audio-level"
 
 
 class MediaError(Exception):
@@ -154,24 +158,40 @@ class Forward:
     rewriter: StreamRewriter
     history: PacketHistory = field(default_factory=PacketHistory)
     payload_type: int = 0
-    ext_map: HeaderExtensionsMap = field(default_factory=HeaderExtensionsMap)
-    mid: str | None = None
+    #: The ``mid`` header extension element for this subscriber's m-line.
+    mid_element: bytes = b""
+    #: Extension ids the subscriber agreed to: (abs-send-time, audio-level); 0 = not used.
+    ext_ids: tuple[int, int] = (0, 0)
     ready: bool = False
     sent: int = 0
 
     def negotiated(self) -> None:
         """Called once the subscriber answered: learn what was agreed."""
         codecs = [c for c in self.transceiver._codecs if not is_rtx(c)]
-        if not codecs:
-            return
-        if codecs[0].payloadType is None:
+        if not codecs or codecs[0].payloadType is None:
             return
         self.payload_type = codecs[0].payloadType
-        self.ext_map.configure(
-            RTCRtpParameters(headerExtensions=self.transceiver._headerExtensions)
-        )
-        self.mid = self.transceiver.mid
+        ids = {ext.uri: ext.id for ext in self.transceiver._headerExtensions}
+        mid_id = ids.get(URI_MID, 0)
+        mid = self.transceiver.mid
+        self.mid_element = element(mid_id, mid.encode()) if mid_id and mid else b""
+        self.ext_ids = (ids.get(URI_ABS_SEND_TIME, 0), ids.get(URI_AUDIO_LEVEL, 0))
         self.ready = True
+
+    def transmit(self, data: bytes) -> None:
+        """Encrypt and send, straight to the nominated ICE pair's socket when it is a plain
+        UDP one (aiortc's own path adds several Python layers per packet)."""
+        dtls = self.sender.transport
+        if dtls._state is not DtlsState.CONNECTED:
+            return
+        pair = dtls.transport._connection._nominated.get(1)
+        if pair is None:
+            return
+        if type(pair.protocol) is StunProtocol and pair.protocol.transport is not None:
+            pair.protocol.transport.sendto(dtls._tx_srtp.protect(data), pair.remote_addr)
+        else:  # relayed through TURN: let aioice wrap it
+            asyncio.ensure_future(dtls._send_rtp(data)).add_done_callback(_log_failure)
+        self.sent += 1
 
 
 @dataclass(eq=False, slots=True)
@@ -218,8 +238,14 @@ class PublishedTrack:
             room.speaker.observe(self.owner.id, packet.extensions.audio_level[1], now)
         elif self.throttle.next_due() is not None and self.throttle.due(now):
             self._send_pli()
+        payload = packet.payload
+        if not payload:
+            return  # padding-only (bandwidth probing): nothing to relay
         keyframe: bool | None = None
-        ssrc, seq, ts = packet.ssrc, packet.sequence_number, packet.timestamp
+        ssrc, seq, ts, marker = packet.ssrc, packet.sequence_number, packet.timestamp, packet.marker
+        abs_send_time = packet.extensions.abs_send_time
+        audio_level = packet.extensions.audio_level
+        shared: dict[tuple[int, int], bytes] = {}
         for fwd in self.forwards:
             if not fwd.ready:
                 continue
@@ -227,24 +253,33 @@ class PublishedTrack:
             if out is None:
                 if self.is_video:
                     if keyframe is None:
-                        keyframe = self.keyframe(packet.payload)
+                        keyframe = self.keyframe(payload)
                     if not keyframe:
                         self.request_keyframe(now)
                         continue
                 fwd.rewriter.start(ssrc, seq, ts)
                 out = fwd.rewriter.rewrite(ssrc, seq, ts)
                 assert out is not None
-            packet.ssrc = fwd.rewriter.ssrc
-            packet.sequence_number, packet.timestamp = out
-            packet.payload_type = fwd.payload_type
-            packet.extensions.mid = fwd.mid
-            data = packet.serialize(fwd.ext_map)
+            elements = shared.get(fwd.ext_ids)
+            if elements is None:
+                abs_id, level_id = fwd.ext_ids
+                elements = b""
+                if abs_id and abs_send_time is not None:
+                    elements += abs_send_time_element(abs_id, abs_send_time)
+                if level_id and audio_level is not None:
+                    elements += audio_level_element(level_id, *audio_level)
+                shared[fwd.ext_ids] = elements
+            data = build(
+                bool(marker),
+                fwd.payload_type,
+                out[0],
+                out[1],
+                fwd.rewriter.ssrc,
+                fwd.mid_element + elements,
+                payload,
+            )
             fwd.history.put(out[0], data)
-            try:
-                await fwd.sender.transport._send_rtp(data)
-            except ConnectionError:
-                continue
-            fwd.sent += 1
+            fwd.transmit(data)
 
     def remove_forward(self, forward: Forward) -> None:
         if forward in self.forwards:
@@ -362,10 +397,7 @@ class MediaPeer:
                 for seq in packet.lost:
                     data = forward.history.get(seq)
                     if data is not None:
-                        try:
-                            await forward.sender.transport._send_rtp(data)
-                        except ConnectionError:
-                            return
+                        forward.transmit(data)
             elif isinstance(packet, RtcpPsfbPacket) and packet.fmt in (
                 RTCP_PSFB_PLI,
                 RTCP_PSFB_FIR,
