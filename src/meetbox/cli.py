@@ -38,6 +38,9 @@ def _parser() -> argparse.ArgumentParser:
     serve_p.add_argument("--host", help="address to listen on (default 127.0.0.1)")
     serve_p.add_argument("--port", help="port to listen on (default 8080)")
     serve_p.add_argument("--public-url", help="URL people reach this server at; used in room links")
+    serve_p.add_argument("--public-ip", help="IP address to advertise in media candidates")
+    serve_p.add_argument("--rtc-ports", help="UDP port range for media, e.g. 40000-40999")
+    serve_p.add_argument("--ice-servers", help="comma-separated stun:/turn: URLs handed to clients")
     serve_p.add_argument("--log-format", choices=["human", "json"])
     serve_p.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
 
@@ -89,7 +92,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     cli_values = {
         name: getattr(args, name, None)
-        for name in ("config", "data_dir", "host", "port", "public_url", "log_format", "log_level")
+        for name in (
+            "config",
+            "data_dir",
+            "host",
+            "port",
+            "public_url",
+            "log_format",
+            "log_level",
+            "public_ip",
+            "rtc_ports",
+            "ice_servers",
+        )
     }
     try:
         settings = load_settings(cli_values)

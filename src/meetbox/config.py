@@ -3,6 +3,7 @@ an optional TOML file (``--config`` or ``MEETBOX_CONFIG``), and defaults."""
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import tomllib
 from collections.abc import Mapping
@@ -10,6 +11,8 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+
+from sfu.ports import parse_port_range
 
 __all__ = ["ConfigError", "Settings", "load_settings"]
 
@@ -28,6 +31,14 @@ class Settings:
     log_level: str = "info"
     initial_api_key: str | None = None
     initial_admin_password: str | None = None
+    #: Advertised in media candidates (a server behind 1:1 NAT or a cloud firewall).
+    public_ip: str | None = None
+    #: "40000-40999": every media socket binds inside it.
+    rtc_ports: str | None = None
+    #: stun:/turn:/turns: URLs handed to clients.
+    ice_servers: tuple[str, ...] = ()
+    #: coturn ``static-auth-secret``: TURN URLs get time-limited credentials made from it.
+    turn_secret: str | None = None
 
     @property
     def db_path(self) -> Path:
@@ -35,9 +46,19 @@ class Settings:
 
 
 #: Settings that may come from the command line, the environment and the TOML file.
-_FILE_KEYS = ("host", "port", "data_dir", "public_url", "log_format", "log_level")
+_FILE_KEYS = (
+    "host",
+    "port",
+    "data_dir",
+    "public_url",
+    "log_format",
+    "log_level",
+    "public_ip",
+    "rtc_ports",
+    "ice_servers",
+)
 #: Settings that come from the environment only (secrets do not belong on a command line).
-_ENV_ONLY = ("initial_api_key", "initial_admin_password")
+_ENV_ONLY = ("initial_api_key", "initial_admin_password", "turn_secret")
 
 
 def _coerce(name: str, value: Any, source: str) -> Any:
@@ -49,8 +70,30 @@ def _coerce(name: str, value: Any, source: str) -> Any:
         if not 1 <= port <= 65535:
             raise ConfigError(f"{source}: port must be between 1 and 65535, not {port}")
         return port
+    if name == "ice_servers":
+        urls = value.split(",") if isinstance(value, str) else value
+        if not isinstance(urls, list | tuple) or not all(isinstance(u, str) for u in urls):
+            raise ConfigError(f"{source}: ice_servers is a list of stun:/turn: URLs")
+        urls = tuple(u.strip() for u in urls if u.strip())
+        for url in urls:
+            if not url.startswith(("stun:", "turn:", "turns:")):
+                raise ConfigError(
+                    f"{source}: ICE server {url!r} must start with stun:, turn: or turns:"
+                )
+        return urls
     if not isinstance(value, str):
         raise ConfigError(f"{source}: {name} must be a string")
+    if name == "public_ip":
+        try:
+            return str(ipaddress.ip_address(value))
+        except ValueError:
+            raise ConfigError(f"{source}: public_ip must be an IP address, not {value!r}") from None
+    if name == "rtc_ports":
+        try:
+            parse_port_range(value)
+        except ValueError as exc:
+            raise ConfigError(f"{source}: {exc}") from None
+        return value
     if name == "data_dir":
         return Path(value).expanduser()
     if name == "log_format" and value not in ("human", "json"):

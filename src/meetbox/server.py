@@ -14,11 +14,13 @@ from typing import IO, Any
 
 import uvicorn
 
+from sfu import ports
 from signaling import build_services
 from signaling.accounts import FirstStart
 from signaling.api import create_app
 from signaling.api.ws import WS_PING_INTERVAL, WS_PING_TIMEOUT
 from signaling.errors import MeetboxError
+from signaling.ice import IceConfig
 from signaling.protocol import MAX_MESSAGE_BYTES
 from signaling.store import SqliteStore, StoreError
 
@@ -98,6 +100,7 @@ def _announce(settings: Settings, first: FirstStart | None) -> None:
 
 
 async def _serve(settings: Settings) -> None:
+    ports.install(ports.parse_port_range(settings.rtc_ports) if settings.rtc_ports else None)
     store = await SqliteStore.open(settings.db_path)
     try:
         services = await build_services(
@@ -105,6 +108,8 @@ async def _serve(settings: Settings) -> None:
             public_url=settings.public_url,
             initial_api_key=settings.initial_api_key,
             initial_admin_password=settings.initial_admin_password,
+            ice=IceConfig(urls=list(settings.ice_servers), turn_secret=settings.turn_secret),
+            public_ip=settings.public_ip,
         )
     except BaseException:
         await store.close()

@@ -69,6 +69,8 @@ logger = logging.getLogger(__name__)
 #: Tracks one participant may publish at once (microphone, camera, screen, screen audio).
 MAX_PUBLISHED_TRACKS = 4
 SOURCES = ("microphone", "camera", "screen", "screen_audio")
+#: Seconds to wait for a closed peer connection's tasks to finish.
+CLOSE_WAIT = 5.0
 URI_MID = "urn:ietf:params:rtp-hdrext:sdes:mid"
 URI_ABS_SEND_TIME = "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"
 URI_AUDIO_LEVEL = "urn:ietf:params:rtp-hdrext:ssrc-audio-level"
@@ -121,6 +123,29 @@ class RelayTrack(MediaStreamTrack):
         super().stop()
         if not self._never.done():
             self._never.cancel()
+
+
+def advertise_public_ip(sdp: str, public_ip: str | None) -> str:
+    """Our SDP with host candidates (and ``c=`` lines) showing ``public_ip``: for a server
+    behind a 1:1 NAT or a cloud firewall that forwards the RTC ports unchanged."""
+    if not public_ip:
+        return sdp
+    family = "IP6" if ":" in public_ip else "IP4"
+    lines = []
+    for line in sdp.split("\r\n"):
+        if line.startswith("a=candidate:"):
+            fields = line.split(" ")
+            if len(fields) >= 8 and fields[6] == "typ" and fields[7] == "host":
+                fields[4] = public_ip
+                line = " ".join(fields)
+        elif line.startswith("c=IN "):
+            line = f"c=IN {family} {public_ip}"
+        lines.append(line)
+    return "\r\n".join(lines)
+
+
+def _has_candidates(sdp: str) -> bool:
+    return "\r\na=candidate:" in sdp
 
 
 def check_offer(text: str) -> None:
@@ -326,7 +351,10 @@ class MediaPeer:
             raise
         except Exception as exc:  # aiortc raises many types on bad SDP
             raise MediaError("invalid_sdp", f"the offer could not be used: {exc}"[:300]) from None
-        return self.publisher.localDescription.sdp
+        answer_sdp = self.publisher.localDescription.sdp
+        if not _has_candidates(answer_sdp):
+            raise MediaError("no_media_ports", "the server has no free media port; try later")
+        return advertise_public_ip(answer_sdp, self.room.public_ip)
 
     def _on_track(self, track: MediaStreamTrack) -> None:
         transceiver = next(
@@ -418,7 +446,10 @@ class MediaPeer:
         self._negotiating = True
         offer = await self.subscriber.createOffer()
         await self.subscriber.setLocalDescription(offer)
-        self.room.listener.subscribe_offer(self.id, self.subscriber.localDescription.sdp)
+        sdp = self.subscriber.localDescription.sdp
+        if not _has_candidates(sdp):
+            logger.warning("%s: no free media port for the subscriber connection", self.id)
+        self.room.listener.subscribe_offer(self.id, advertise_public_ip(sdp, self.room.public_ip))
 
     async def subscribe_answer(self, sdp: str) -> None:
         if not self._negotiating:
@@ -461,8 +492,23 @@ class MediaPeer:
         self._closed = True
         for track_id in list(self.incoming):
             self.remove_forward(track_id)
-        await self.publisher.close()
-        await self.subscriber.close()
+        for pc in (self.publisher, self.subscriber):
+            await close_peer_connection(pc)
+
+
+async def close_peer_connection(pc: RTCPeerConnection) -> None:
+    """Close ``pc`` and wait for its connection task: aiortc's ``close()`` stops the
+    transports but leaves ``__connect`` to notice on its own, which would outlive the peer."""
+    await pc.close()
+    pending = [
+        task
+        for task in asyncio.all_tasks()
+        if getattr(task.get_coro(), "__qualname__", "") == "RTCPeerConnection.__connect"
+        and getattr(task.get_coro(), "cr_frame", None) is not None
+        and task.get_coro().cr_frame.f_locals.get("self") is pc  # type: ignore[union-attr]
+    ]
+    if pending:
+        await asyncio.wait(pending, timeout=CLOSE_WAIT)
 
 
 class MediaRoom:
@@ -474,8 +520,10 @@ class MediaRoom:
         *,
         ice_servers: list[RTCIceServer] | None = None,
         screen_share: bool = True,
+        public_ip: str | None = None,
     ) -> None:
         self.listener = listener
+        self.public_ip = public_ip
         # MAX_BUNDLE: every transceiver on one transport from the start. Under aiortc's
         # default (BALANCED), a second transceiver of a kind created before the first
         # negotiation is left on a transport that never connects.

@@ -120,6 +120,8 @@ class _MediaBridge:
 @dataclass
 class LiveMeeting:
     core: Meeting
+    #: Advertised in media candidates instead of the host's own addresses.
+    public_ip: str | None = None
     media: MediaRoom = field(init=False)
     sessions: dict[str, Session] = field(default_factory=dict)
     #: resume token -> participant id
@@ -129,7 +131,9 @@ class LiveMeeting:
 
     def __post_init__(self) -> None:
         self.media = MediaRoom(
-            _MediaBridge(self), screen_share=self.core.rules.screen_share_enabled
+            _MediaBridge(self),
+            screen_share=self.core.rules.screen_share_enabled,
+            public_ip=self.public_ip,
         )
 
     def broadcast(self, message: ServerMessage) -> None:
@@ -146,7 +150,9 @@ class MeetingService:
         *,
         empty_timeout: timedelta = DEFAULT_EMPTY_TIMEOUT,
         resume_window: timedelta = DEFAULT_RESUME_WINDOW,
+        public_ip: str | None = None,
     ) -> None:
+        self._public_ip = public_ip
         self._store = store
         self._rooms = rooms
         self._clock = clock
@@ -455,7 +461,7 @@ class MeetingService:
         )
         meeting = Meeting("mtg_" + new_secret(9), room.id, rules, now)
         await self._store.insert_meeting(meeting.id, room.id, now)
-        live = LiveMeeting(meeting)
+        live = LiveMeeting(meeting, public_ip=self._public_ip)
         self._live[room.id] = live
         logger.info("room %s: meeting %s started", room.id, meeting.id)
         return live

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from .accounts import Accounts, FirstStart
 from .clock import Clock, SystemClock
+from .ice import IceConfig
 from .meeting import DEFAULT_EMPTY_TIMEOUT
 from .meetings import MeetingService
 from .protocol import ByeReason
@@ -27,6 +28,8 @@ class Services:
     meetings: MeetingService
     #: Signs and verifies participant tokens.
     token_key: bytes
+    #: STUN/TURN servers handed to clients by ``POST /join``.
+    ice: IceConfig = field(default_factory=IceConfig)
     #: What the first start created, to be shown once; ``None`` on later starts.
     first_start: FirstStart | None = None
     #: Set on shutdown: new work is refused with 503.
@@ -43,6 +46,8 @@ async def build_services(
     initial_api_key: str | None = None,
     initial_admin_password: str | None = None,
     empty_timeout: timedelta = DEFAULT_EMPTY_TIMEOUT,
+    ice: IceConfig | None = None,
+    public_ip: str | None = None,
 ) -> Services:
     clock = clock or SystemClock()
     accounts = Accounts(store, clock)
@@ -52,7 +57,7 @@ async def build_services(
     rooms = RoomService(
         store, clock, public_url=public_url, token_key=token_key, on_expiry_changed=sweeper.poke
     )
-    meetings = MeetingService(store, rooms, clock, empty_timeout=empty_timeout)
+    meetings = MeetingService(store, rooms, clock, empty_timeout=empty_timeout, public_ip=public_ip)
     rooms.on_deleted = meetings.room_deleted
     # Meetings live in this process only: any left open by a previous one are over.
     await store.close_open_meetings(clock.now(), ByeReason.SERVER_SHUTTING_DOWN.value)
@@ -65,5 +70,6 @@ async def build_services(
         sweeper=sweeper,
         meetings=meetings,
         token_key=token_key,
+        ice=ice or IceConfig(),
         first_start=first_start,
     )

@@ -64,3 +64,28 @@ def test_bad_config_files_name_the_problem(tmp_path: Path, text: str, message: s
 def test_missing_config_file() -> None:
     with pytest.raises(ConfigError, match="cannot read config file"):
         load_settings({"config": "/nonexistent/meetbox.toml"}, {})
+
+
+def test_media_settings() -> None:
+    s = load_settings(
+        {"rtc_ports": "40000-40999", "public_ip": "203.0.113.7"},
+        {"MEETBOX_ICE_SERVERS": "stun:stun.example.com:3478, turn:turn.example.com:3478",
+         "MEETBOX_TURN_SECRET": "s3cret"},
+    )  # fmt: skip
+    assert s.rtc_ports == "40000-40999" and s.public_ip == "203.0.113.7"
+    assert s.ice_servers == ("stun:stun.example.com:3478", "turn:turn.example.com:3478")
+    assert s.turn_secret == "s3cret"
+
+
+@pytest.mark.parametrize(
+    ("cli", "message"),
+    [
+        ({"rtc_ports": "40000"}, "looks like 40000-40999"),
+        ({"rtc_ports": "500-600"}, "within 1024-65535"),
+        ({"public_ip": "meet.example.com"}, "public_ip must be an IP address"),
+        ({"ice_servers": "http://x"}, "must start with stun:, turn: or turns:"),
+    ],
+)
+def test_bad_media_settings(cli: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        load_settings(cli, {})

@@ -29,7 +29,9 @@ class Listener:
         self.published: list[TrackInfo] = []
 
     def subscribe_offer(self, participant_id: str, sdp: str) -> None:
-        self.clients[participant_id].offers.put_nowait(sdp)
+        client = self.clients.get(participant_id)
+        if client is not None:
+            client.offers.put_nowait(sdp)
 
     def track_published(self, track: TrackInfo) -> None:
         self.published.append(track)

@@ -214,3 +214,29 @@ async def test_openapi_and_swagger_ui_are_served(app_client: httpx.AsyncClient) 
     assert "APIKeyHeader" in spec["components"]["securitySchemes"]
     docs = await app_client.get("/docs")
     assert docs.status_code == 200 and "swagger-ui" in docs.text
+
+
+async def test_join_hands_out_ice_servers_with_turn_credentials(
+    app_client: httpx.AsyncClient, services: Services, clock: FakeClock
+) -> None:
+    from signaling.ice import IceConfig, turn_credentials
+
+    services.ice = IceConfig(
+        urls=["stun:stun.example.com:3478", "turn:turn.example.com:3478"], turn_secret="s3cret"
+    )
+    room = await create(app_client)
+    grant = (
+        await app_client.post(
+            "/api/v1/join", json={"secret": room["links"]["speaker"]["secret"], "nickname": "Ada"}
+        )
+    ).json()
+    stun, turn = grant["ice_servers"]
+    assert stun == {"urls": ["stun:stun.example.com:3478"], "username": None, "credential": None}
+    expected_user, expected_password = turn_credentials(
+        "s3cret", grant["participant_id"], clock.now() + timedelta(hours=12)
+    )
+    assert turn == {
+        "urls": ["turn:turn.example.com:3478"],
+        "username": expected_user,
+        "credential": expected_password,
+    }

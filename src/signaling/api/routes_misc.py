@@ -14,6 +14,7 @@ from ..schemas import (
     ApiKeyCreate,
     ApiKeyCreated,
     ApiKeyList,
+    IceServer,
     JoinRequest,
     JoinResponse,
     JoinRoom,
@@ -65,7 +66,12 @@ async def join(body: JoinRequest, services: ServicesDep) -> JoinResponse:
             config=RoomConfig.model_validate(grant.room.config),
         ),
         ws_url=services.rooms.ws_url,
-        ice_servers=[],
+        ice_servers=[
+            IceServer(urls=entry.urls, username=entry.username, credential=entry.credential)
+            for entry in services.ice.for_participant(
+                grant.claims.participant_id, services.clock.now()
+            )
+        ],
     )
 
 

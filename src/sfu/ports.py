@@ -1,0 +1,94 @@
+"""Keep every media socket inside a configured UDP port range (``--rtc-ports``).
+
+aioice binds its host candidate sockets (and TURN client sockets) to port 0. When a range is
+configured, :func:`install` gives ``aioice.ice`` and ``aioice.turn`` an ``asyncio`` whose
+running loop binds those sockets to the next free port of the range instead. aioice is
+pinned exactly; this is the one place that relies on how it binds.
+
+:class:`PortRange` is the sans-I/O part: it hands out ports round-robin, so a port freed by
+a participant who left is not reused at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import types
+from typing import Any
+
+import aioice.ice
+import aioice.turn
+
+__all__ = ["PortRange", "PortsExhausted", "install", "parse_port_range"]
+
+
+class PortsExhausted(OSError):
+    """Every port of the range is taken."""
+
+
+class PortRange:
+    def __init__(self, first: int, last: int) -> None:
+        if not 1024 <= first <= last <= 65535:
+            raise ValueError("an RTC port range is FIRST-LAST within 1024-65535, FIRST <= LAST")
+        self.first = first
+        self.last = last
+        self._next = first
+
+    def __len__(self) -> int:
+        return self.last - self.first + 1
+
+    def candidates(self) -> list[int]:
+        """Every port of the range once, starting after the last one handed out."""
+        size = len(self)
+        start = self._next - self.first
+        return [self.first + (start + i) % size for i in range(size)]
+
+    def taken(self, port: int) -> None:
+        self._next = self.first + (port - self.first + 1) % len(self)
+
+
+def parse_port_range(text: str) -> PortRange:
+    first, sep, last = text.partition("-")
+    if not sep or not first.strip().isdigit() or not last.strip().isdigit():
+        raise ValueError(f"an RTC port range looks like 40000-40999, not {text!r}")
+    return PortRange(int(first), int(last))
+
+
+class _RangeLoop:
+    """The running loop, but datagram sockets asked for on port 0 land inside the range."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, ports: PortRange) -> None:
+        self._loop = loop
+        self._ports = ports
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._loop, name)
+
+    async def create_datagram_endpoint(self, protocol_factory: Any, **kwargs: Any) -> Any:
+        local_addr = kwargs.get("local_addr")
+        if not local_addr or local_addr[1] != 0:
+            return await self._loop.create_datagram_endpoint(protocol_factory, **kwargs)
+        for port in self._ports.candidates():
+            try:
+                result = await self._loop.create_datagram_endpoint(
+                    protocol_factory, **{**kwargs, "local_addr": (local_addr[0], port)}
+                )
+            except OSError:
+                continue
+            self._ports.taken(port)
+            return result
+        raise PortsExhausted(
+            f"no free UDP port in {self._ports.first}-{self._ports.last} on {local_addr[0]}"
+        )
+
+
+def install(ports: PortRange | None) -> None:
+    """Constrain aioice's sockets to ``ports`` (``None`` restores the default)."""
+    if ports is None:
+        aioice.ice.asyncio = asyncio  # type: ignore[attr-defined]
+        aioice.turn.asyncio = asyncio  # type: ignore[attr-defined]
+        return
+    shim = types.ModuleType("asyncio_rtc_ports")
+    shim.__getattr__ = lambda name: getattr(asyncio, name)  # type: ignore[method-assign]
+    shim.get_running_loop = lambda: _RangeLoop(asyncio.get_running_loop(), ports)  # type: ignore[attr-defined]
+    aioice.ice.asyncio = shim  # type: ignore[attr-defined]
+    aioice.turn.asyncio = shim  # type: ignore[attr-defined]
