@@ -6,6 +6,7 @@ import fcntl
 import json
 import logging
 import os
+import socket
 import sys
 from contextlib import ExitStack
 from datetime import UTC, datetime
@@ -15,7 +16,7 @@ from typing import IO, Any
 import uvicorn
 
 from sfu import ports
-from signaling import build_services
+from signaling import Services, build_services
 from signaling.accounts import FirstStart
 from signaling.api import create_app
 from signaling.api.ws import WS_PING_INTERVAL, WS_PING_TIMEOUT
@@ -99,6 +100,22 @@ def _announce(settings: Settings, first: FirstStart | None) -> None:
     print("\n".join(lines), flush=True)
 
 
+class _DrainingServer(uvicorn.Server):
+    """uvicorn closes WebSockets (1012) before the app's lifespan shutdown runs; ending the
+    meetings first means every participant is told ``server_shutting_down`` and history
+    records it. New joins get 503 from the moment the signal arrives."""
+
+    def __init__(self, config: uvicorn.Config, services: Services) -> None:
+        super().__init__(config)
+        self._services = services
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        self._services.draining = True
+        logger.info("shutting down: ending meetings")
+        await self._services.meetings.shutdown()
+        await super().shutdown(sockets=sockets)
+
+
 async def _serve(settings: Settings) -> None:
     ports.install(ports.parse_port_range(settings.rtc_ports) if settings.rtc_ports else None)
     store = await SqliteStore.open(settings.db_path)
@@ -128,7 +145,7 @@ async def _serve(settings: Settings) -> None:
         ws_ping_interval=WS_PING_INTERVAL,
         ws_ping_timeout=WS_PING_TIMEOUT,
     )
-    server = uvicorn.Server(config)
+    server = _DrainingServer(config, services)
     _announce(settings, services.first_start)
     await server.serve()
 

@@ -204,3 +204,38 @@ def test_bad_settings_exit_2_with_the_setting_named(
 ) -> None:
     result = run_meetbox("serve", "--data-dir", str(tmp_path), *args, env=env)
     assert result.returncode == 2 and message in result.stderr
+
+
+def test_sigterm_mid_meeting_tells_everyone_and_closes_history(tmp_path: Path) -> None:
+    from websockets.sync.client import connect
+
+    server = start_server(tmp_path / "data", env={"MEETBOX_INITIAL_API_KEY": API_KEY})
+    try:
+        with httpx.Client(base_url=server.url, headers={"X-API-Key": API_KEY}) as http:
+            room = http.post("/api/v1/rooms", json={}).json()
+            secret = room["links"]["speaker"]["secret"]
+            token = http.post("/api/v1/join", json={"secret": secret, "nickname": "Ada"}).json()
+        ws_url = server.url.replace("http", "ws") + "/ws"
+        with connect(ws_url, open_timeout=10) as ws:
+            ws.send(json.dumps({"type": "join", "token": token["token"]}))
+            assert json.loads(ws.recv(timeout=10))["type"] == "joined"
+            server.process.terminate()
+            messages = []
+            try:
+                while True:
+                    messages.append(json.loads(ws.recv(timeout=10)))
+            except Exception:
+                pass
+        assert {"type": "bye", "reason": "server_shutting_down"} in messages
+        assert server.process.wait(timeout=20) in (0, -15)
+    finally:
+        server.stop()
+    # History, read from the data dir by a fresh server, says why the meeting ended.
+    again = start_server(tmp_path / "data")
+    try:
+        with httpx.Client(base_url=again.url, headers={"X-API-Key": API_KEY}) as http:
+            meetings = http.get(f"/api/v1/rooms/{room['id']}/meetings").json()["items"]
+        assert meetings[0]["end_reason"] == "server_shutting_down"
+        assert meetings[0]["participants"][0]["leave_reason"] == "server_shutting_down"
+    finally:
+        again.stop()
