@@ -38,6 +38,7 @@ from aiortc import (
 )
 from aiortc.codecs import is_rtx
 from aiortc.rtcdtlstransport import State as DtlsState
+from aiortc.rtcrtpreceiver import NackGenerator
 from aiortc.rtp import (
     RTCP_PSFB_FIR,
     RTCP_PSFB_PLI,
@@ -225,10 +226,14 @@ class PublishedTrack:
     owner: MediaPeer
     receiver: RTCRtpReceiver
     codec: RTCRtpCodecParameters
+    #: The RTX payload type that repairs ``codec``, if the publisher negotiated one.
+    rtx_payload_type: int | None = None
     throttle: KeyframeThrottle = field(default_factory=KeyframeThrottle)
     forwards: list[Forward] = field(default_factory=list)
     media_ssrc: int | None = None
     packets: int = 0
+    #: Video only: which sequence numbers are missing, to NACK upstream (bounded by aiortc).
+    nacks: NackGenerator | None = None
 
     @property
     def is_video(self) -> bool:
@@ -253,21 +258,33 @@ class PublishedTrack:
 
     async def on_rtp(self, packet: RtpPacket, arrival_time_ms: int = 0) -> None:
         """Replaces ``RTCRtpReceiver._handle_rtp_packet``: relay, never decode."""
-        if packet.payload_type != self.codec.payloadType:
-            return  # RTX or another codec than the one negotiated first: not relayed
+        payload = packet.payload
+        if packet.payload_type == self.codec.payloadType:
+            ssrc, seq = packet.ssrc, packet.sequence_number
+            self.media_ssrc = ssrc
+            if self.nacks is not None and self.nacks.add(packet):
+                await self.receiver._send_rtcp_nack(ssrc, sorted(self.nacks.missing))
+        elif (
+            packet.payload_type == self.rtx_payload_type
+            and self.media_ssrc is not None
+            and len(payload) > 2
+        ):
+            # A retransmission we asked for (RFC 4588): the original sequence number leads.
+            ssrc, seq, payload = self.media_ssrc, (payload[0] << 8) | payload[1], payload[2:]
+            if self.nacks is not None:
+                self.nacks.missing.discard(seq)
+        else:
+            return  # another codec than the one negotiated first: not relayed
         self.packets += 1
-        self.media_ssrc = packet.ssrc
         now = time.monotonic()
-        room = self.owner.room
         if not self.is_video and packet.extensions.audio_level is not None:
-            room.speaker.observe(self.owner.id, packet.extensions.audio_level[1], now)
+            self.owner.room.speaker.observe(self.owner.id, packet.extensions.audio_level[1], now)
         elif self.throttle.next_due() is not None and self.throttle.due(now):
             self._send_pli()
-        payload = packet.payload
         if not payload:
             return  # padding-only (bandwidth probing): nothing to relay
         keyframe: bool | None = None
-        ssrc, seq, ts, marker = packet.ssrc, packet.sequence_number, packet.timestamp, packet.marker
+        ts, marker = packet.timestamp, packet.marker
         abs_send_time = packet.extensions.abs_send_time
         audio_level = packet.extensions.audio_level
         shared: dict[tuple[int, int], bytes] = {}
@@ -376,7 +393,22 @@ class MediaPeer:
             logger.info("%s: screen share refused by the room", self.id)
             return
         info = TrackInfo(f"{self.id}:{mid}", self.id, track.kind, source)
-        published = PublishedTrack(info, self, transceiver.receiver, codecs[0])
+        rtx = next(
+            (
+                c.payloadType
+                for c in transceiver._codecs
+                if is_rtx(c) and c.parameters.get("apt") == codecs[0].payloadType
+            ),
+            None,
+        )
+        published = PublishedTrack(
+            info,
+            self,
+            transceiver.receiver,
+            codecs[0],
+            rtx_payload_type=rtx,
+            nacks=NackGenerator() if track.kind == "video" else None,
+        )
         transceiver.receiver._handle_rtp_packet = published.on_rtp  # type: ignore[method-assign]
         self.published[mid] = published
         self.room.track_added(published)

@@ -1,0 +1,102 @@
+"""The per-packet relay with stand-ins for aiortc's receiver and sender: NACKs go upstream
+for gaps, RTX retransmissions are unwrapped, new subscribers start on a keyframe."""
+
+from __future__ import annotations
+
+import asyncio
+from types import SimpleNamespace
+from typing import Any
+
+from aiortc import RTCRtpCodecParameters
+from aiortc.rtcrtpreceiver import NackGenerator
+from aiortc.rtp import RtpPacket
+
+from sfu.forwarding import StreamRewriter
+from sfu.media import Forward, PublishedTrack, TrackInfo
+from sfu.speaker import ActiveSpeaker
+
+VP8 = RTCRtpCodecParameters(mimeType="video/VP8", clockRate=90000, payloadType=96)
+KEY = bytes([0x10, 0x00, 0x00, 0x9D, 0x01, 0x2A])
+DELTA = bytes([0x10, 0x01, 0x00, 0x00])
+
+
+class Receiver:
+    def __init__(self) -> None:
+        self.nacks: list[tuple[int, list[int]]] = []
+        self.plis: list[int] = []
+
+    async def _send_rtcp_nack(self, ssrc: int, lost: list[int]) -> None:
+        self.nacks.append((ssrc, lost))
+
+    async def _send_rtcp_pli(self, ssrc: int) -> None:
+        self.plis.append(ssrc)
+
+
+class Recording(Forward):
+    def transmit(self, data: bytes) -> None:
+        self.sent += 1
+        self.subscriber.packets.append(RtpPacket.parse(data))  # type: ignore[attr-defined]
+
+
+def make() -> tuple[PublishedTrack, Receiver, Recording]:
+    receiver = Receiver()
+    owner: Any = SimpleNamespace(id="pub", room=SimpleNamespace(speaker=ActiveSpeaker()))
+    track = PublishedTrack(
+        TrackInfo("pub:0", "pub", "video", "camera"),
+        owner,
+        receiver,  # type: ignore[arg-type]
+        VP8,
+        rtx_payload_type=97,
+        nacks=NackGenerator(),
+    )
+    subscriber: Any = SimpleNamespace(packets=[])
+    forward = Recording(
+        track,
+        subscriber,
+        None,
+        None,
+        StreamRewriter(0x5555, 1000, 0, 3000),  # type: ignore[arg-type]
+    )
+    forward.payload_type, forward.ready = 100, True
+    track.forwards.append(forward)
+    return track, receiver, forward
+
+
+def rtp(seq: int, payload: bytes, pt: int = 96, ssrc: int = 0xAAAA) -> RtpPacket:
+    return RtpPacket(
+        payload_type=pt, sequence_number=seq, timestamp=seq * 3000, ssrc=ssrc, payload=payload
+    )
+
+
+async def test_gaps_are_nacked_upstream_and_rtx_fills_them() -> None:
+    track, receiver, forward = make()
+    await track.on_rtp(rtp(10, KEY))
+    await track.on_rtp(rtp(11, DELTA))
+    await track.on_rtp(rtp(14, DELTA))  # 12 and 13 lost on the publisher leg
+    assert receiver.nacks == [(0xAAAA, [12, 13])]
+    # The publisher answers with RTX (own SSRC and payload type, original seq first).
+    await track.on_rtp(rtp(500, b"\x00\x0c" + DELTA, pt=97, ssrc=0xBBBB))
+    out = forward.subscriber.packets  # type: ignore[attr-defined]
+    assert [p.sequence_number for p in out] == [1000, 1001, 1004, 1002]
+    assert out[-1].ssrc == 0x5555 and out[-1].payload_type == 100 and out[-1].payload == DELTA
+    assert track.nacks is not None and track.nacks.missing == {13}
+
+
+async def test_a_new_subscriber_waits_for_a_keyframe_and_asks_for_one() -> None:
+    track, receiver, forward = make()
+    await track.on_rtp(rtp(1, DELTA))
+    await track.on_rtp(rtp(2, DELTA))
+    assert forward.sent == 0
+    await asyncio.sleep(0)  # one loop turn: the PLI is sent from a task
+    assert receiver.plis == [0xAAAA]  # two waiting packets, one (throttled) PLI
+    await track.on_rtp(rtp(3, KEY))
+    await track.on_rtp(rtp(4, DELTA))
+    assert forward.sent == 2
+    out = forward.subscriber.packets  # type: ignore[attr-defined]
+    assert [p.sequence_number for p in out] == [1000, 1001]
+
+
+async def test_unknown_payload_types_are_dropped() -> None:
+    track, _, forward = make()
+    await track.on_rtp(rtp(1, KEY, pt=111))
+    assert forward.sent == 0 and track.packets == 0
