@@ -331,3 +331,18 @@ async def test_message_flood_is_closed(server: Server) -> None:
         await client.send(type="ping")
     code, reason, _ = await client.closed()
     assert code == 1008 and "too many" in reason
+
+
+async def test_too_many_unjoined_sockets_from_one_address_are_refused(server: Server) -> None:
+    from signaling.api.ws import MAX_PENDING_PER_IP
+
+    waiting = [await connect(server) for _ in range(MAX_PENDING_PER_IP)]
+    with pytest.raises(websockets.InvalidStatus) as info:
+        await connect(server)
+    assert info.value.response.status_code == 403  # refused at the handshake
+    # Each waiting socket is closed at the admission deadline; afterwards there is room.
+    for client in waiting:
+        assert (await client.closed())[0] == 4001
+    room = await server.room()
+    again, _ = await joined(server, room)
+    await again.ws.close()

@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import Counter
 
 from fastapi import APIRouter, WebSocket
 from starlette.websockets import WebSocketDisconnect, WebSocketState
@@ -62,6 +63,8 @@ OUTBOX_SIZE = 256
 #: interval + timeout (15 s, as LiveKit).
 WS_PING_INTERVAL = 5.0
 WS_PING_TIMEOUT = 10.0
+#: Sockets from one IP address that may be waiting to join at once (the rest: 1008).
+MAX_PENDING_PER_IP = 20
 #: Client messages per second, sustained and in a burst.
 MESSAGE_RATE = 20.0
 MESSAGE_BURST = 60.0
@@ -120,15 +123,31 @@ async def _receive(websocket: WebSocket) -> str | bytes | None:
     return bytes(data) if data is not None else b""
 
 
+#: Sockets per client address that have not joined yet.
+_pending: Counter[str] = Counter()
+
+
 @router.websocket("/ws")
 async def signaling_socket(websocket: WebSocket) -> None:
     services: Services = websocket.app.state.services
+    address = websocket.client.host if websocket.client else "?"
+    if _pending[address] >= MAX_PENDING_PER_IP or services.draining:
+        await websocket.close(
+            code=CloseCode.POLICY_VIOLATION if not services.draining else CloseCode.GOING_AWAY
+        )
+        return
     await websocket.accept()
     session = WsSession(websocket)
     writer = asyncio.create_task(session.write(), name="ws-writer")
     claims: ParticipantClaims | None = None
+    _pending[address] += 1
     try:
-        claims = await _admit(services, websocket, session)
+        try:
+            claims = await _admit(services, websocket, session)
+        finally:
+            _pending[address] -= 1
+            if _pending[address] <= 0:
+                del _pending[address]
         if claims is not None:
             await _serve(services, websocket, session, claims)
     except WebSocketDisconnect:
