@@ -14,7 +14,7 @@ from signaling.pagination import MAX_LIMIT, encode_cursor
 from signaling.store import SqliteStore, StoreError
 
 from . import __version__
-from .config import ConfigError, Settings, load_settings
+from .config import CLI_KEYS, ConfigError, Settings, load_settings
 from .server import serve
 
 __all__ = ["main"]
@@ -90,21 +90,7 @@ async def _api_key(settings: Settings, args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    cli_values = {
-        name: getattr(args, name, None)
-        for name in (
-            "config",
-            "data_dir",
-            "host",
-            "port",
-            "public_url",
-            "log_format",
-            "log_level",
-            "public_ip",
-            "rtc_ports",
-            "ice_servers",
-        )
-    }
+    cli_values = {name: getattr(args, name, None) for name in CLI_KEYS}
     try:
         settings = load_settings(cli_values)
     except ConfigError as exc:

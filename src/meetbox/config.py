@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 from sfu.ports import parse_port_range
 
-__all__ = ["ConfigError", "Settings", "load_settings"]
+__all__ = ["CLI_KEYS", "ConfigError", "Settings", "load_settings"]
 
 
 class ConfigError(Exception):
@@ -57,6 +57,8 @@ _FILE_KEYS = (
     "rtc_ports",
     "ice_servers",
 )
+#: What the command line may set (``config`` names the TOML file itself).
+CLI_KEYS = ("config", *_FILE_KEYS)
 #: Settings that come from the environment only (secrets do not belong on a command line).
 _ENV_ONLY = ("initial_api_key", "initial_admin_password", "turn_secret")
 

@@ -185,8 +185,12 @@ class MeetingService:
         (the client kept its peer connections), the participant gets fresh media."""
         joined, live = await self._admit(claims, session)
         if not resumed:
-            # Outside the lock: setting up peer connections can take a while.
-            await live.media.add_peer(claims.participant_id, claims.role is not Role.RECORDINGS)
+            # Outside the lock: setting up peer connections can take a while. The meeting
+            # may end meanwhile; then its media room is closed and must stay empty.
+            if live.core.ended is None and claims.participant_id in live.core.participants:
+                await live.media.add_peer(claims.participant_id, claims.role is not Role.RECORDINGS)
+            if live.core.ended is not None or self._live.get(live.core.room_id) is not live:
+                await live.media.close()
         return joined
 
     async def _admit(
@@ -501,10 +505,10 @@ class MeetingService:
                 logger.info(
                     "room %s: meeting %s ended (%s)", core.room_id, core.id, out.reason.value
                 )
-        if (core.empty and core.room_id in self._live) or core.ended is not None:
+        if core.ended is not None or (core.empty and core.room_id in self._live):
             await self._tell_room_empty(live)
 
     async def _tell_room_empty(self, live: LiveMeeting) -> None:
-        if not live.room_told_empty and not live.core.away:
+        if not live.room_told_empty:
             live.room_told_empty = True
             await self._rooms.room_empty(live.core.room_id)

@@ -159,7 +159,8 @@ def _close(a: tuple[int, int, int], b: tuple[int, int, int]) -> bool:
     return all(abs(x - y) < 40 for x, y in zip(a, b, strict=True))
 
 
-async def _real_offer() -> str:
+async def client_offer() -> str:
+    """A real aiortc offer with one video track, as a client would send."""
     pc = RTCPeerConnection()
     pc.addTrack(ColorTrack((1, 2, 3)))
     await pc.setLocalDescription(await pc.createOffer())
@@ -193,7 +194,7 @@ async def test_malformed_offer_is_a_clean_error(mangle: Any, code: str) -> None:
     peer = await room.add_peer("p", may_publish=True)
     try:
         with pytest.raises(MediaError) as info:
-            await peer.publish_offer(mangle(await _real_offer()), {})
+            await peer.publish_offer(mangle(await client_offer()), {})
         assert info.value.code == code
         assert not peer.published
     finally:
@@ -205,7 +206,7 @@ async def test_a_role_without_publish_rights_cannot_publish() -> None:
     peer = await room.add_peer("viewer", may_publish=False)
     try:
         with pytest.raises(MediaError) as info:
-            await peer.publish_offer(await _real_offer(), {})
+            await peer.publish_offer(await client_offer(), {})
         assert info.value.code == "forbidden"
     finally:
         await room.close()

@@ -7,12 +7,10 @@ import socket
 from collections.abc import Iterator
 
 import pytest
-from aiortc import RTCPeerConnection
 
 from sfu import ports
 from sfu.media import MediaError, MediaRoom, advertise_public_ip
-from sfu.synthetic import ColorTrack
-from tests.sfu.test_media import Listener
+from tests.sfu.test_media import Listener, client_offer
 
 FIRST, LAST = 41100, 41107
 
@@ -27,15 +25,6 @@ def rtc_ports() -> Iterator[ports.PortRange]:
 
 def candidate_ports(sdp: str) -> set[int]:
     return {int(m.group(1)) for m in re.finditer(r"a=candidate:\S+ \d+ udp \d+ \S+ (\d+)", sdp)}
-
-
-async def offer() -> str:
-    pc = RTCPeerConnection()
-    pc.addTrack(ColorTrack((1, 2, 3)))
-    await pc.setLocalDescription(await pc.createOffer())
-    sdp = pc.localDescription.sdp
-    await pc.close()
-    return sdp
 
 
 def test_round_robin_and_validation() -> None:
@@ -53,7 +42,7 @@ async def test_server_candidates_bind_inside_the_range(rtc_ports: ports.PortRang
     try:
         for name in ("a", "b"):
             peer = await room.add_peer(name, may_publish=True)
-            answer = await peer.publish_offer(await offer(), {})
+            answer = await peer.publish_offer(await client_offer(), {})
             used = candidate_ports(answer)
             assert used and all(FIRST <= p <= LAST for p in used), used
     finally:
@@ -61,7 +50,9 @@ async def test_server_candidates_bind_inside_the_range(rtc_ports: ports.PortRang
 
 
 async def test_a_full_range_is_a_clear_error(rtc_ports: ports.PortRange) -> None:
-    client_sdp = await offer()  # made before the range is full (clients are not limited here)
+    client_sdp = (
+        await client_offer()
+    )  # made before the range is full (clients are not limited here)
     squatters = []
     for port in range(FIRST, LAST + 1):  # take every port of the range, IPv4 and IPv6
         for family, any_addr in ((socket.AF_INET, "0.0.0.0"), (socket.AF_INET6, "::")):
@@ -104,7 +95,7 @@ async def test_answers_advertise_the_public_ip() -> None:
     room = MediaRoom(Listener(), public_ip="203.0.113.7")
     try:
         peer = await room.add_peer("a", may_publish=True)
-        answer = await peer.publish_offer(await offer(), {})
+        answer = await peer.publish_offer(await client_offer(), {})
         hosts = re.findall(r"a=candidate:\S+ \d+ udp \d+ (\S+) \d+ typ host", answer)
         assert hosts and set(hosts) == {"203.0.113.7"}
     finally:
