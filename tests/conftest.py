@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,9 +16,14 @@ from typing import Any
 
 import httpx
 import pytest
+import uvicorn
 
 from signaling import FakeClock, Services, build_services
 from signaling.api import create_app
+from signaling.api.ws import WS_PING_INTERVAL, WS_PING_TIMEOUT
+from signaling.models import RoomRecord
+from signaling.protocol import MAX_MESSAGE_BYTES
+from signaling.schemas import RoomCreate
 from signaling.store import SqliteStore
 
 API_KEY = "mbk_test-key-0123456789abcdefghijklmnop"
@@ -82,3 +88,49 @@ async def app_client(services: Services) -> AsyncIterator[httpx.AsyncClient]:
     ) as client:
         yield client
     await lifespan.__aexit__(None, None, None)
+
+
+WEB_DIR = Path(__file__).resolve().parents[1] / "web"
+
+
+class Server:
+    def __init__(self, services: Services, port: int) -> None:
+        self.services = services
+        self.ws_url = f"ws://127.0.0.1:{port}/ws"
+        self.http = httpx.AsyncClient(
+            base_url=f"http://127.0.0.1:{port}", headers={"X-API-Key": API_KEY}
+        )
+
+    async def room(self, **spec: Any) -> RoomRecord:
+        return await self.services.rooms.create(RoomCreate(**spec))
+
+    async def token(self, room: RoomRecord, role: str = "speaker", nickname: str = "Ada") -> str:
+        secret = next(link.secret for r, link in room.links.items() if r.value == role)
+        return (await self.services.rooms.join(secret, nickname)).token
+
+
+@pytest.fixture
+async def server(services: Services) -> AsyncIterator[Server]:
+    services.admission_timeout = 0.5
+    app = create_app(services, web_dir=WEB_DIR)
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(64)
+    config = uvicorn.Config(
+        app,
+        lifespan="on",
+        log_config=None,
+        ws_max_size=MAX_MESSAGE_BYTES,
+        ws_ping_interval=WS_PING_INTERVAL,
+        ws_ping_timeout=WS_PING_TIMEOUT,
+    )
+    uv = uvicorn.Server(config)
+    task = asyncio.create_task(uv.serve(sockets=[sock]))
+    srv = Server(services, sock.getsockname()[1])
+    try:
+        yield srv
+    finally:
+        await srv.http.aclose()
+        uv.should_exit = True
+        await task
+        sock.close()

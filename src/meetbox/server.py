@@ -31,6 +31,9 @@ __all__ = ["DataDirInUse", "configure_logging", "lock_data_dir", "serve"]
 
 logger = logging.getLogger("meetbox")
 
+#: The bundled browser files (repository checkout; packaging them comes with the web client).
+WEB_DIR = Path(__file__).resolve().parents[2] / "web"
+
 
 class DataDirInUse(Exception):
     """The data dir is taken by another server, or cannot be written."""
@@ -131,7 +134,7 @@ async def _serve(settings: Settings) -> None:
     except BaseException:
         await store.close()
         raise
-    app = create_app(services)
+    app = create_app(services, web_dir=WEB_DIR)
     config = uvicorn.Config(
         app,
         host=settings.host,

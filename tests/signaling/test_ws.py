@@ -14,7 +14,7 @@ from websockets.asyncio.client import ClientConnection
 from signaling import FakeClock
 from signaling.models import RoomRecord
 from signaling.protocol import MAX_MESSAGE_BYTES
-from tests.signaling.conftest import Server
+from tests.conftest import Server
 
 RECV_TIMEOUT = 5.0
 

@@ -9,7 +9,7 @@ import os
 
 from sfu.client import MeetboxClient
 from sfu.synthetic import ColorTrack
-from tests.signaling.conftest import Server
+from tests.conftest import Server
 
 
 def open_fds() -> int:

@@ -11,8 +11,8 @@ import pytest
 
 from sfu.client import MeetboxClient
 from sfu.synthetic import ColorTrack, ToneTrack
+from tests.conftest import Server
 from tests.sfu.test_media import assert_server_never_decoded_or_encoded
-from tests.signaling.conftest import Server
 
 PEOPLE = {
     "red": ((220, 30, 30), 440.0),

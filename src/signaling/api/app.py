@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
+from fastapi.staticfiles import StaticFiles
 
 from ..services import Services
 from .limits import BodyLimit
@@ -22,7 +24,7 @@ __all__ = ["API_PREFIX", "create_app"]
 API_PREFIX = "/api/v1"
 
 
-def create_app(services: Services) -> BodyLimit:
+def create_app(services: Services, web_dir: str | Path | None = None) -> BodyLimit:
     """The app over already-built services. Its lifespan runs the room sweeper and closes
     the store on shutdown."""
 
@@ -69,6 +71,10 @@ def create_app(services: Services) -> BodyLimit:
     app.include_router(health_router, prefix=API_PREFIX)
     app.include_router(health_router, include_in_schema=False)
     app.include_router(ws_router)
+
+    web = Path(web_dir) if web_dir else None
+    if web is not None and web.is_dir():
+        app.mount("/web", StaticFiles(directory=web), name="web")
 
     @app.get("/", include_in_schema=False)
     async def root() -> RedirectResponse:
