@@ -73,6 +73,12 @@ class StreamRewriter:
         self._seq_offset = (self._last_out_seq + 1 - seq) % SEQ_MOD
         self._ts_offset = (self._last_out_ts + self._frame_step - ts) % TS_MOD
 
+    def timestamp(self, source_ssrc: int, ts: int) -> int | None:
+        """The outgoing timestamp for source timestamp ``ts`` (for sender reports)."""
+        if source_ssrc != self._source:
+            return None
+        return (ts + self._ts_offset) % TS_MOD
+
     def rewrite(self, source_ssrc: int, seq: int, ts: int) -> tuple[int, int] | None:
         """Outgoing (sequence number, timestamp) for a packet, or ``None`` if it belongs to
         another source than the one started (the caller decides when to :meth:`start`)."""

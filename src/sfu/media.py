@@ -46,6 +46,7 @@ from aiortc.rtp import (
     AnyRtcpPacket,
     RtcpPsfbPacket,
     RtcpRtpfbPacket,
+    RtcpSrPacket,
     RtpPacket,
 )
 from aiortc.sdp import SessionDescription, candidate_from_sdp
@@ -190,6 +191,7 @@ class Forward:
     ext_ids: tuple[int, int] = (0, 0)
     ready: bool = False
     sent: int = 0
+    octets: int = 0
 
     def negotiated(self) -> None:
         """Called once the subscriber answered: learn what was agreed."""
@@ -321,11 +323,44 @@ class PublishedTrack:
                 payload,
             )
             fwd.history.put(out[0], data)
+            fwd.octets += len(payload)
             fwd.transmit(data)
+
+    def on_sender_report(self, report: RtcpSrPacket) -> None:
+        """The publisher's RTCP SR maps its RTP clock to wall-clock time; each subscriber
+        sender reports the same moment in its own timestamps, so browsers can line up audio
+        and video. aiortc's sender loop sends these fields; it never fills them itself here,
+        as no frame goes through it."""
+        if report.ssrc != self.media_ssrc:
+            return
+        info = report.sender_info
+        for fwd in self.forwards:
+            out_ts = fwd.rewriter.timestamp(report.ssrc, info.rtp_timestamp)
+            if out_ts is None:
+                continue
+            fields = {
+                "ntp_timestamp": info.ntp_timestamp,
+                "rtp_timestamp": out_ts,
+                "packet_count": fwd.sent,
+                "octet_count": fwd.octets,
+            }
+            for name, value in fields.items():  # RTCRtpSender's private SR fields
+                setattr(fwd.sender, f"_RTCRtpSender__{name}", value)
 
     def remove_forward(self, forward: Forward) -> None:
         if forward in self.forwards:
             self.forwards.remove(forward)
+
+
+def _watch_sender_reports(
+    handle: Callable[[AnyRtcpPacket], Coroutine[Any, Any, None]], track: PublishedTrack
+) -> Callable[[AnyRtcpPacket], Coroutine[Any, Any, None]]:
+    async def handle_and_watch(packet: AnyRtcpPacket) -> None:
+        await handle(packet)
+        if isinstance(packet, RtcpSrPacket):
+            track.on_sender_report(packet)
+
+    return handle_and_watch
 
 
 def _log_failure(task: asyncio.Future[Any]) -> None:
@@ -410,6 +445,9 @@ class MediaPeer:
             nacks=NackGenerator() if track.kind == "video" else None,
         )
         transceiver.receiver._handle_rtp_packet = published.on_rtp  # type: ignore[method-assign]
+        transceiver.receiver._handle_rtcp_packet = _watch_sender_reports(  # type: ignore[method-assign,assignment]
+            transceiver.receiver._handle_rtcp_packet, published
+        )
         self.published[mid] = published
         self.room.track_added(published)
 

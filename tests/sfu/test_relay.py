@@ -100,3 +100,26 @@ async def test_unknown_payload_types_are_dropped() -> None:
     track, _, forward = make()
     await track.on_rtp(rtp(1, KEY, pt=111))
     assert forward.sent == 0 and track.packets == 0
+
+
+async def test_sender_reports_are_translated_for_each_subscriber() -> None:
+    from aiortc.rtp import RtcpSenderInfo, RtcpSrPacket
+
+    track, _, forward = make()
+    forward.sender = SimpleNamespace()  # type: ignore[assignment]
+    await track.on_rtp(rtp(10, KEY))  # starts the subscriber stream: ts 30000 -> 0
+    await track.on_rtp(rtp(11, DELTA))
+    report = RtcpSrPacket(
+        ssrc=0xAAAA,
+        sender_info=RtcpSenderInfo(
+            ntp_timestamp=123456789, rtp_timestamp=36000, packet_count=9, octet_count=99
+        ),
+    )
+    track.on_sender_report(report)
+    sender: Any = forward.sender
+    assert sender._RTCRtpSender__ntp_timestamp == 123456789
+    assert sender._RTCRtpSender__rtp_timestamp == 6000  # same instant, subscriber's clock
+    assert sender._RTCRtpSender__packet_count == 2
+    assert sender._RTCRtpSender__octet_count == len(KEY) + len(DELTA)
+    track.on_sender_report(RtcpSrPacket(ssrc=0xBEEF, sender_info=report.sender_info))
+    assert sender._RTCRtpSender__ntp_timestamp == 123456789  # another source: ignored
