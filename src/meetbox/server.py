@@ -19,7 +19,7 @@ from sfu import ports
 from signaling import Services, build_services
 from signaling.accounts import FirstStart
 from signaling.api import create_app
-from signaling.api.ws import WS_PING_INTERVAL, WS_PING_TIMEOUT
+from signaling.api.ws import WS_PING_INTERVAL, WS_PING_TIMEOUT, flush_sessions
 from signaling.errors import MeetboxError
 from signaling.ice import IceConfig
 from signaling.protocol import MAX_MESSAGE_BYTES
@@ -116,6 +116,7 @@ class _DrainingServer(uvicorn.Server):
         self._services.draining = True
         logger.info("shutting down: ending meetings")
         await self._services.meetings.shutdown()
+        await flush_sessions()
         await super().shutdown(sockets=sockets)
 
 

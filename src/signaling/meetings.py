@@ -357,10 +357,12 @@ class MeetingService:
             if live is None or live.sessions.get(participant_id) is not session:
                 return
             del live.sessions[participant_id]
-            session.close(ByeReason.LEFT, CloseCode.NORMAL)
             await self._apply(
                 live, live.core.leave(participant_id, ByeReason.LEFT, self._clock.now())
             )
+            # bye only once the leave is recorded and the room told: a client acting on it
+            # finds the server's state already agreeing.
+            session.close(ByeReason.LEFT, CloseCode.NORMAL)
             self._wake.set()
 
     async def disconnected(self, room_id: str, participant_id: str, session: Session) -> None:
@@ -473,6 +475,7 @@ class MeetingService:
     async def _apply(self, live: LiveMeeting, outputs: list[Output]) -> None:
         now = self._clock.now()
         core = live.core
+        closing: list[tuple[Session, ByeReason]] = []
         for out in outputs:
             if isinstance(out, Send):
                 if out.to is not None:
@@ -489,9 +492,9 @@ class MeetingService:
                     )
                     await live.media.remove_peer(out.message.participant_id)
             elif isinstance(out, Close):
-                closing = live.sessions.pop(out.participant_id, None)
-                if closing is not None:
-                    closing.close(out.reason, CloseCode.NORMAL)
+                leaving = live.sessions.pop(out.participant_id, None)
+                if leaving is not None:
+                    closing.append((leaving, out.reason))
             elif isinstance(out, Kicked):
                 self._revoked[out.token_id] = now + timedelta(hours=1)
                 logger.info("room %s: %s was kicked", core.room_id, out.participant_id)
@@ -507,6 +510,9 @@ class MeetingService:
                 )
         if core.ended is not None or (core.empty and core.room_id in self._live):
             await self._tell_room_empty(live)
+        # Byes go out last, when history and the room already say what they announce.
+        for session, reason in closing:
+            session.close(reason, CloseCode.NORMAL)
 
     async def _tell_room_empty(self, live: LiveMeeting) -> None:
         if not live.room_told_empty:

@@ -48,6 +48,7 @@ __all__ = [
     "WS_PING_INTERVAL",
     "WS_PING_TIMEOUT",
     "WsSession",
+    "flush_sessions",
     "router",
 ]
 
@@ -125,6 +126,17 @@ async def _receive(websocket: WebSocket) -> str | bytes | None:
 
 #: Sockets per client address that have not joined yet.
 _pending: Counter[str] = Counter()
+#: Seconds shutdown waits for queued byes to go out.
+FLUSH_WAIT = 5.0
+#: Writer tasks of open sessions, so shutdown can let queued byes go out.
+_writers: set[asyncio.Task[None]] = set()
+
+
+async def flush_sessions() -> None:
+    """Wait (at most :data:`FLUSH_WAIT` s) for sessions already told to close to send what
+    they have queued, typically their ``bye``."""
+    if _writers:
+        await asyncio.wait(set(_writers), timeout=FLUSH_WAIT)
 
 
 @router.websocket("/ws")
@@ -139,6 +151,8 @@ async def signaling_socket(websocket: WebSocket) -> None:
     await websocket.accept()
     session = WsSession(websocket)
     writer = asyncio.create_task(session.write(), name="ws-writer")
+    _writers.add(writer)
+    writer.add_done_callback(_writers.discard)
     claims: ParticipantClaims | None = None
     _pending[address] += 1
     try:
