@@ -10,6 +10,8 @@ from typing import Any
 from aiortc import RTCRtpCodecParameters
 from aiortc.rtcrtpreceiver import NackGenerator
 from aiortc.rtp import RtpPacket
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sfu.forwarding import StreamRewriter
 from sfu.media import Forward, PublishedTrack, TrackInfo
@@ -123,3 +125,34 @@ async def test_sender_reports_are_translated_for_each_subscriber() -> None:
     assert sender._RTCRtpSender__octet_count == len(KEY) + len(DELTA)
     track.on_sender_report(RtcpSrPacket(ssrc=0xBEEF, sender_info=report.sender_info))
     assert sender._RTCRtpSender__ntp_timestamp == 123456789  # another source: ignored
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    packets=st.lists(
+        st.tuples(
+            st.integers(0, 0xFFFF),  # sequence number
+            st.integers(0, 0xFFFFFFFF),  # timestamp
+            st.sampled_from([96, 97, 0, 127]),  # codec, RTX, and others
+            st.binary(max_size=40),  # payload: empty, truncated, garbage
+        ),
+        max_size=40,
+    )
+)
+def test_arbitrary_packets_never_break_the_relay(
+    packets: list[tuple[int, int, int, bytes]],
+) -> None:
+    async def run() -> None:
+        track, _, forward = make()
+        for seq, ts, pt, payload in packets:
+            await track.on_rtp(rtp(seq, payload, pt=pt) if pt != 96 else _at(seq, ts, payload))
+        for packet in forward.subscriber.packets:  # type: ignore[attr-defined]
+            assert packet.ssrc == 0x5555 and packet.payload_type == 100
+
+    asyncio.run(run())
+
+
+def _at(seq: int, ts: int, payload: bytes) -> RtpPacket:
+    return RtpPacket(
+        payload_type=96, sequence_number=seq, timestamp=ts, ssrc=0xAAAA, payload=payload
+    )
