@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from sfu.media import MediaError, MediaPeer, MediaRoom, TrackInfo
+from sfu.media import MediaError, MediaRoom, TrackInfo
 
 from .clock import Clock
 from .errors import MeetboxError, NotFound
@@ -301,55 +301,33 @@ class MeetingService:
                 return
             await self._apply(live, outputs)
 
-    async def publish_offer(
-        self, room_id: str, participant_id: str, session: Session, message: PublishOffer
+    async def media(
+        self,
+        room_id: str,
+        participant_id: str,
+        session: Session,
+        message: PublishOffer | SubscribeAnswer | IceCandidate,
     ) -> None:
-        peer = self._media_peer(room_id, participant_id, session, message.ref)
-        if peer is None:
-            return
-        try:
-            sources = {mid: source.value for mid, source in message.sources.items()}
-            answer = await peer.publish_offer(message.sdp, sources)
-        except MediaError as exc:
-            session.send(Error(code=exc.code, message=exc.message, ref=message.ref))
-            return
-        session.send(PublishAnswer(sdp=answer))
-
-    async def subscribe_answer(
-        self, room_id: str, participant_id: str, session: Session, message: SubscribeAnswer
-    ) -> None:
-        peer = self._media_peer(room_id, participant_id, session, message.ref)
-        if peer is None:
-            return
-        try:
-            await peer.subscribe_answer(message.sdp)
-        except MediaError as exc:
-            session.send(Error(code=exc.code, message=exc.message, ref=message.ref))
-
-    async def ice_candidate(
-        self, room_id: str, participant_id: str, session: Session, message: IceCandidate
-    ) -> None:
-        peer = self._media_peer(room_id, participant_id, session, message.ref)
-        if peer is None:
-            return
-        try:
-            await peer.add_ice_candidate(
-                message.target, message.candidate, message.sdp_mid, message.sdp_mline_index
-            )
-        except MediaError as exc:
-            session.send(Error(code=exc.code, message=exc.message, ref=message.ref))
-
-    def _media_peer(
-        self, room_id: str, participant_id: str, session: Session, ref: str | None
-    ) -> MediaPeer | None:
+        """Hand a media message to the participant's peer; a refusal becomes an ``error``."""
         live = self._live.get(room_id)
         peer = live.media.peers.get(participant_id) if live is not None else None
         if live is None or peer is None or live.sessions.get(participant_id) is not session:
             session.send(
-                Error(code="not_in_meeting", message="you are not in the meeting", ref=ref)
+                Error(code="not_in_meeting", message="you are not in the meeting", ref=message.ref)
             )
-            return None
-        return peer
+            return
+        try:
+            if isinstance(message, PublishOffer):
+                sources = {mid: source.value for mid, source in message.sources.items()}
+                session.send(PublishAnswer(sdp=await peer.publish_offer(message.sdp, sources)))
+            elif isinstance(message, SubscribeAnswer):
+                await peer.subscribe_answer(message.sdp)
+            else:
+                await peer.add_ice_candidate(
+                    message.target, message.candidate, message.sdp_mid, message.sdp_mline_index
+                )
+        except MediaError as exc:
+            session.send(Error(code=exc.code, message=exc.message, ref=message.ref))
 
     async def leave(self, room_id: str, participant_id: str, session: Session) -> None:
         async with self._lock:

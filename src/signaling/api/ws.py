@@ -246,12 +246,8 @@ async def _serve(
             return
         elif isinstance(message, _ACTIONS):
             await meetings.act(room_id, pid, session, message)
-        elif isinstance(message, PublishOffer):
-            await meetings.publish_offer(room_id, pid, session, message)
-        elif isinstance(message, SubscribeAnswer):
-            await meetings.subscribe_answer(room_id, pid, session, message)
-        elif isinstance(message, IceCandidate):
-            await meetings.ice_candidate(room_id, pid, session, message)
+        elif isinstance(message, PublishOffer | SubscribeAnswer | IceCandidate):
+            await meetings.media(room_id, pid, session, message)
         else:
             # join or resume again on a joined session
             session.send(
