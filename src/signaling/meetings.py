@@ -187,8 +187,13 @@ class MeetingService:
         if not resumed:
             # Outside the lock: setting up peer connections can take a while. The meeting
             # may end meanwhile; then its media room is closed and must stay empty.
-            if live.core.ended is None and claims.participant_id in live.core.participants:
-                await live.media.add_peer(claims.participant_id, claims.role is not Role.RECORDINGS)
+            pid = claims.participant_id
+            if live.core.ended is None and pid in live.core.participants:
+                await live.media.add_peer(pid, claims.role is not Role.RECORDINGS)
+                # They may have left (or been kicked) while the peer was being set up: the
+                # leave found no peer to remove, so remove it now.
+                if pid not in live.core.participants:
+                    await live.media.remove_peer(pid)
             if live.core.ended is not None or self._live.get(live.core.room_id) is not live:
                 await live.media.close()
         return joined
