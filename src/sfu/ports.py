@@ -12,6 +12,7 @@ a participant who left is not reused at once.
 from __future__ import annotations
 
 import asyncio
+import socket
 import types
 from typing import Any
 
@@ -67,17 +68,23 @@ class _RangeLoop:
         local_addr = kwargs.get("local_addr")
         if not local_addr or local_addr[1] != 0:
             return await self._loop.create_datagram_endpoint(protocol_factory, **kwargs)
+        host = local_addr[0]
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        # Bind here and hand over a bound socket: a failed bind inside the loop's own
+        # create_datagram_endpoint can leave a transport behind (seen with uvloop).
         for port in self._ports.candidates():
+            sock = socket.socket(family, socket.SOCK_DGRAM)
             try:
-                result = await self._loop.create_datagram_endpoint(
-                    protocol_factory, **{**kwargs, "local_addr": (local_addr[0], port)}
-                )
+                sock.setblocking(False)
+                sock.bind((host, port))
             except OSError:
+                sock.close()
                 continue
             self._ports.taken(port)
-            return result
+            rest = {k: v for k, v in kwargs.items() if k != "local_addr"}
+            return await self._loop.create_datagram_endpoint(protocol_factory, sock=sock, **rest)
         raise PortsExhausted(
-            f"no free UDP port in {self._ports.first}-{self._ports.last} on {local_addr[0]}"
+            f"no free UDP port in {self._ports.first}-{self._ports.last} on {host}"
         )
 
 

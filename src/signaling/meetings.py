@@ -461,6 +461,13 @@ class MeetingService:
         closing: list[tuple[Session, ByeReason]] = []
         for out in outputs:
             if isinstance(out, Send):
+                if isinstance(out.message, ParticipantLeft):
+                    # Done before it is announced: whoever hears of the leave finds it
+                    # recorded and the media gone.
+                    await self._store.record_leave(
+                        core.id, out.message.participant_id, now, out.message.reason.value
+                    )
+                    await live.media.remove_peer(out.message.participant_id)
                 if out.to is not None:
                     target = live.sessions.get(out.to)
                     if target is not None:
@@ -469,11 +476,6 @@ class MeetingService:
                     for pid, session in live.sessions.items():
                         if pid != out.exclude:
                             session.send(out.message)
-                if isinstance(out.message, ParticipantLeft):
-                    await self._store.record_leave(
-                        core.id, out.message.participant_id, now, out.message.reason.value
-                    )
-                    await live.media.remove_peer(out.message.participant_id)
             elif isinstance(out, Close):
                 leaving = live.sessions.pop(out.participant_id, None)
                 if leaving is not None:
