@@ -281,7 +281,7 @@ class PublishedTrack:
         now = time.monotonic()
         if not self.is_video and packet.extensions.audio_level is not None:
             self.owner.room.speaker.observe(self.owner.id, packet.extensions.audio_level[1], now)
-        elif self.throttle.next_due() is not None and self.throttle.due(now):
+        elif self.throttle.due(now):
             self._send_pli()
         if not payload:
             return  # padding-only (bandwidth probing): nothing to relay

@@ -61,11 +61,11 @@ class ToneTrack(AudioStreamTrack):
         rate, samples = 48000, 960
         if hasattr(self, "_timestamp"):
             self._timestamp += samples
-            wait = self._start + (self._timestamp / rate) - _now()
+            wait = self._start + (self._timestamp / rate) - time.monotonic()
             if wait > 0:
                 await asyncio.sleep(wait)  # real-time pacing of a live source
         else:
-            self._start = _now()
+            self._start = time.monotonic()
             self._timestamp = 0
         step = 2 * math.pi * self.frequency / rate
         peak = 32767 * self._amplitude
@@ -80,10 +80,6 @@ class ToneTrack(AudioStreamTrack):
         frame.pts = self._timestamp
         frame.time_base = Fraction(1, rate)
         return frame
-
-
-def _now() -> float:
-    return time.monotonic()
 
 
 def mean_rgb(frame: av.VideoFrame) -> tuple[int, int, int]:

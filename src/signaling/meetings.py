@@ -41,7 +41,6 @@ from .protocol import (
     IceCandidate,
     Joined,
     MediaKind,
-    ParticipantInfo,
     ParticipantLeft,
     PublishAnswer,
     PublishOffer,
@@ -380,12 +379,6 @@ class MeetingService:
         async with self._lock:
             live = self._require(room_id, participant_id)
             await self._apply(live, live.core.mute(participant_id, kind, by="api"))
-
-    def participants(self, room_id: str) -> list[ParticipantInfo]:
-        live = self._live.get(room_id)
-        if live is None:
-            raise NotFound(f"room {room_id!r} has no meeting in progress")
-        return live.core.snapshot()
 
     def _require(self, room_id: str, participant_id: str) -> LiveMeeting:
         live = self._live.get(room_id)

@@ -121,7 +121,7 @@ class RoomConfig(_Input):
     recording: RecordingConfig = Field(default_factory=RecordingConfig)
 
 
-class ChatConfigPatch(_Input):
+class EnabledPatch(_Input):
     enabled: StrictBool | None = None
 
 
@@ -135,8 +135,8 @@ class RecordingConfigPatch(_Input):
 class RoomConfigPatch(_Input):
     """A partial config: the keys given replace the room's, the rest stay."""
 
-    chat: ChatConfigPatch | None = None
-    screen_share: ChatConfigPatch | None = None
+    chat: EnabledPatch | None = None
+    screen_share: EnabledPatch | None = None
     recording: RecordingConfigPatch | None = None
 
 
@@ -283,6 +283,7 @@ class ApiKeyCreate(_Input):
 
 
 class ApiKey(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
     id: str
     name: str
     prefix: str = Field(description="The key's first characters, to tell keys apart.")

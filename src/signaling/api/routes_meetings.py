@@ -43,6 +43,7 @@ class MuteRequest(BaseModel):
 
 
 class Attendance(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
     participant_id: str
     nickname: str
     role: Role
@@ -52,6 +53,7 @@ class Attendance(BaseModel):
 
 
 class PastMeeting(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
     id: str
     started_at: datetime
     ended_at: datetime | None = Field(description="null while the meeting is live")
@@ -131,25 +133,6 @@ async def history(
 ) -> MeetingHistory:
     page = await services.meetings.history(room_id, limit, cursor)
     return MeetingHistory(
-        items=[
-            PastMeeting(
-                id=m.id,
-                started_at=m.started_at,
-                ended_at=m.ended_at,
-                end_reason=m.end_reason,
-                participants=[
-                    Attendance(
-                        participant_id=a.participant_id,
-                        nickname=a.nickname,
-                        role=a.role,
-                        joined_at=a.joined_at,
-                        left_at=a.left_at,
-                        leave_reason=a.leave_reason,
-                    )
-                    for a in m.participants
-                ],
-            )
-            for m in page.items
-        ],
+        items=[PastMeeting.model_validate(m) for m in page.items],
         next_cursor=encode_cursor(page.next_after) if page.next_after else None,
     )

@@ -7,7 +7,6 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Response
 
 from ..errors import ServiceUnavailable
-from ..models import ApiKeyRecord
 from ..pagination import MAX_LIMIT, encode_cursor
 from ..schemas import (
     ApiKey,
@@ -75,17 +74,6 @@ async def join(body: JoinRequest, services: ServicesDep) -> JoinResponse:
     )
 
 
-def _key_out(record: ApiKeyRecord) -> ApiKey:
-    return ApiKey(
-        id=record.id,
-        name=record.name,
-        prefix=record.prefix,
-        created_at=record.created_at,
-        last_used_at=record.last_used_at,
-        revoked_at=record.revoked_at,
-    )
-
-
 @keys_router.get("", response_model=ApiKeyList, summary="List API keys (never the keys)")
 async def list_keys(
     services: ServicesDep,
@@ -95,7 +83,7 @@ async def list_keys(
 ) -> ApiKeyList:
     page = await services.accounts.list_api_keys(limit, cursor)
     return ApiKeyList(
-        items=[_key_out(record) for record in page.items],
+        items=[ApiKey.model_validate(record) for record in page.items],
         next_cursor=encode_cursor(page.next_after) if page.next_after else None,
     )
 
@@ -103,7 +91,7 @@ async def list_keys(
 @keys_router.post("", status_code=201, response_model=ApiKeyCreated, summary="Create an API key")
 async def create_key(body: ApiKeyCreate, services: ServicesDep, _: ApiKeyAuth) -> ApiKeyCreated:
     record, key = await services.accounts.create_api_key(body.name)
-    return ApiKeyCreated(**_key_out(record).model_dump(), key=key)
+    return ApiKeyCreated(**ApiKey.model_validate(record).model_dump(), key=key)
 
 
 @keys_router.delete("/{key_id}", status_code=204, summary="Revoke an API key")

@@ -243,7 +243,7 @@ class SqliteStore:
 
     async def update_room(self, room: RoomRecord) -> bool:
         row = _room_row(room)
-        cursor = await self._db.execute(
+        updated = await self._write(
             "UPDATE rooms SET name = ?, kind = ?, created_at = ?, updated_at = ?, "
             "auto_delete_at = ?, delete_after_use = ?, max_participants = ?, "
             "session_length_minutes = ?, theme_id = ?, metadata = ?, config = ?, closed = ?, "
@@ -251,19 +251,18 @@ class SqliteStore:
             "version = version + 1 WHERE id = ? AND version = ?",
             (*row[1:-1], room.id, room.version),
         )
-        if cursor.rowcount == 1:
+        if updated == 1:
             room.version += 1
             return True
         return False
 
     async def delete_room(self, room_id: str, version: int | None = None) -> bool:
         if version is None:
-            cursor = await self._db.execute("DELETE FROM rooms WHERE id = ?", (room_id,))
-        else:
-            cursor = await self._db.execute(
-                "DELETE FROM rooms WHERE id = ? AND version = ?", (room_id, version)
-            )
-        return cursor.rowcount == 1
+            return await self._write("DELETE FROM rooms WHERE id = ?", (room_id,)) == 1
+        return (
+            await self._write("DELETE FROM rooms WHERE id = ? AND version = ?", (room_id, version))
+            == 1
+        )
 
     async def rooms_due(self, now: datetime, limit: int) -> list[RoomRecord]:
         rows = await self._all(
