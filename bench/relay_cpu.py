@@ -7,7 +7,11 @@ without decoding, lets it settle, then measures over a window: the server's CPU 
 window. Also reports loss (packets the publisher sent x N vs. packets received). Bounded in
 time; targets only 127.0.0.1.
 
-    .venv/bin/python bench/relay_cpu.py --subscribers 20 --seconds 20
+    .venv/bin/python bench/relay_cpu.py --subscribers 20 --seconds 20 --floor
+
+``--floor`` then runs bench/floor.py (the leanest Python forwarder) at the same packet rate and
+size, and reports meetbox's figure as a ratio to it: on this shared machine, a ratio taken in
+one sitting means more than either figure alone.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from typing import Any
 
 import httpx
 from aiortc.codecs import vpx
+from floor import run as floor_run  # bench/floor.py, beside this script
 
 from sfu.client import MeetboxClient
 from sfu.synthetic import ColorTrack
@@ -108,14 +113,17 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 subs.append(sub)
         await asyncio.sleep(args.settle)  # every subscriber connects and reaches steady state
 
-        async def sent() -> int:
+        async def sent() -> tuple[int, int]:
             stats = await publisher.publisher.getSenders()[0].getStats()
-            return sum(s.packetsSent for s in stats.values() if s.type == "outbound-rtp")
+            out = [s for s in stats.values() if s.type == "outbound-rtp"]
+            return sum(s.packetsSent for s in out), sum(s.bytesSent for s in out)
 
-        cpu0, recv0, sent0 = cpu_seconds(server.pid), sum(s.packets for s in subs), await sent()
+        cpu0, recv0 = cpu_seconds(server.pid), sum(s.packets for s in subs)
+        sent0, bytes0 = await sent()
         t0 = time.monotonic()
         await asyncio.sleep(args.seconds)  # the measurement window
-        cpu1, recv1, sent1 = cpu_seconds(server.pid), sum(s.packets for s in subs), await sent()
+        cpu1, recv1 = cpu_seconds(server.pid), sum(s.packets for s in subs)
+        sent1, bytes1 = await sent()
         t1 = time.monotonic()
         forwarded = recv1 - recv0
         expected = (sent1 - sent0) * args.subscribers
@@ -126,6 +134,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             "resolution": f"{args.width}x{args.height}",
             "window_s": round(t1 - t0, 2),
             "published_packets_per_s": round((sent1 - sent0) / (t1 - t0), 1),
+            # payload bytes, plus the RTP header and extensions
+            "mean_packet_bytes": round((bytes1 - bytes0) / max(sent1 - sent0, 1)) + 20,
             "forwarded_packets": forwarded,
             "loss": round(1 - forwarded / expected, 4) if expected else None,
             "server_cpu_s": round(cpu, 3),
@@ -148,10 +158,29 @@ def main() -> None:
     parser.add_argument("--width", type=int, default=640)
     parser.add_argument("--height", type=int, default=360)
     parser.add_argument("--bitrate", type=int, default=1_500_000, help="publisher VP8 bit/s")
+    parser.add_argument(
+        "--floor",
+        action="store_true",
+        help="then measure bench/floor.py at the same rate and packet size, and the ratio",
+    )
     args = parser.parse_args()
     if not 1 <= args.subscribers <= 100 or not 1 <= args.seconds <= 300:
         parser.error("subscribers 1-100, seconds 1-300")
-    print(json.dumps(asyncio.run(run(args)), indent=2))
+    result = asyncio.run(run(args))
+    if args.floor and result["us_per_forwarded_packet"]:
+        floor_args = argparse.Namespace(
+            subscribers=args.subscribers,
+            seconds=args.seconds,
+            settle=2.0,
+            rate=max(1, min(5000, round(result["published_packets_per_s"]))),
+            size=max(100, min(1400, result["mean_packet_bytes"])),
+        )
+        floor = asyncio.run(floor_run(floor_args))
+        result["floor"] = floor
+        if floor["us_per_forwarded_packet"]:
+            ratio = result["us_per_forwarded_packet"] / floor["us_per_forwarded_packet"]
+            result["ratio_to_floor"] = round(ratio, 2)
+    print(json.dumps(result, indent=2))
 
 
 if __name__ == "__main__":

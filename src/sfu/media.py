@@ -22,7 +22,6 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from aioice.ice import StunProtocol
 from aiortc import (
     MediaStreamTrack,
     RTCBundlePolicy,
@@ -37,6 +36,7 @@ from aiortc import (
     RTCSessionDescription,
 )
 from aiortc.codecs import is_rtx
+from aiortc.rtcdtlstransport import RTCDtlsTransport
 from aiortc.rtcdtlstransport import State as DtlsState
 from aiortc.rtcrtpreceiver import NackGenerator
 from aiortc.rtp import (
@@ -51,6 +51,7 @@ from aiortc.rtp import (
 )
 from aiortc.sdp import SessionDescription, candidate_from_sdp
 
+from .egress import Egress
 from .forwarding import KeyframeThrottle, PacketHistory, StreamRewriter
 from .keyframes import h264_keyframe, vp8_keyframe
 from .rtpwrite import abs_send_time_element, audio_level_element, build, element
@@ -106,6 +107,10 @@ class MediaListener(Protocol):
     def track_unpublished(self, track: TrackInfo) -> None: ...
 
     def active_speaker(self, participant_id: str | None) -> None: ...
+
+    def media_failed(self, participant_id: str) -> None:
+        """A peer connection of ``participant_id`` failed (ICE consent lost: the client's
+        UDP went silent for ~30 s, or connectivity checks never succeeded). Called once."""
 
 
 class RelayTrack(MediaStreamTrack):
@@ -207,19 +212,20 @@ class Forward:
         self.ready = True
 
     def transmit(self, data: bytes) -> None:
-        """Encrypt and send, straight to the nominated ICE pair's socket when it is a plain
-        UDP one (aiortc's own path adds several Python layers per packet)."""
+        """Encrypt and send: through the subscriber's :class:`Egress` (straight to the
+        nominated ICE pair's socket), or through aioice when relayed by TURN."""
         dtls = self.sender.transport
-        if dtls._state is not DtlsState.CONNECTED:
-            return
-        pair = dtls.transport._connection._nominated.get(1)
-        if pair is None:
-            return
-        if type(pair.protocol) is StunProtocol and pair.protocol.transport is not None:
-            pair.protocol.transport.sendto(dtls._tx_srtp.protect(data), pair.remote_addr)
-        else:  # relayed through TURN: let aioice wrap it
-            asyncio.ensure_future(dtls._send_rtp(data)).add_done_callback(_log_failure)
-        self.sent += 1
+        egress = self.subscriber.egress
+        if egress is None or egress.dtls is not dtls or dtls._state is not DtlsState.CONNECTED:
+            egress = self.subscriber.open_egress(dtls)
+            if egress is None:
+                if dtls._state is DtlsState.CONNECTED:  # relayed through TURN
+                    task = asyncio.ensure_future(dtls._send_rtp(data))
+                    task.add_done_callback(_log_failure)
+                    self.sent += 1
+                return
+        if egress.send(data):
+            self.sent += 1
 
 
 @dataclass(eq=False, slots=True)
@@ -385,7 +391,24 @@ class MediaPeer:
         self._negotiating = False
         self._again = False
         self._closed = False
+        #: The fast way out to this participant's subscriber connection, once connected.
+        self.egress: Egress | None = None
+        self._failed = False
         self.publisher.on("track", self._on_track)
+        for pc in (self.publisher, self.subscriber):
+            pc.on("connectionstatechange", self._connection_changed)
+
+    def _connection_changed(self) -> None:
+        """A connection we did not close failed or closed: ICE consent was lost (the
+        client's UDP went silent), or the client closed it. Either way this participant has
+        no media any more."""
+        if self._closed or self._failed:
+            return
+        states = (self.publisher.connectionState, self.subscriber.connectionState)
+        if "failed" in states or "closed" in states:
+            self._failed = True
+            logger.info("%s: media connection %s", self.id, "/".join(states))
+            self.room.listener.media_failed(self.id)
 
     # -- publishing ------------------------------------------------------------------------
 
@@ -558,8 +581,20 @@ class MediaPeer:
                 "invalid_candidate", f"the candidate could not be used: {exc}"[:200]
             ) from None
 
+    def open_egress(self, dtls: RTCDtlsTransport) -> Egress | None:
+        """(Re)open the egress to this subscriber over ``dtls``; None while it cannot be used."""
+        if self.egress is not None:
+            self.egress.close()
+            self.egress = None
+        if not self._closed:
+            self.egress = Egress.open(dtls)
+        return self.egress
+
     async def close(self) -> None:
         self._closed = True
+        if self.egress is not None:
+            self.egress.close()
+            self.egress = None
         for track_id in list(self.incoming):
             self.remove_forward(track_id)
         for pc in (self.publisher, self.subscriber):

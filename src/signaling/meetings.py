@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -115,6 +116,10 @@ class _MediaBridge:
     def active_speaker(self, participant_id: str | None) -> None:
         self._live.broadcast(ActiveSpeaker(participant_id=participant_id))
 
+    def media_failed(self, participant_id: str) -> None:
+        if self._live.on_media_failed is not None:
+            self._live.on_media_failed(self._live.core.room_id, participant_id)
+
 
 @dataclass
 class LiveMeeting:
@@ -127,6 +132,8 @@ class LiveMeeting:
     resume_tokens: dict[str, str] = field(default_factory=dict)
     #: Whether the room was told it is empty since it was last in use.
     room_told_empty: bool = False
+    #: Called (room id, participant id) when a participant's media connection failed.
+    on_media_failed: Callable[[str, str], None] | None = None
 
     def __post_init__(self) -> None:
         self.media = MediaRoom(
@@ -164,6 +171,8 @@ class MeetingService:
         # cores in step without per-room bookkeeping.
         self._lock = asyncio.Lock()
         self._wake = asyncio.Event()
+        #: media_failed calls under way (at most one per participant)
+        self._failing: set[asyncio.Task[None]] = set()
 
     # -- queries ---------------------------------------------------------------------------
 
@@ -357,6 +366,31 @@ class MeetingService:
             live.core.disconnected(participant_id, self._clock.now())
             self._wake.set()
 
+    async def media_failed(self, room_id: str, participant_id: str) -> None:
+        """The participant's media connection failed (UDP blackholed, consent lost): they
+        leave with ``media_failed``, told so if their socket is still open."""
+        async with self._lock:
+            live = self._live.get(room_id)
+            if live is None or participant_id not in live.core.participants:
+                return
+            session = live.sessions.pop(participant_id, None)
+            await self._apply(
+                live, live.core.leave(participant_id, ByeReason.MEDIA_FAILED, self._clock.now())
+            )
+            if session is not None:
+                session.close(ByeReason.MEDIA_FAILED, CloseCode.NORMAL)
+            self._wake.set()
+
+    def _media_failed_soon(self, room_id: str, participant_id: str) -> None:
+        task = asyncio.create_task(self.media_failed(room_id, participant_id))
+        self._failing.add(task)
+        task.add_done_callback(self._media_failed_done)
+
+    def _media_failed_done(self, task: asyncio.Task[None]) -> None:
+        self._failing.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            logger.error("media failure handling failed", exc_info=task.exception())
+
     # -- moderation from the REST API ------------------------------------------------------
 
     async def end(self, room_id: str, reason: ByeReason) -> bool:
@@ -419,6 +453,8 @@ class MeetingService:
                     await self._wake.wait()
 
     async def shutdown(self) -> None:
+        if self._failing:
+            await asyncio.wait(set(self._failing))
         for room_id in list(self._live):
             await self.end(room_id, ByeReason.SERVER_SHUTTING_DOWN)
 
@@ -443,7 +479,9 @@ class MeetingService:
         )
         meeting = Meeting("mtg_" + new_secret(9), room.id, rules, now)
         await self._store.insert_meeting(meeting.id, room.id, now)
-        live = LiveMeeting(meeting, public_ip=self._public_ip)
+        live = LiveMeeting(
+            meeting, public_ip=self._public_ip, on_media_failed=self._media_failed_soon
+        )
         self._live[room.id] = live
         logger.info("room %s: meeting %s started", room.id, meeting.id)
         return live

@@ -58,6 +58,8 @@ class ByeReason(StrEnum):
     SESSION_LENGTH_REACHED = "session_length_reached"
     SERVER_SHUTTING_DOWN = "server_shutting_down"
     TIMEOUT = "timeout"
+    #: The participant's media connection failed (no UDP from them for ~30 s).
+    MEDIA_FAILED = "media_failed"
     #: History only: the meeting ended because the room stayed empty (nobody to tell).
     EMPTY = "empty"
 

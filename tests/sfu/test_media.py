@@ -42,6 +42,9 @@ class Listener:
     def active_speaker(self, participant_id: str | None) -> None:
         pass
 
+    def media_failed(self, participant_id: str) -> None:
+        pass
+
 
 class Client:
     """Just enough of a client: publisher PC offering, subscriber PC answering."""
@@ -133,6 +136,15 @@ async def test_three_peers_each_decode_the_other_two_colours_and_tones() -> None
         forwards = [f for p in room.peers.values() for f in p.incoming.values()]
         assert len(forwards) == 12 and all(f.sent > 0 for f in forwards)
         assert_server_never_decoded_or_encoded(room)
+        # Everything went out through the fast egress, nothing dropped; an oversize packet
+        # is dropped and counted, not sent.
+        egresses = [p.egress for p in room.peers.values()]
+        assert all(e is not None and e.dropped == 0 for e in egresses)
+        assert egresses[0] is not None and not egresses[0].send(b"\x80" * 1500)
+        assert egresses[0].dropped == 1
+        peer = next(iter(room.peers.values()))
+        await room.remove_peer(peer.id)
+        assert peer.egress is None
     finally:
         for task in answering:
             task.cancel()

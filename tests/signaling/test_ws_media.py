@@ -6,7 +6,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from typing import Any
 
+import aioice.ice
 import pytest
 
 from sfu.client import MeetboxClient
@@ -153,3 +155,65 @@ async def test_malformed_sdp_gets_an_error_and_the_session_goes_on(
         await client.send(type="ping")
         async with asyncio.timeout(5):
             await client.wait_for(lambda c: any(m["type"] == "pong" for m in c.messages))
+
+
+class _Silent:
+    """A UDP transport that sends nothing: the client's network went away."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+
+    def sendto(self, *args: Any) -> None:
+        pass
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+def blackhole(client: MeetboxClient) -> None:
+    """Drop every UDP datagram to and from ``client``; its WebSocket stays open."""
+    for pc in (client.publisher, client.subscriber):
+        for transceiver in pc.getTransceivers():
+            connection = transceiver.sender.transport.transport._connection
+            for protocol in connection._protocols:
+                protocol.datagram_received = lambda data, addr: None
+                protocol.transport = _Silent(protocol.transport)
+
+
+async def test_a_client_whose_udp_goes_silent_leaves_once_ice_consent_fails(
+    server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # RELIABILITY 13: consent is checked every 5 s and lost after 6 misses (~30 s); the same
+    # rule on a shorter clock.
+    monkeypatch.setattr(aioice.ice, "CONSENT_INTERVAL", 0.2)
+    room = await server.room()
+    async with clients() as made:
+        watcher = await join(server, room, "watcher", made)
+        lost = await join(server, room, "red", made)
+        await lost.publish({"camera": ColorTrack((200, 20, 20))})
+        lost_id = lost.joined["you"]["id"]
+        async with asyncio.timeout(10):
+            await watcher.wait_for(lambda c: any(t.frames for t in c.received.values()))
+        live = server.services.meetings.live(room.id)
+        assert live is not None
+        server_peer = live.media.peers[lost_id]
+        blackhole(lost)
+        async with asyncio.timeout(15):
+            await lost.wait_for(lambda c: c.closed_with is not None)
+            await watcher.wait_for(
+                lambda c: any(m["type"] == "participant_left" for m in c.messages)
+            )
+        left = [m for m in watcher.messages if m["type"] == "participant_left"]
+        assert left == [
+            {"type": "participant_left", "participant_id": lost_id, "reason": "media_failed"}
+        ]
+        assert {"type": "bye", "reason": "media_failed"} in lost.messages
+        assert lost_id not in live.media.peers and set(live.media.peers) == {
+            watcher.joined["you"]["id"]
+        }
+        assert server_peer.publisher.connectionState == "closed"
+        assert server_peer.subscriber.connectionState == "closed"
+        meetings = await server.http.get(f"/api/v1/rooms/{room.id}/meetings")
+        attendance = meetings.json()["items"][0]["participants"]
+        reasons = [p["leave_reason"] for p in attendance if p["participant_id"] == lost_id]
+        assert reasons == ["media_failed"]
