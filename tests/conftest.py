@@ -7,6 +7,7 @@ if it left tasks running. ``MEETBOX_TEST_LOOP=uvloop`` runs the suite on uvloop.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import socket
 from collections.abc import AsyncIterator, Callable
@@ -131,6 +132,63 @@ async def server(services: Services) -> AsyncIterator[Server]:
         yield srv
     finally:
         await srv.http.aclose()
+        uv.should_exit = True
+        await task
+        sock.close()
+
+
+class Receiver:
+    """A real HTTP server on loopback that records webhook deliveries. ``statuses`` are
+    answered in turn (then 200); while ``gate`` is set and not open, answers wait."""
+
+    def __init__(self) -> None:
+        self.requests: list[tuple[dict[str, str], bytes]] = []
+        self.statuses: list[int] = []
+        self.gate: asyncio.Event | None = None
+        self._changed = asyncio.Condition()
+        self.url = ""
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        assert scope["type"] == "http"
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
+        self.requests.append((headers, body))
+        async with self._changed:
+            self._changed.notify_all()
+        if self.gate is not None:
+            await self.gate.wait()
+        status = self.statuses.pop(0) if self.statuses else 200
+        await send({"type": "http.response.start", "status": status, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    async def wait_for(self, count: int) -> None:
+        """Until ``count`` requests have arrived (10 s at most)."""
+        async with asyncio.timeout(10), self._changed:
+            await self._changed.wait_for(lambda: len(self.requests) >= count)
+
+    def events(self) -> list[dict[str, Any]]:
+        return [json.loads(body) for _, body in self.requests]
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[Receiver]:
+    rec = Receiver()
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(64)
+    uv = uvicorn.Server(uvicorn.Config(rec, lifespan="off", log_config=None))
+    task = asyncio.create_task(uv.serve(sockets=[sock]))
+    rec.url = f"http://127.0.0.1:{sock.getsockname()[1]}/hooks?token=abc"
+    try:
+        yield rec
+    finally:
+        if rec.gate is not None:
+            rec.gate.set()
         uv.should_exit = True
         await task
         sock.close()

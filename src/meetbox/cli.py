@@ -41,6 +41,9 @@ def _parser() -> argparse.ArgumentParser:
     serve_p.add_argument("--public-ip", help="IP address to advertise in media candidates")
     serve_p.add_argument("--rtc-ports", help="UDP port range for media, e.g. 40000-40999")
     serve_p.add_argument("--ice-servers", help="comma-separated stun:/turn: URLs handed to clients")
+    serve_p.add_argument(
+        "--webhook-hosts", help="comma-separated hosts webhook URLs may point at (default: any)"
+    )
     serve_p.add_argument("--log-format", choices=["human", "json"])
     serve_p.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
 

@@ -39,6 +39,8 @@ class Settings:
     ice_servers: tuple[str, ...] = ()
     #: coturn ``static-auth-secret``: TURN URLs get time-limited credentials made from it.
     turn_secret: str | None = None
+    #: Hosts webhook endpoints may point at; empty: any.
+    webhook_hosts: tuple[str, ...] = ()
 
     @property
     def db_path(self) -> Path:
@@ -56,6 +58,7 @@ _FILE_KEYS = (
     "public_ip",
     "rtc_ports",
     "ice_servers",
+    "webhook_hosts",
 )
 #: What the command line may set (``config`` names the TOML file itself).
 CLI_KEYS = ("config", *_FILE_KEYS)
@@ -83,6 +86,11 @@ def _coerce(name: str, value: Any, source: str) -> Any:
                     f"{source}: ICE server {url!r} must start with stun:, turn: or turns:"
                 )
         return urls
+    if name == "webhook_hosts":
+        hosts = value.split(",") if isinstance(value, str) else value
+        if not isinstance(hosts, list | tuple) or not all(isinstance(h, str) for h in hosts):
+            raise ConfigError(f"{source}: webhook_hosts is a list of host names or addresses")
+        return tuple(h.strip().lower() for h in hosts if h.strip())
     if not isinstance(value, str):
         raise ConfigError(f"{source}: {name} must be a string")
     if name == "public_ip":

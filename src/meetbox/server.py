@@ -131,6 +131,7 @@ async def _serve(settings: Settings) -> None:
             initial_admin_password=settings.initial_admin_password,
             ice=IceConfig(urls=list(settings.ice_servers), turn_secret=settings.turn_secret),
             public_ip=settings.public_ip,
+            webhook_hosts=settings.webhook_hosts,
         )
     except BaseException:
         await store.close()

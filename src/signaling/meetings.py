@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from sfu.media import MediaError, MediaRoom, TrackInfo
 
 from .clock import Clock
 from .errors import MeetboxError, NotFound
+from .events import event, meeting_data, participant_data
 from .meeting import (
     DEFAULT_EMPTY_TIMEOUT,
     DEFAULT_RESUME_WINDOW,
@@ -32,7 +34,7 @@ from .meeting import (
     Output,
     Send,
 )
-from .models import MeetingRecord, Role, RoomRecord
+from .models import AttendanceRecord, MeetingRecord, Role, RoomRecord
 from .pagination import decode_cursor
 from .protocol import (
     ActiveSpeaker,
@@ -132,6 +134,8 @@ class LiveMeeting:
     resume_tokens: dict[str, str] = field(default_factory=dict)
     #: Whether the room was told it is empty since it was last in use.
     room_told_empty: bool = False
+    #: participant id -> their open stay (what participant.left reports)
+    stays: dict[str, AttendanceRecord] = field(default_factory=dict)
     #: Called (room id, participant id) when a participant's media connection failed.
     on_media_failed: Callable[[str, str], None] | None = None
 
@@ -171,6 +175,8 @@ class MeetingService:
         # cores in step without per-room bookkeeping.
         self._lock = asyncio.Lock()
         self._wake = asyncio.Event()
+        #: Called after webhook events were written to the outbox (wakes the deliverer).
+        self.outbox_written: Callable[[], None] = lambda: None
         #: media_failed calls under way (at most one per participant)
         self._failing: set[asyncio.Task[None]] = set()
 
@@ -237,9 +243,23 @@ class MeetingService:
                 raise Refused(CloseCode.REFUSED, exc.code, exc.message) from None
             live.room_told_empty = False
             if not present:
-                await self._store.record_join(
-                    live.core.id, claims.participant_id, claims.nickname, claims.role, now
+                stay = AttendanceRecord(claims.participant_id, claims.nickname, claims.role, now)
+                live.stays[claims.participant_id] = stay
+                joined_event = event(
+                    "participant.joined",
+                    live.core.room_id,
+                    participant_data(live.core.id, live.core.room_id, stay),
+                    now,
                 )
+                await self._store.record_join(
+                    live.core.id,
+                    claims.participant_id,
+                    claims.nickname,
+                    claims.role,
+                    now,
+                    [joined_event],
+                )
+                self.outbox_written()
             old = live.sessions.get(claims.participant_id)
             if old is not None and old is not session:
                 old.close(ByeReason.REPLACED, CloseCode.NORMAL)
@@ -478,7 +498,11 @@ class MeetingService:
             resume_window=self._resume_window,
         )
         meeting = Meeting("mtg_" + new_secret(9), room.id, rules, now)
-        await self._store.insert_meeting(meeting.id, room.id, now)
+        started = event(
+            "meeting.started", room.id, meeting_data(MeetingRecord(meeting.id, room.id, now)), now
+        )
+        await self._store.insert_meeting(meeting.id, room.id, now, [started])
+        self.outbox_written()
         live = LiveMeeting(
             meeting, public_ip=self._public_ip, on_media_failed=self._media_failed_soon
         )
@@ -495,9 +519,26 @@ class MeetingService:
                 if isinstance(out.message, ParticipantLeft):
                     # Done before it is announced: whoever hears of the leave finds it
                     # recorded and the media gone.
-                    await self._store.record_leave(
-                        core.id, out.message.participant_id, now, out.message.reason.value
+                    pid, reason = out.message.participant_id, out.message.reason.value
+                    stay = live.stays.pop(pid, None)
+                    left = (
+                        []
+                        if stay is None
+                        else [
+                            event(
+                                "participant.left",
+                                core.room_id,
+                                participant_data(
+                                    core.id,
+                                    core.room_id,
+                                    dataclasses.replace(stay, left_at=now, leave_reason=reason),
+                                ),
+                                now,
+                            )
+                        ]
                     )
+                    await self._store.record_leave(core.id, pid, now, reason, left)
+                    self.outbox_written()
                     await live.media.remove_peer(out.message.participant_id)
                 if out.to is not None:
                     target = live.sessions.get(out.to)
@@ -518,7 +559,8 @@ class MeetingService:
                     with contextlib.suppress(NotFound):
                         await self._rooms.rotate_links(core.room_id, [out.role])
             elif isinstance(out, Ended):
-                await self._store.end_meeting(core.id, now, out.reason.value)
+                await self._end_in_store(core.id, now, out.reason.value)
+                live.stays.clear()
                 await live.media.close()
                 self._live.pop(core.room_id, None)
                 logger.info(
@@ -529,6 +571,32 @@ class MeetingService:
         # Byes go out last, when history and the room already say what they announce.
         for session, reason in closing:
             session.close(reason, CloseCode.NORMAL)
+
+    async def _end_in_store(self, meeting_id: str, now: datetime, reason: str) -> None:
+        """Record the end, with ``participant.left`` for whoever was still in and
+        ``meeting.ended`` (with the whole attendance) for the webhooks."""
+        meeting = await self._store.get_meeting(meeting_id)
+        if meeting is None or meeting.ended_at is not None:
+            return
+        events = []
+        for stay in meeting.participants:
+            if stay.left_at is None:
+                stay.left_at, stay.leave_reason = now, reason
+                data = participant_data(meeting.id, meeting.room_id, stay)
+                events.append(event("participant.left", meeting.room_id, data, now))
+        meeting.ended_at, meeting.end_reason = now, reason
+        events.append(event("meeting.ended", meeting.room_id, meeting_data(meeting), now))
+        await self._store.end_meeting(meeting_id, now, reason, events)
+        self.outbox_written()
+
+    async def close_leftovers(self) -> int:
+        """End meetings a previous process left open (it is gone, and they with it)."""
+        ids = await self._store.open_meeting_ids()
+        for meeting_id in ids:
+            await self._end_in_store(
+                meeting_id, self._clock.now(), ByeReason.SERVER_SHUTTING_DOWN.value
+            )
+        return len(ids)
 
     async def _tell_room_empty(self, live: LiveMeeting) -> None:
         if not live.room_told_empty:

@@ -10,12 +10,17 @@ from typing import Any
 __all__ = [
     "ApiKeyRecord",
     "AttendanceRecord",
+    "DeliveryRecord",
+    "DeliveryStatus",
+    "DueDelivery",
     "LinkRecord",
     "MeetingRecord",
+    "OutboxEvent",
     "Role",
     "RoomKind",
     "RoomRecord",
     "RoomStatus",
+    "WebhookRecord",
 ]
 
 
@@ -117,3 +122,67 @@ class ApiKeyRecord:
     created_at: datetime
     last_used_at: datetime | None = None
     revoked_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxEvent:
+    """A webhook event, written to the outbox with the change that caused it."""
+
+    id: str
+    type: str
+    #: Deliveries of events of one room to one endpoint go out in order; None: no order.
+    room_id: str | None
+    created_at: datetime
+    #: The exact JSON body every endpoint receives: ``{id, type, created_at, data}``.
+    body: str
+
+
+@dataclass(slots=True)
+class WebhookRecord:
+    id: str
+    url: str
+    #: Event types sent to this endpoint; empty means all.
+    events: list[str]
+    enabled: bool
+    #: Signs the bodies (HMAC-SHA256); shown to the owner once, at creation and rotation.
+    secret: str
+    description: str | None
+    created_at: datetime
+    updated_at: datetime
+
+    def wants(self, event_type: str) -> bool:
+        return not self.events or event_type in self.events
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+
+
+@dataclass(slots=True)
+class DeliveryRecord:
+    id: str
+    webhook_id: str
+    event_id: str
+    event_type: str
+    status: DeliveryStatus
+    attempts: int
+    created_at: datetime
+    next_attempt_at: datetime | None
+    #: Retries stop after this (24 h after the event, or after a redelivery was asked).
+    give_up_at: datetime
+    last_attempt_at: datetime | None = None
+    last_status_code: int | None = None
+    last_error: str | None = None
+    delivered_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DueDelivery:
+    """A delivery to attempt now, with what the attempt needs."""
+
+    delivery: DeliveryRecord
+    url: str
+    secret: str
+    body: str

@@ -26,13 +26,17 @@ from .errors import (
     RoomExpired,
     WrongLinkRole,
 )
+from .events import event
 from .models import LinkRecord, Role, RoomKind, RoomRecord, RoomStatus
 from .pagination import decode_cursor
 from .schemas import (
     DeletePolicyMeeting,
     DeletePolicyRecordings,
+    Link,
+    Room,
     RoomConfig,
     RoomCreate,
+    RoomLinks,
     RoomUpdate,
 )
 from .store import Page, RoomFilter, Store
@@ -113,6 +117,8 @@ class RoomService:
         #: Called after a room is deleted while in use (``with_meeting=force``), so its
         #: meeting can be ended for everyone.
         self.on_deleted: Callable[[str], Awaitable[None]] | None = None
+        #: Called after webhook events were written to the outbox (wakes the deliverer).
+        self.outbox_written: Callable[[], None] = lambda: None
 
     # -- links as URLs -----------------------------------------------------------------------
 
@@ -121,6 +127,30 @@ class RoomService:
         servers, so it stays out of access logs."""
         page = "recordings" if link.role is Role.RECORDINGS else "room"
         return f"{self.public_url}/{page}/{link.room_id}#secret={link.secret}"
+
+    def represent(self, room: RoomRecord) -> Room:
+        """The room as the REST API shows it (and webhook events carry it)."""
+        links = {
+            role.value: Link(url=self.link_url(room.links[role]), secret=room.links[role].secret)
+            for role in Role
+        }
+        return Room(
+            id=room.id,
+            name=room.name,
+            kind=room.kind,
+            status=room.status,
+            auto_delete_at=room.auto_delete_at,
+            delete_after_use=room.delete_after_use,
+            max_participants=room.max_participants,
+            session_length_minutes=room.session_length_minutes,
+            theme_id=room.theme_id,
+            metadata=room.metadata,
+            config=RoomConfig.model_validate(room.config),
+            links=RoomLinks.model_validate(links),
+            expires_at=room.expires_at,
+            created_at=room.created_at,
+            updated_at=room.updated_at,
+        )
 
     @property
     def ws_url(self) -> str:
@@ -150,7 +180,9 @@ class RoomService:
                     links={role: _new_link(room_id, role) for role in Role},
                 )
             )
-            if await self._store.insert_room(room):
+            created = event("room.created", room.id, self.represent(room), now)
+            if await self._store.insert_room(room, [created]):
+                self.outbox_written()
                 logger.info("room %s created (%s)", room.id, room.kind.value)
                 self._on_expiry_changed()
                 return room
@@ -233,7 +265,9 @@ class RoomService:
                             continue
                     logger.info("room %s will be deleted when its meeting ends", room_id)
                     return DeleteOutcome.SCHEDULED
-            if await self._store.delete_room(room_id, room.version):
+            deleted = event("room.deleted", room_id, self.represent(room), now)
+            if await self._store.delete_room(room_id, room.version, [deleted]):
+                self.outbox_written()
                 logger.info("room %s deleted", room_id)
                 self._on_expiry_changed()
                 if room.in_use and self.on_deleted is not None:
@@ -314,9 +348,11 @@ class RoomService:
             room = await self._mutate(room_id, lambda r: lifecycle.on_room_empty(r, now))
         except NotFound:
             return None  # deleted meanwhile (with_meeting=force): nothing left to do
+        expired = event("room.expired", room.id, self.represent(room), now)
         if lifecycle.is_deletable(room, now) and await self._store.delete_room(
-            room.id, room.version
+            room.id, room.version, [expired]
         ):
+            self.outbox_written()
             logger.info("room %s deleted as it emptied after expiring", room.id)
             return None
         return room
@@ -330,9 +366,11 @@ class RoomService:
             due = await self._store.rooms_due(now, 100)
             progressed = False
             for room in due:
+                expired = event("room.expired", room.id, self.represent(room), now)
                 if lifecycle.is_deletable(room, now) and await self._store.delete_room(
-                    room.id, room.version
+                    room.id, room.version, [expired]
                 ):
+                    self.outbox_written()
                     logger.info("room %s expired and was deleted", room.id)
                     deleted.append(room.id)
                     progressed = True

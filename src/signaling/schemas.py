@@ -10,6 +10,7 @@ import json
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import (
     AfterValidator,
@@ -29,14 +30,18 @@ __all__ = [
     "ApiKeyCreate",
     "ApiKeyCreated",
     "ApiKeyList",
+    "Attendance",
     "BulkDeleteFailure",
     "BulkDeleteResult",
     "DeletePolicyMeeting",
     "DeletePolicyRecordings",
+    "Delivery",
+    "DeliveryList",
     "IceServer",
     "JoinRequest",
     "JoinResponse",
     "Link",
+    "PastMeeting",
     "Problem",
     "RecordingAccess",
     "RecordingLayout",
@@ -48,6 +53,13 @@ __all__ = [
     "RoomList",
     "RoomUpdate",
     "RotateLinks",
+    "Webhook",
+    "WebhookCreate",
+    "WebhookCreated",
+    "WebhookEventType",
+    "WebhookList",
+    "WebhookSecret",
+    "WebhookUpdate",
 ]
 
 METADATA_MAX_BYTES = 4096
@@ -299,6 +311,120 @@ class ApiKeyList(BaseModel):
 
 class ApiKeyCreated(ApiKey):
     key: str = Field(description="The key itself. Shown only this once.")
+
+
+class WebhookEventType(StrEnum):
+    MEETING_STARTED = "meeting.started"
+    MEETING_ENDED = "meeting.ended"
+    PARTICIPANT_JOINED = "participant.joined"
+    PARTICIPANT_LEFT = "participant.left"
+    RECORDING_STARTED = "recording.started"
+    RECORDING_UPDATED = "recording.updated"
+    RECORDING_ENDED = "recording.ended"
+    ROOM_CREATED = "room.created"
+    ROOM_DELETED = "room.deleted"
+    ROOM_EXPIRED = "room.expired"
+
+
+def _webhook_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("must be an absolute http:// or https:// URL")
+    if parts.fragment:
+        raise ValueError("must not have a #fragment")
+    return value
+
+
+WebhookUrl = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=8, max_length=2048),
+    AfterValidator(_webhook_url),
+]
+Description = Annotated[str, StringConstraints(max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")]
+
+
+class WebhookCreate(_Input):
+    url: WebhookUrl = Field(description="Where events are POSTed.")
+    events: list[WebhookEventType] = Field(
+        default_factory=list, max_length=20, description="Event types to send; empty: all."
+    )
+    enabled: StrictBool = True
+    description: Description | None = None
+
+
+class WebhookUpdate(_Input):
+    url: WebhookUrl | None = None
+    events: list[WebhookEventType] | None = Field(default=None, max_length=20)
+    enabled: StrictBool | None = None
+    description: Description | None = None
+
+
+class Webhook(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: str
+    url: str
+    events: list[str] = Field(description="Event types sent; empty: all.")
+    enabled: bool
+    description: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class WebhookCreated(Webhook):
+    secret: str = Field(
+        description="Signs every delivery (HMAC-SHA256). Shown only now and on rotation."
+    )
+
+
+class WebhookSecret(BaseModel):
+    id: str
+    secret: str = Field(description="The new signing secret. Shown only this once.")
+
+
+class WebhookList(BaseModel):
+    items: list[Webhook]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page.")
+
+
+class Delivery(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: str
+    event_id: str = Field(description="Stable across retries: deduplicate on it.")
+    event_type: str
+    status: Literal["pending", "delivered", "failed"]
+    attempts: int
+    created_at: datetime
+    last_attempt_at: datetime | None
+    last_status_code: int | None = Field(description="HTTP status of the last attempt.")
+    last_error: str | None
+    next_attempt_at: datetime | None = Field(description="When the next retry is due.")
+    give_up_at: datetime = Field(description="Retries stop here; then `failed`.")
+    delivered_at: datetime | None
+
+
+class DeliveryList(BaseModel):
+    items: list[Delivery]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page.")
+
+
+class Attendance(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    participant_id: str
+    nickname: str
+    role: Role
+    joined_at: datetime
+    left_at: datetime | None
+    leave_reason: str | None
+
+
+class PastMeeting(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: str
+    room_id: str
+    started_at: datetime
+    ended_at: datetime | None = Field(description="null while the meeting is live")
+    end_reason: str | None
+    participants: list[Attendance]
 
 
 class Problem(BaseModel):

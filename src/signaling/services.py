@@ -10,10 +10,10 @@ from .clock import Clock, SystemClock
 from .ice import IceConfig
 from .meeting import DEFAULT_EMPTY_TIMEOUT
 from .meetings import MeetingService
-from .protocol import ByeReason
 from .rooms import RoomService
 from .store import Store
 from .sweeper import Sweeper
+from .webhooks import WebhookService
 
 __all__ = ["Services", "build_services"]
 
@@ -26,6 +26,7 @@ class Services:
     rooms: RoomService
     sweeper: Sweeper
     meetings: MeetingService
+    webhooks: WebhookService
     #: Signs and verifies participant tokens.
     token_key: bytes
     #: STUN/TURN servers handed to clients by ``POST /join``.
@@ -48,6 +49,7 @@ async def build_services(
     empty_timeout: timedelta = DEFAULT_EMPTY_TIMEOUT,
     ice: IceConfig | None = None,
     public_ip: str | None = None,
+    webhook_hosts: tuple[str, ...] = (),
 ) -> Services:
     clock = clock or SystemClock()
     accounts = Accounts(store, clock)
@@ -59,8 +61,10 @@ async def build_services(
     )
     meetings = MeetingService(store, rooms, clock, empty_timeout=empty_timeout, public_ip=public_ip)
     rooms.on_deleted = meetings.room_deleted
+    webhooks = WebhookService(store, clock, allowed_hosts=webhook_hosts)
+    rooms.outbox_written = meetings.outbox_written = webhooks.wake
     # Meetings live in this process only: any left open by a previous one are over.
-    await store.close_open_meetings(clock.now(), ByeReason.SERVER_SHUTTING_DOWN.value)
+    await meetings.close_leftovers()
     await rooms.recover_after_restart()
     return Services(
         store=store,
@@ -69,6 +73,7 @@ async def build_services(
         rooms=rooms,
         sweeper=sweeper,
         meetings=meetings,
+        webhooks=webhooks,
         token_key=token_key,
         ice=ice or IceConfig(),
         first_start=first_start,

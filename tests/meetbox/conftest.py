@@ -105,7 +105,9 @@ def start_server(data_dir: Path, *extra: str, env: dict[str, str] | None = None)
 
 @pytest.fixture
 def live_server(tmp_path: Path) -> Iterator[Server]:
-    server = start_server(tmp_path / "data", env={"MEETBOX_INITIAL_API_KEY": API_KEY})
+    # Fuzzed webhook URLs must not send anything off this machine.
+    env = {"MEETBOX_INITIAL_API_KEY": API_KEY, "MEETBOX_WEBHOOK_HOSTS": "127.0.0.1"}
+    server = start_server(tmp_path / "data", env=env)
     assert server.process.poll() is None, "".join(server.stderr)
     yield server
     server.stop()

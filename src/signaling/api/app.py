@@ -17,6 +17,7 @@ from .problems import install_problem_handlers, problem_doc
 from .routes_meetings import router as meetings_router
 from .routes_misc import health_router, join_router, keys_router
 from .routes_rooms import router as rooms_router
+from .routes_webhooks import router as webhooks_router
 from .ws import router as ws_router
 
 __all__ = ["API_PREFIX", "create_app"]
@@ -34,11 +35,15 @@ def create_app(services: Services, web_dir: str | Path | None = None) -> BodyLim
             asyncio.create_task(services.sweeper.run(services.rooms), name="room-sweeper"),
             asyncio.create_task(services.meetings.run(), name="meeting-timers"),
         ]
+        # Started after the others are created, so meeting.ended events from the shutdown
+        # below are in the outbox for the next start even if not sent now.
+        deliverer = asyncio.create_task(services.webhooks.run(), name="webhook-deliverer")
         try:
             yield
         finally:
             services.draining = True
             await services.meetings.shutdown()
+            tasks.append(deliverer)
             for task in tasks:
                 task.cancel()
             for task in tasks:
@@ -68,6 +73,7 @@ def create_app(services: Services, web_dir: str | Path | None = None) -> BodyLim
     app.include_router(meetings_router, prefix=API_PREFIX)
     app.include_router(join_router, prefix=API_PREFIX)
     app.include_router(keys_router, prefix=API_PREFIX)
+    app.include_router(webhooks_router, prefix=API_PREFIX)
     app.include_router(health_router, prefix=API_PREFIX)
     app.include_router(health_router, include_in_schema=False)
     app.include_router(ws_router)

@@ -6,12 +6,12 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict
 
 from ..errors import NotFound
-from ..models import Role
 from ..pagination import MAX_LIMIT, encode_cursor
 from ..protocol import ByeReason, MediaKind, ParticipantInfo
+from ..schemas import PastMeeting
 from .deps import ApiKeyAuth, ServicesDep
 from .problems import problem_doc
 
@@ -40,25 +40,6 @@ class LiveMeetingOut(BaseModel):
 class MuteRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     kind: MediaKind = MediaKind.AUDIO
-
-
-class Attendance(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-    participant_id: str
-    nickname: str
-    role: Role
-    joined_at: datetime
-    left_at: datetime | None
-    leave_reason: str | None
-
-
-class PastMeeting(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-    id: str
-    started_at: datetime
-    ended_at: datetime | None = Field(description="null while the meeting is live")
-    end_reason: str | None
-    participants: list[Attendance]
 
 
 class MeetingHistory(BaseModel):

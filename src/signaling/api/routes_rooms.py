@@ -8,7 +8,7 @@ from fastapi import APIRouter, Body, Path, Query, Response
 from fastapi.responses import JSONResponse
 
 from ..errors import Invalid, MeetboxError
-from ..models import Role, RoomKind, RoomRecord, RoomStatus
+from ..models import RoomKind, RoomRecord, RoomStatus
 from ..pagination import MAX_LIMIT, encode_cursor
 from ..rooms import DeleteOutcome, RoomService
 from ..schemas import (
@@ -16,11 +16,8 @@ from ..schemas import (
     BulkDeleteResult,
     DeletePolicyMeeting,
     DeletePolicyRecordings,
-    Link,
     Room,
-    RoomConfig,
     RoomCreate,
-    RoomLinks,
     RoomList,
     RoomUpdate,
     RotateLinks,
@@ -51,27 +48,7 @@ WithRecordings = Annotated[
 
 
 def room_out(room: RoomRecord, rooms: RoomService) -> Room:
-    links = {
-        role.value: Link(url=rooms.link_url(room.links[role]), secret=room.links[role].secret)
-        for role in Role
-    }
-    return Room(
-        id=room.id,
-        name=room.name,
-        kind=room.kind,
-        status=room.status,
-        auto_delete_at=room.auto_delete_at,
-        delete_after_use=room.delete_after_use,
-        max_participants=room.max_participants,
-        session_length_minutes=room.session_length_minutes,
-        theme_id=room.theme_id,
-        metadata=room.metadata,
-        config=RoomConfig.model_validate(room.config),
-        links=RoomLinks.model_validate(links),
-        expires_at=room.expires_at,
-        created_at=room.created_at,
-        updated_at=room.updated_at,
-    )
+    return rooms.represent(room)
 
 
 @router.post("", status_code=201, response_model=Room, summary="Create a room")

@@ -2,22 +2,30 @@
 
 :class:`signaling.store.sqlite.SqliteStore` is the embedded default; a PostgreSQL store for the
 multi-node milestone implements the same protocol. Every method is one atomic operation.
+
+Methods that take ``events`` write them to the webhook outbox in the same transaction as the
+change, so an event exists exactly when its change does.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Generic, Protocol, TypeVar
 
 from ..models import (
     ApiKeyRecord,
+    DeliveryRecord,
+    DueDelivery,
     LinkRecord,
     MeetingRecord,
+    OutboxEvent,
     Role,
     RoomKind,
     RoomRecord,
     RoomStatus,
+    WebhookRecord,
 )
 
 __all__ = ["Page", "RoomFilter", "Store"]
@@ -53,7 +61,7 @@ class Store(Protocol):
         """Store ``value`` under ``name`` unless one is there; return the stored value."""
 
     # rooms
-    async def insert_room(self, room: RoomRecord) -> bool:
+    async def insert_room(self, room: RoomRecord, events: Sequence[OutboxEvent] = ()) -> bool:
         """Insert ``room`` and its links; ``False`` if the id is taken."""
 
     async def get_room(self, room_id: str) -> RoomRecord | None: ...
@@ -66,8 +74,11 @@ class Store(Protocol):
     async def update_room(self, room: RoomRecord) -> bool:
         """Write ``room`` if its stored version is still ``room.version``; bump the version."""
 
-    async def delete_room(self, room_id: str, version: int | None = None) -> bool:
-        """Delete the room (at ``version`` if given); ``True`` if this call deleted it."""
+    async def delete_room(
+        self, room_id: str, version: int | None = None, events: Sequence[OutboxEvent] = ()
+    ) -> bool:
+        """Delete the room (at ``version`` if given); ``True`` if this call deleted it (and
+        only then are ``events`` written)."""
 
     async def rooms_due(self, now: datetime, limit: int) -> list[RoomRecord]:
         """Rooms whose ``expires_at`` has passed and that nobody is in."""
@@ -88,26 +99,92 @@ class Store(Protocol):
         """Swap in ``links`` (one per role), retiring the secrets they replace."""
 
     # meeting history
-    async def insert_meeting(self, meeting_id: str, room_id: str, started_at: datetime) -> None: ...
+    async def insert_meeting(
+        self,
+        meeting_id: str,
+        room_id: str,
+        started_at: datetime,
+        events: Sequence[OutboxEvent] = (),
+    ) -> None: ...
 
-    async def end_meeting(self, meeting_id: str, ended_at: datetime, reason: str) -> None: ...
+    async def end_meeting(
+        self,
+        meeting_id: str,
+        ended_at: datetime,
+        reason: str,
+        events: Sequence[OutboxEvent] = (),
+    ) -> None:
+        """End the meeting and close its open stays with ``reason``."""
 
     async def record_join(
-        self, meeting_id: str, participant_id: str, nickname: str, role: Role, at: datetime
+        self,
+        meeting_id: str,
+        participant_id: str,
+        nickname: str,
+        role: Role,
+        at: datetime,
+        events: Sequence[OutboxEvent] = (),
     ) -> None: ...
 
     async def record_leave(
-        self, meeting_id: str, participant_id: str, at: datetime, reason: str
+        self,
+        meeting_id: str,
+        participant_id: str,
+        at: datetime,
+        reason: str,
+        events: Sequence[OutboxEvent] = (),
     ) -> None:
-        """Close the participant's open stay, if any."""
+        """Close the participant's open stay, if any (``events`` only if there was one)."""
 
     async def list_meetings(
         self, room_id: str, limit: int, after: tuple[str, str] | None
     ) -> Page[MeetingRecord]:
         """A room's meetings, newest first, with their attendance."""
 
-    async def close_open_meetings(self, at: datetime, reason: str) -> int:
-        """Mark meetings (and stays) left open by a process that is gone as ended."""
+    async def get_meeting(self, meeting_id: str) -> MeetingRecord | None: ...
+
+    async def open_meeting_ids(self) -> list[str]:
+        """Meetings not ended (after a restart: left open by a process that is gone)."""
+
+    # webhooks
+    async def insert_webhook(self, hook: WebhookRecord) -> None: ...
+
+    async def get_webhook(self, webhook_id: str) -> WebhookRecord | None: ...
+
+    async def list_webhooks(
+        self, limit: int, after: tuple[str, str] | None
+    ) -> Page[WebhookRecord]: ...
+
+    async def update_webhook(self, hook: WebhookRecord) -> bool: ...
+
+    async def delete_webhook(self, webhook_id: str) -> bool:
+        """Delete the endpoint and its deliveries."""
+
+    async def enqueue(
+        self, events: Sequence[OutboxEvent], only_webhook: str | None = None
+    ) -> list[str]:
+        """Write events to the outbox: a delivery for each endpoint that wants each. With
+        ``only_webhook``: for that endpoint alone, whatever its filter, and not picked up by
+        the worker (the caller attempts it). Returns the deliveries' ids."""
+
+    async def list_deliveries(
+        self, webhook_id: str, limit: int, after: tuple[str, str] | None
+    ) -> Page[DeliveryRecord]: ...
+
+    async def get_delivery(self, webhook_id: str, delivery_id: str) -> DeliveryRecord | None: ...
+
+    async def due_deliveries(
+        self, now: datetime, limit: int, exclude: Iterable[str] = ()
+    ) -> list[DueDelivery]:
+        """Pending deliveries due by ``now``, oldest first; one room's deliveries to one
+        endpoint only in order (a later one waits while an earlier one is pending)."""
+
+    async def next_delivery_at(self) -> datetime | None: ...
+
+    async def save_delivery(self, delivery: DeliveryRecord) -> None: ...
+
+    async def prune_deliveries(self, before: datetime) -> int:
+        """Forget finished deliveries created before ``before`` (and their events)."""
 
     # API keys
     async def insert_api_key(self, key: ApiKeyRecord) -> None: ...

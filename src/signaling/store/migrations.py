@@ -93,6 +93,53 @@ MIGRATIONS: list[tuple[int, str]] = [
             ON meeting_participants (meeting_id, participant_id);
         """,
     ),
+    (
+        3,
+        """
+        CREATE TABLE webhooks (
+            id TEXT PRIMARY KEY,
+            url TEXT NOT NULL,
+            events TEXT NOT NULL,
+            enabled INTEGER NOT NULL,
+            secret TEXT NOT NULL,
+            description TEXT,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+        -- The outbox: written in the transaction of the change that caused the event. No
+        -- foreign key to rooms: a room.deleted event outlives its room.
+        CREATE TABLE webhook_events (
+            id TEXT PRIMARY KEY,
+            type TEXT NOT NULL,
+            room_id TEXT,
+            created_at TEXT NOT NULL,
+            body TEXT NOT NULL
+        );
+        -- One row per event and endpoint. seq orders the deliveries of one room to one
+        -- endpoint.
+        CREATE TABLE webhook_deliveries (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            id TEXT NOT NULL UNIQUE,
+            webhook_id TEXT NOT NULL REFERENCES webhooks (id) ON DELETE CASCADE,
+            event_id TEXT NOT NULL REFERENCES webhook_events (id),
+            room_id TEXT,
+            status TEXT NOT NULL,
+            attempts INTEGER NOT NULL,
+            created_at TEXT NOT NULL,
+            next_attempt_at TEXT,
+            give_up_at TEXT NOT NULL,
+            last_attempt_at TEXT,
+            last_status_code INTEGER,
+            last_error TEXT,
+            delivered_at TEXT
+        );
+        CREATE INDEX webhook_deliveries_due ON webhook_deliveries (status, next_attempt_at);
+        CREATE INDEX webhook_deliveries_order
+            ON webhook_deliveries (webhook_id, room_id, status, seq);
+        CREATE INDEX webhook_deliveries_by_webhook
+            ON webhook_deliveries (webhook_id, created_at DESC, id DESC);
+        """,
+    ),
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]

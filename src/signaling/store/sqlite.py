@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import logging
 import os
 import sqlite3
-from collections.abc import Iterable
-from datetime import datetime
+from collections.abc import AsyncIterator, Iterable, Sequence
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,13 +19,19 @@ from ..clock import format_ts, parse_ts
 from ..models import (
     ApiKeyRecord,
     AttendanceRecord,
+    DeliveryRecord,
+    DeliveryStatus,
+    DueDelivery,
     LinkRecord,
     MeetingRecord,
+    OutboxEvent,
     Role,
     RoomKind,
     RoomRecord,
     RoomStatus,
+    WebhookRecord,
 )
+from ..tokens import new_secret
 from .base import Page, RoomFilter
 from .errors import StoreError, StoreProblem
 from .migrations import MIGRATIONS, SCHEMA_VERSION
@@ -91,6 +99,19 @@ class SqliteStore:
     def __init__(self, db: aiosqlite.Connection, path: Path) -> None:
         self._db = db
         self.path = path
+        # One connection: a write must not land inside another coroutine's transaction.
+        self._lock = asyncio.Lock()
+
+    @contextlib.asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[None]:
+        async with self._lock:
+            await self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            except BaseException:
+                await self._db.rollback()
+                raise
+            await self._db.commit()
 
     # -- opening ---------------------------------------------------------------------------
 
@@ -187,28 +208,25 @@ class SqliteStore:
 
     # -- rooms -----------------------------------------------------------------------------
 
-    async def insert_room(self, room: RoomRecord) -> bool:
+    async def insert_room(self, room: RoomRecord, events: Sequence[OutboxEvent] = ()) -> bool:
         try:
-            await self._db.execute("BEGIN IMMEDIATE")
-            await self._db.execute(
-                f"INSERT INTO rooms ({_ROOM_COLUMNS}) VALUES "
-                "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                _room_row(room),
-            )
-            await self._db.executemany(
-                "INSERT INTO room_links (room_id, role, secret, secret_hash) VALUES (?, ?, ?, ?)",
-                [
-                    (ln.room_id, ln.role.value, ln.secret, ln.secret_hash)
-                    for ln in room.links.values()
-                ],
-            )
-            await self._db.commit()
+            async with self._transaction():
+                await self._db.execute(
+                    f"INSERT INTO rooms ({_ROOM_COLUMNS}) VALUES "
+                    "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    _room_row(room),
+                )
+                await self._db.executemany(
+                    "INSERT INTO room_links (room_id, role, secret, secret_hash) "
+                    "VALUES (?, ?, ?, ?)",
+                    [
+                        (ln.room_id, ln.role.value, ln.secret, ln.secret_hash)
+                        for ln in room.links.values()
+                    ],
+                )
+                await self._enqueue(events)
         except sqlite3.IntegrityError:
-            await self._db.rollback()
             return False
-        except BaseException:
-            await self._db.rollback()
-            raise
         return True
 
     async def get_room(self, room_id: str) -> RoomRecord | None:
@@ -256,13 +274,19 @@ class SqliteStore:
             return True
         return False
 
-    async def delete_room(self, room_id: str, version: int | None = None) -> bool:
-        if version is None:
-            return await self._write("DELETE FROM rooms WHERE id = ?", (room_id,)) == 1
-        return (
-            await self._write("DELETE FROM rooms WHERE id = ? AND version = ?", (room_id, version))
-            == 1
-        )
+    async def delete_room(
+        self, room_id: str, version: int | None = None, events: Sequence[OutboxEvent] = ()
+    ) -> bool:
+        async with self._transaction():
+            if version is None:
+                cursor = await self._db.execute("DELETE FROM rooms WHERE id = ?", (room_id,))
+            else:
+                cursor = await self._db.execute(
+                    "DELETE FROM rooms WHERE id = ? AND version = ?", (room_id, version)
+                )
+            if cursor.rowcount == 1:
+                await self._enqueue(events)
+            return cursor.rowcount == 1
 
     async def rooms_due(self, now: datetime, limit: int) -> list[RoomRecord]:
         rows = await self._all(
@@ -270,7 +294,9 @@ class SqliteStore:
             "AND expires_at <= ? AND in_use = 0 ORDER BY expires_at LIMIT ?",
             (format_ts(now), limit),
         )
-        return [_room_of(row) for row in rows]
+        rooms = [_room_of(row) for row in rows]
+        await self._attach_links(rooms)
+        return rooms
 
     async def next_expiry(self) -> datetime | None:
         value = await _scalar(
@@ -281,7 +307,9 @@ class SqliteStore:
 
     async def rooms_in_use(self) -> list[RoomRecord]:
         rows = await self._all(f"SELECT {_ROOM_COLUMNS} FROM rooms WHERE in_use = 1", ())
-        return [_room_of(row) for row in rows]
+        rooms = [_room_of(row) for row in rows]
+        await self._attach_links(rooms)
+        return rooms
 
     # -- links -----------------------------------------------------------------------------
 
@@ -302,43 +330,57 @@ class SqliteStore:
         self, room_id: str, links: list[LinkRecord], retired_at: datetime
     ) -> bool:
         try:
-            await self._db.execute("BEGIN IMMEDIATE")
-            for link in links:
-                old = await self._one(
-                    "SELECT secret_hash FROM room_links WHERE room_id = ? AND role = ?",
-                    (room_id, link.role.value),
-                )
-                if old is None:
-                    await self._db.rollback()
-                    return False
-                await self._db.execute(
-                    "INSERT OR REPLACE INTO retired_links (secret_hash, room_id, role, retired_at)"
-                    " VALUES (?, ?, ?, ?)",
-                    (old[0], room_id, link.role.value, format_ts(retired_at)),
-                )
-                await self._db.execute(
-                    "UPDATE room_links SET secret = ?, secret_hash = ? "
-                    "WHERE room_id = ? AND role = ?",
-                    (link.secret, link.secret_hash, room_id, link.role.value),
-                )
-            await self._db.commit()
-        except BaseException:
-            await self._db.rollback()
-            raise
+            async with self._transaction():
+                await self._replace_links(room_id, links, retired_at)
+        except _NoSuchRoom:
+            return False
         return True
+
+    async def _replace_links(
+        self, room_id: str, links: list[LinkRecord], retired_at: datetime
+    ) -> None:
+        for link in links:
+            old = await self._one(
+                "SELECT secret_hash FROM room_links WHERE room_id = ? AND role = ?",
+                (room_id, link.role.value),
+            )
+            if old is None:
+                raise _NoSuchRoom
+            await self._db.execute(
+                "INSERT OR REPLACE INTO retired_links (secret_hash, room_id, role, retired_at)"
+                " VALUES (?, ?, ?, ?)",
+                (old[0], room_id, link.role.value, format_ts(retired_at)),
+            )
+            await self._db.execute(
+                "UPDATE room_links SET secret = ?, secret_hash = ? WHERE room_id = ? AND role = ?",
+                (link.secret, link.secret_hash, room_id, link.role.value),
+            )
 
     # -- meeting history -------------------------------------------------------------------
 
-    async def insert_meeting(self, meeting_id: str, room_id: str, started_at: datetime) -> None:
-        await self._write(
-            "INSERT INTO meetings (id, room_id, started_at) VALUES (?, ?, ?)",
-            (meeting_id, room_id, format_ts(started_at)),
-        )
+    async def insert_meeting(
+        self,
+        meeting_id: str,
+        room_id: str,
+        started_at: datetime,
+        events: Sequence[OutboxEvent] = (),
+    ) -> None:
+        async with self._transaction():
+            await self._db.execute(
+                "INSERT INTO meetings (id, room_id, started_at) VALUES (?, ?, ?)",
+                (meeting_id, room_id, format_ts(started_at)),
+            )
+            await self._enqueue(events)
 
-    async def end_meeting(self, meeting_id: str, ended_at: datetime, reason: str) -> None:
+    async def end_meeting(
+        self,
+        meeting_id: str,
+        ended_at: datetime,
+        reason: str,
+        events: Sequence[OutboxEvent] = (),
+    ) -> None:
         at = format_ts(ended_at)
-        await self._db.execute("BEGIN IMMEDIATE")
-        try:
+        async with self._transaction():
             await self._db.execute(
                 "UPDATE meetings SET ended_at = ?, end_reason = ? "
                 "WHERE id = ? AND ended_at IS NULL",
@@ -349,28 +391,56 @@ class SqliteStore:
                 "WHERE meeting_id = ? AND left_at IS NULL",
                 (at, reason, meeting_id),
             )
-            await self._db.commit()
-        except BaseException:
-            await self._db.rollback()
-            raise
+            await self._enqueue(events)
 
     async def record_join(
-        self, meeting_id: str, participant_id: str, nickname: str, role: Role, at: datetime
+        self,
+        meeting_id: str,
+        participant_id: str,
+        nickname: str,
+        role: Role,
+        at: datetime,
+        events: Sequence[OutboxEvent] = (),
     ) -> None:
-        await self._write(
-            "INSERT INTO meeting_participants (meeting_id, participant_id, nickname, role, "
-            "joined_at) VALUES (?, ?, ?, ?, ?)",
-            (meeting_id, participant_id, nickname, role.value, format_ts(at)),
-        )
+        async with self._transaction():
+            await self._db.execute(
+                "INSERT INTO meeting_participants (meeting_id, participant_id, nickname, role, "
+                "joined_at) VALUES (?, ?, ?, ?, ?)",
+                (meeting_id, participant_id, nickname, role.value, format_ts(at)),
+            )
+            await self._enqueue(events)
 
     async def record_leave(
-        self, meeting_id: str, participant_id: str, at: datetime, reason: str
+        self,
+        meeting_id: str,
+        participant_id: str,
+        at: datetime,
+        reason: str,
+        events: Sequence[OutboxEvent] = (),
     ) -> None:
-        await self._write(
-            "UPDATE meeting_participants SET left_at = ?, leave_reason = ? "
-            "WHERE meeting_id = ? AND participant_id = ? AND left_at IS NULL",
-            (format_ts(at), reason, meeting_id, participant_id),
+        async with self._transaction():
+            cursor = await self._db.execute(
+                "UPDATE meeting_participants SET left_at = ?, leave_reason = ? "
+                "WHERE meeting_id = ? AND participant_id = ? AND left_at IS NULL",
+                (format_ts(at), reason, meeting_id, participant_id),
+            )
+            if cursor.rowcount:
+                await self._enqueue(events)
+
+    async def get_meeting(self, meeting_id: str) -> MeetingRecord | None:
+        row = await self._one(
+            "SELECT id, room_id, started_at, ended_at, end_reason FROM meetings WHERE id = ?",
+            (meeting_id,),
         )
+        if row is None:
+            return None
+        meetings = {row[0]: MeetingRecord(row[0], row[1], parse_ts(row[2]), _dt(row[3]), row[4])}
+        await self._attach_stays(meetings)
+        return meetings[row[0]]
+
+    async def open_meeting_ids(self) -> list[str]:
+        rows = await self._all("SELECT id FROM meetings WHERE ended_at IS NULL", ())
+        return [str(row[0]) for row in rows]
 
     async def list_meetings(
         self, room_id: str, limit: int, after: tuple[str, str] | None
@@ -388,28 +458,191 @@ class SqliteStore:
             row[0]: MeetingRecord(row[0], row[1], parse_ts(row[2]), _dt(row[3]), row[4])
             for row in rows
         }
-        if meetings:
-            marks = ", ".join("?" for _ in meetings)
-            stays = await self._all(
-                "SELECT meeting_id, participant_id, nickname, role, joined_at, left_at, "
-                f"leave_reason FROM meeting_participants WHERE meeting_id IN ({marks}) "
-                "ORDER BY joined_at, rowid",
-                list(meetings),
-            )
-            for meeting_id, pid, nickname, role, joined, left, reason in stays:
-                meetings[meeting_id].participants.append(
-                    AttendanceRecord(pid, nickname, Role(role), parse_ts(joined), _dt(left), reason)
-                )
+        await self._attach_stays(meetings)
         return Page(list(meetings.values()), next_after)
 
-    async def close_open_meetings(self, at: datetime, reason: str) -> int:
-        open_ids = [
-            str(row[0])
-            for row in await self._all("SELECT id FROM meetings WHERE ended_at IS NULL", ())
-        ]
-        for meeting_id in open_ids:
-            await self.end_meeting(meeting_id, at, reason)
-        return len(open_ids)
+    async def _attach_stays(self, meetings: dict[str, MeetingRecord]) -> None:
+        if not meetings:
+            return
+        marks = ", ".join("?" for _ in meetings)
+        stays = await self._all(
+            "SELECT meeting_id, participant_id, nickname, role, joined_at, left_at, "
+            f"leave_reason FROM meeting_participants WHERE meeting_id IN ({marks}) "
+            "ORDER BY joined_at, rowid",
+            list(meetings),
+        )
+        for meeting_id, pid, nickname, role, joined, left, reason in stays:
+            meetings[meeting_id].participants.append(
+                AttendanceRecord(pid, nickname, Role(role), parse_ts(joined), _dt(left), reason)
+            )
+
+    # -- webhooks ---------------------------------------------------------------------------
+
+    async def insert_webhook(self, hook: WebhookRecord) -> None:
+        await self._write(
+            f"INSERT INTO webhooks ({_HOOK_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            _hook_row(hook),
+        )
+
+    async def get_webhook(self, webhook_id: str) -> WebhookRecord | None:
+        row = await self._one(f"SELECT {_HOOK_COLUMNS} FROM webhooks WHERE id = ?", (webhook_id,))
+        return None if row is None else _hook_of(row)
+
+    async def list_webhooks(self, limit: int, after: tuple[str, str] | None) -> Page[WebhookRecord]:
+        rows, next_after = await self._page("webhooks", _HOOK_COLUMNS, [], [], limit, after)
+        return Page([_hook_of(row) for row in rows], next_after)
+
+    async def update_webhook(self, hook: WebhookRecord) -> bool:
+        row = _hook_row(hook)
+        return (
+            await self._write(
+                "UPDATE webhooks SET url = ?, events = ?, enabled = ?, secret = ?, "
+                "description = ?, created_at = ?, updated_at = ? WHERE id = ?",
+                (*row[1:], hook.id),
+            )
+            == 1
+        )
+
+    async def delete_webhook(self, webhook_id: str) -> bool:
+        return await self._write("DELETE FROM webhooks WHERE id = ?", (webhook_id,)) == 1
+
+    async def enqueue(
+        self, events: Sequence[OutboxEvent], only_webhook: str | None = None
+    ) -> list[str]:
+        """Write ``events`` to the outbox on their own; returns the deliveries' ids."""
+        async with self._transaction():
+            return await self._enqueue(events, only_webhook)
+
+    async def _enqueue(
+        self, events: Sequence[OutboxEvent], only_webhook: str | None = None
+    ) -> list[str]:
+        """Inside a transaction: the events, and one pending delivery per endpoint that
+        wants each (enabled or not: a disabled endpoint gets them once enabled again). For
+        ``only_webhook`` the delivery is left to the caller (no retry time is set)."""
+        if not events:
+            return []
+        if only_webhook is None:
+            rows = await self._all(f"SELECT {_HOOK_COLUMNS} FROM webhooks", ())
+        else:
+            rows = await self._all(
+                f"SELECT {_HOOK_COLUMNS} FROM webhooks WHERE id = ?", (only_webhook,)
+            )
+        hooks = [_hook_of(row) for row in rows]
+        created: list[str] = []
+        for event in events:
+            at = format_ts(event.created_at)
+            wanting = [h for h in hooks if only_webhook is not None or h.wants(event.type)]
+            if not wanting:
+                continue  # nobody listens: nothing to keep
+            await self._db.execute(
+                "INSERT INTO webhook_events (id, type, room_id, created_at, body) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (event.id, event.type, event.room_id, at, event.body),
+            )
+            for hook in wanting:
+                delivery_id = "dlv_" + new_secret(12)
+                await self._db.execute(
+                    "INSERT INTO webhook_deliveries (id, webhook_id, event_id, room_id, status, "
+                    "attempts, created_at, next_attempt_at, give_up_at) "
+                    "VALUES (?, ?, ?, ?, 'pending', 0, ?, ?, ?)",
+                    (
+                        delivery_id,
+                        hook.id,
+                        event.id,
+                        event.room_id,
+                        at,
+                        None if only_webhook else at,
+                        format_ts(event.created_at + DELIVERY_WINDOW),
+                    ),
+                )
+                created.append(delivery_id)
+        return created
+
+    async def list_deliveries(
+        self, webhook_id: str, limit: int, after: tuple[str, str] | None
+    ) -> Page[DeliveryRecord]:
+        rows, next_after = await self._page(
+            "webhook_deliveries d JOIN webhook_events e ON e.id = d.event_id",
+            _DELIVERY_COLUMNS,
+            ["d.webhook_id = ?"],
+            [webhook_id],
+            limit,
+            after,
+            order="d.created_at",
+            id_column="d.id",
+        )
+        return Page([_delivery_of(row) for row in rows], next_after)
+
+    async def get_delivery(self, webhook_id: str, delivery_id: str) -> DeliveryRecord | None:
+        row = await self._one(
+            f"SELECT {_DELIVERY_COLUMNS} FROM webhook_deliveries d "
+            "JOIN webhook_events e ON e.id = d.event_id WHERE d.webhook_id = ? AND d.id = ?",
+            (webhook_id, delivery_id),
+        )
+        return None if row is None else _delivery_of(row)
+
+    async def due_deliveries(
+        self, now: datetime, limit: int, exclude: Iterable[str] = ()
+    ) -> list[DueDelivery]:
+        """Pending deliveries due by ``now`` to enabled endpoints, oldest first, holding back
+        any that has an earlier pending delivery of the same room to the same endpoint."""
+        skip = list(exclude)
+        marks = ", ".join("?" for _ in skip)
+        rows = await self._all(
+            f"SELECT {_DELIVERY_COLUMNS}, w.url, w.secret, e.body FROM webhook_deliveries d "
+            "JOIN webhook_events e ON e.id = d.event_id "
+            "JOIN webhooks w ON w.id = d.webhook_id "
+            "WHERE d.status = 'pending' AND d.next_attempt_at <= ? AND w.enabled = 1 "
+            + (f"AND d.id NOT IN ({marks}) " if skip else "")
+            + "AND NOT EXISTS (SELECT 1 FROM webhook_deliveries p WHERE "
+            "p.webhook_id = d.webhook_id AND p.room_id = d.room_id AND p.status = 'pending' "
+            "AND p.seq < d.seq) ORDER BY d.seq LIMIT ?",
+            (format_ts(now), *skip, limit),
+        )
+        n = len(_DELIVERY_COLUMNS.split(","))
+        return [DueDelivery(_delivery_of(row), row[n], row[n + 1], row[n + 2]) for row in rows]
+
+    async def next_delivery_at(self) -> datetime | None:
+        value = await _scalar(
+            self._db,
+            "SELECT min(d.next_attempt_at) FROM webhook_deliveries d "
+            "JOIN webhooks w ON w.id = d.webhook_id WHERE d.status = 'pending' AND w.enabled = 1",
+        )
+        return _dt(value)
+
+    async def prune_deliveries(self, before: datetime) -> int:
+        """Forget finished deliveries (delivered or failed) created before ``before``, and
+        events nobody still has to receive. Returns how many deliveries went."""
+        async with self._transaction():
+            cursor = await self._db.execute(
+                "DELETE FROM webhook_deliveries WHERE status != 'pending' AND created_at < ?",
+                (format_ts(before),),
+            )
+            await self._db.execute(
+                "DELETE FROM webhook_events WHERE created_at < ? AND id NOT IN "
+                "(SELECT event_id FROM webhook_deliveries)",
+                (format_ts(before),),
+            )
+            return cursor.rowcount
+
+    async def save_delivery(self, delivery: DeliveryRecord) -> None:
+        """Record an attempt's outcome (or a redelivery request)."""
+        await self._write(
+            "UPDATE webhook_deliveries SET status = ?, attempts = ?, next_attempt_at = ?, "
+            "give_up_at = ?, last_attempt_at = ?, last_status_code = ?, last_error = ?, "
+            "delivered_at = ? WHERE id = ?",
+            (
+                delivery.status.value,
+                delivery.attempts,
+                _ts(delivery.next_attempt_at),
+                format_ts(delivery.give_up_at),
+                _ts(delivery.last_attempt_at),
+                delivery.last_status_code,
+                delivery.last_error,
+                _ts(delivery.delivered_at),
+                delivery.id,
+            ),
+        )
 
     # -- API keys --------------------------------------------------------------------------
 
@@ -467,8 +700,9 @@ class SqliteStore:
             return list(await cursor.fetchall())
 
     async def _write(self, sql: str, params: Iterable[Any]) -> int:
-        cursor = await self._db.execute(sql, tuple(params))
-        return cursor.rowcount
+        async with self._lock:
+            cursor = await self._db.execute(sql, tuple(params))
+            return cursor.rowcount
 
     async def _page(
         self,
@@ -479,18 +713,19 @@ class SqliteStore:
         limit: int,
         after: tuple[str, str] | None,
         order: str = "created_at",
+        id_column: str = "id",
     ) -> tuple[list[sqlite3.Row], tuple[str, str] | None]:
         """One page of ``table`` newest first (keyset on ``order, id``), and the sort key to
         continue after when more rows follow. ``columns`` starts with ``id``."""
         clauses = list(clauses)
         params = list(params)
         if after is not None:
-            clauses.append(f"({order} < ? OR ({order} = ? AND id < ?))")
+            clauses.append(f"({order} < ? OR ({order} = ? AND {id_column} < ?))")
             params.extend([after[0], after[0], after[1]])
         sql = f"SELECT {columns} FROM {table}"
         if clauses:
             sql += " WHERE " + " AND ".join(clauses)
-        sql += f" ORDER BY {order} DESC, id DESC LIMIT ?"
+        sql += f" ORDER BY {order} DESC, {id_column} DESC LIMIT ?"
         rows = await self._all(sql, [*params, limit + 1])
         if len(rows) <= limit:
             return rows, None
@@ -513,6 +748,62 @@ class SqliteStore:
 
 
 _KEY_COLUMNS = "id, name, prefix, key_hash, created_at, last_used_at, revoked_at"
+_HOOK_COLUMNS = "id, url, events, enabled, secret, description, created_at, updated_at"
+_DELIVERY_COLUMNS = (
+    "d.id, d.webhook_id, d.event_id, e.type, d.status, d.attempts, d.created_at, "
+    "d.next_attempt_at, d.give_up_at, d.last_attempt_at, d.last_status_code, d.last_error, "
+    "d.delivered_at"
+)
+#: How long a delivery is retried before it is marked failed.
+DELIVERY_WINDOW = timedelta(hours=24)
+
+
+class _NoSuchRoom(Exception):
+    pass
+
+
+def _hook_row(hook: WebhookRecord) -> tuple[Any, ...]:
+    return (
+        hook.id,
+        hook.url,
+        json.dumps(hook.events),
+        int(hook.enabled),
+        hook.secret,
+        hook.description,
+        format_ts(hook.created_at),
+        format_ts(hook.updated_at),
+    )
+
+
+def _hook_of(row: sqlite3.Row) -> WebhookRecord:
+    return WebhookRecord(
+        id=row[0],
+        url=row[1],
+        events=list(json.loads(row[2])),
+        enabled=bool(row[3]),
+        secret=row[4],
+        description=row[5],
+        created_at=parse_ts(row[6]),
+        updated_at=parse_ts(row[7]),
+    )
+
+
+def _delivery_of(row: sqlite3.Row) -> DeliveryRecord:
+    return DeliveryRecord(
+        id=row[0],
+        webhook_id=row[1],
+        event_id=row[2],
+        event_type=row[3],
+        status=DeliveryStatus(row[4]),
+        attempts=row[5],
+        created_at=parse_ts(row[6]),
+        next_attempt_at=_dt(row[7]),
+        give_up_at=parse_ts(row[8]),
+        last_attempt_at=_dt(row[9]),
+        last_status_code=row[10],
+        last_error=row[11],
+        delivered_at=_dt(row[12]),
+    )
 
 
 def _key_of(row: sqlite3.Row) -> ApiKeyRecord:

@@ -1,0 +1,126 @@
+"""``/webhooks``: endpoints, their signing secrets, test sends and the delivery log."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Response
+
+from ..pagination import MAX_LIMIT, encode_cursor
+from ..schemas import (
+    Delivery,
+    DeliveryList,
+    Webhook,
+    WebhookCreate,
+    WebhookCreated,
+    WebhookList,
+    WebhookSecret,
+    WebhookUpdate,
+)
+from .deps import ApiKeyAuth, ServicesDep
+from .problems import problem_doc
+
+__all__ = ["router"]
+
+router = APIRouter(
+    prefix="/webhooks",
+    tags=["webhooks"],
+    responses={
+        401: problem_doc("No or wrong API key."),
+        404: problem_doc("No such webhook or delivery."),
+    },
+)
+
+WebhookId = Annotated[str, Path(min_length=1, max_length=64)]
+DeliveryId = Annotated[str, Path(min_length=1, max_length=64)]
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
+Cursor = Annotated[str | None, Query(max_length=512)]
+
+
+@router.post("", status_code=201, response_model=WebhookCreated, summary="Register an endpoint")
+async def create_webhook(
+    body: WebhookCreate, services: ServicesDep, _: ApiKeyAuth
+) -> WebhookCreated:
+    hook = await services.webhooks.create(body)
+    return WebhookCreated(**Webhook.model_validate(hook).model_dump(), secret=hook.secret)
+
+
+@router.get("", response_model=WebhookList, summary="List endpoints (never their secrets)")
+async def list_webhooks(
+    services: ServicesDep, _: ApiKeyAuth, limit: Limit = 20, cursor: Cursor = None
+) -> WebhookList:
+    page = await services.webhooks.list(limit, cursor)
+    return WebhookList(
+        items=[Webhook.model_validate(h) for h in page.items],
+        next_cursor=encode_cursor(page.next_after) if page.next_after else None,
+    )
+
+
+@router.get("/{webhook_id}", response_model=Webhook, summary="One endpoint")
+async def get_webhook(webhook_id: WebhookId, services: ServicesDep, _: ApiKeyAuth) -> Webhook:
+    return Webhook.model_validate(await services.webhooks.get(webhook_id))
+
+
+@router.patch("/{webhook_id}", response_model=Webhook, summary="Change url, events, enabled")
+async def update_webhook(
+    webhook_id: WebhookId, body: WebhookUpdate, services: ServicesDep, _: ApiKeyAuth
+) -> Webhook:
+    return Webhook.model_validate(await services.webhooks.update(webhook_id, body))
+
+
+@router.delete("/{webhook_id}", status_code=204, summary="Remove an endpoint and its log")
+async def delete_webhook(webhook_id: WebhookId, services: ServicesDep, _: ApiKeyAuth) -> Response:
+    await services.webhooks.delete(webhook_id)
+    return Response(status_code=204)
+
+
+@router.post(
+    "/{webhook_id}/rotate-secret",
+    response_model=WebhookSecret,
+    summary="New signing secret (the old one stops at once)",
+)
+async def rotate_secret(
+    webhook_id: WebhookId, services: ServicesDep, _: ApiKeyAuth
+) -> WebhookSecret:
+    hook = await services.webhooks.rotate_secret(webhook_id)
+    return WebhookSecret(id=hook.id, secret=hook.secret)
+
+
+@router.post(
+    "/{webhook_id}/test",
+    response_model=Delivery,
+    summary="Send a webhook.test event now and report what the endpoint answered",
+)
+async def test_webhook(webhook_id: WebhookId, services: ServicesDep, _: ApiKeyAuth) -> Delivery:
+    return Delivery.model_validate(await services.webhooks.test(webhook_id))
+
+
+@router.get(
+    "/{webhook_id}/deliveries",
+    response_model=DeliveryList,
+    summary="The delivery log, newest first",
+)
+async def list_deliveries(
+    webhook_id: WebhookId,
+    services: ServicesDep,
+    _: ApiKeyAuth,
+    limit: Limit = 20,
+    cursor: Cursor = None,
+) -> DeliveryList:
+    page = await services.webhooks.deliveries(webhook_id, limit, cursor)
+    return DeliveryList(
+        items=[Delivery.model_validate(d) for d in page.items],
+        next_cursor=encode_cursor(page.next_after) if page.next_after else None,
+    )
+
+
+@router.post(
+    "/{webhook_id}/deliveries/{delivery_id}/redeliver",
+    status_code=202,
+    response_model=Delivery,
+    summary="Send one delivery again (same event id)",
+)
+async def redeliver(
+    webhook_id: WebhookId, delivery_id: DeliveryId, services: ServicesDep, _: ApiKeyAuth
+) -> Delivery:
+    return Delivery.model_validate(await services.webhooks.redeliver(webhook_id, delivery_id))
