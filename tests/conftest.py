@@ -7,6 +7,7 @@ if it left tasks running. ``MEETBOX_TEST_LOOP=uvloop`` runs the suite on uvloop.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import socket
@@ -175,8 +176,9 @@ class Receiver:
         return [json.loads(body) for _, body in self.requests]
 
 
-@pytest.fixture
-async def receiver() -> AsyncIterator[Receiver]:
+@contextlib.asynccontextmanager
+async def serve_receiver() -> AsyncIterator[Receiver]:
+    """A :class:`Receiver` listening on a loopback port, for the duration."""
     rec = Receiver()
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
@@ -192,3 +194,9 @@ async def receiver() -> AsyncIterator[Receiver]:
         uv.should_exit = True
         await task
         sock.close()
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[Receiver]:
+    async with serve_receiver() as rec:
+        yield rec

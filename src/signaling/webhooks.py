@@ -2,9 +2,10 @@
 
 Events are written to the outbox by the store, in the transaction of the change that caused
 them (:mod:`signaling.events`). The worker here reads due deliveries, POSTs them signed
-(:mod:`signaling.webhook_signature`), at most ``concurrency`` at once, each bounded by
-``timeout``, and records the outcome. A failure is retried with exponential backoff and
-jitter until the delivery's ``give_up_at`` (24 h after the event), then marked ``failed``.
+(:mod:`signaling.webhook_signature`), at most ``concurrency`` at once (half of them per
+endpoint), each bounded by ``timeout``, and records the outcome. A failure is retried with
+exponential backoff and jitter until the delivery's ``give_up_at`` (24 h after the event),
+then marked ``failed``.
 Deliveries of one room's events to one endpoint go out in order. Nothing here runs on a
 request's or the media's path: they only write the outbox and :meth:`WebhookService.wake`.
 
@@ -111,6 +112,8 @@ class WebhookService:
         self._transport = transport
         self._wake = asyncio.Event()
         self._inflight: dict[str, asyncio.Task[None]] = {}
+        #: delivery id -> endpoint, for the deliveries in flight
+        self._inflight_endpoints: dict[str, str] = {}
         self._client: httpx.AsyncClient | None = None
         #: Attempts finished by the worker since start, and a condition to await them on.
         self.attempts_finished = 0
@@ -269,11 +272,24 @@ class WebhookService:
         free = self._concurrency - len(self._inflight)
         if free <= 0:
             return False
-        due = await self._store.due_deliveries(self._clock.now(), free, exclude=self._inflight)
+        # Half the slots at most per endpoint: one that hangs for the whole timeout on
+        # every attempt cannot hold up everyone else's deliveries.
+        per_endpoint = max(1, self._concurrency // 2)
+        busy: dict[str, int] = {}
+        for webhook_id in self._inflight_endpoints.values():
+            busy[webhook_id] = busy.get(webhook_id, 0) + 1
+        due = await self._store.due_deliveries(self._clock.now(), free * 4, exclude=self._inflight)
+        started = 0
         for item in due:
+            webhook_id = item.delivery.webhook_id
+            if started == free or busy.get(webhook_id, 0) >= per_endpoint:
+                continue
+            busy[webhook_id] = busy.get(webhook_id, 0) + 1
+            started += 1
             task = asyncio.create_task(self._attempt_and_wake(item))
             self._inflight[item.delivery.id] = task
-        return bool(due)
+            self._inflight_endpoints[item.delivery.id] = webhook_id
+        return started > 0
 
     async def _attempt_and_wake(self, item: DueDelivery) -> None:
         try:
@@ -282,6 +298,7 @@ class WebhookService:
             logger.exception("webhook delivery %s: attempt failed", item.delivery.id)
         finally:
             self._inflight.pop(item.delivery.id, None)
+            self._inflight_endpoints.pop(item.delivery.id, None)
             self.wake()
             self.attempts_finished += 1
             async with self._finished:

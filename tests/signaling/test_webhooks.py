@@ -26,7 +26,7 @@ from signaling.webhook_signature import (
     verify,
 )
 from signaling.webhooks import after_attempt, retry_delay
-from tests.conftest import T0, Receiver, Server
+from tests.conftest import T0, Receiver, Server, serve_receiver
 from tests.signaling.test_ws import joined
 
 API = "/api/v1"
@@ -403,3 +403,20 @@ async def test_the_receiver_example_in_the_docs_works(
         process.kill()
         out, _ = await process.communicate()
     assert b"webhook.test" in out
+
+
+async def test_a_hanging_endpoint_holds_half_the_slots_and_the_other_gets_everything(
+    server: Server, receiver: Receiver
+) -> None:
+    hooks = server.services.webhooks
+    hooks.timeout = 30  # the hanging endpoint never answers within the test
+    receiver.gate = asyncio.Event()
+    async with serve_receiver() as healthy:
+        await register(server, receiver)
+        await register(server, healthy, events=["room.created"])
+        for n in range(6):
+            await server.http.post(f"{API}/rooms", json={"name": f"Room {n}"})
+        await healthy.wait_for(6)
+        await receiver.wait_for(4)
+        assert len(receiver.requests) == 4  # 8 slots, at most half for one endpoint
+        assert {e["type"] for e in healthy.events()} == {"room.created"}
