@@ -59,6 +59,8 @@ class MeetboxClient:
     tones: list[float] = field(default_factory=list)
     joined: dict[str, Any] = field(default_factory=dict)
     received: dict[str, ReceivedTrack] = field(default_factory=dict)
+    #: subscriber mid -> the track id it carries now (from ``subscribe_offer``)
+    mids: dict[str, str] = field(default_factory=dict)
     messages: list[dict[str, Any]] = field(default_factory=list)
     ice_connected_at: float | None = None
     closed_with: tuple[int, str] | None = None
@@ -72,6 +74,8 @@ class MeetboxClient:
         self._consumers: list[asyncio.Task[None]] = []
         self._answers: asyncio.Queue[str] = asyncio.Queue()
         self._changed = asyncio.Condition()
+        #: source -> its publisher transceiver
+        self._published: dict[str, Any] = {}
         self.subscriber.on("track", self._on_track)
         self.subscriber.on("iceconnectionstatechange", self._on_ice_state)
 
@@ -91,13 +95,25 @@ class MeetboxClient:
         await self._ws.send(json.dumps(message))
 
     async def publish(self, tracks: dict[str, MediaStreamTrack]) -> None:
-        """Publish ``{source: track}`` (sources: microphone, camera, screen)."""
-        sources = {}
+        """Publish ``{source: track}`` (sources: microphone, camera, screen). A source
+        published before (and maybe unpublished since) keeps its m-line."""
         for source, track in tracks.items():
-            transceiver = self.publisher.addTransceiver(track, direction="sendonly")
-            sources[source] = transceiver
+            transceiver = self._published.get(source)
+            if transceiver is None:
+                self._published[source] = self.publisher.addTransceiver(track, direction="sendonly")
+            else:
+                transceiver.sender.replaceTrack(track)
+                transceiver.direction = "sendonly"
+        await self._offer()
+
+    async def unpublish(self, source: str) -> None:
+        """Stop publishing ``source``: its m-line goes inactive; the others see it go."""
+        self._published[source].direction = "inactive"
+        await self._offer()
+
+    async def _offer(self) -> None:
         await self.publisher.setLocalDescription(await self.publisher.createOffer())
-        mids = {t.mid: source for source, t in sources.items() if t.mid is not None}
+        mids = {t.mid: source for source, t in self._published.items() if t.mid is not None}
         await self.send(type="publish_offer", sdp=self.publisher.localDescription.sdp, sources=mids)
         answer = await self._answers.get()
         if not answer:
@@ -139,6 +155,7 @@ class MeetboxClient:
                 if kind == "publish_answer":
                     self._answers.put_nowait(message["sdp"])
                 elif kind == "subscribe_offer":
+                    self.mids.update(message.get("tracks", {}))
                     await self._answer(message["sdp"])
                 elif kind == "error" and message.get("code") in ("invalid_sdp", "forbidden"):
                     self._answers.put_nowait("")
@@ -156,15 +173,26 @@ class MeetboxClient:
         await self.send(type="subscribe_answer", sdp=self.subscriber.localDescription.sdp)
 
     def _on_track(self, track: MediaStreamTrack) -> None:
-        participant_id = track.id.rsplit(":", 1)[0]
-        received = ReceivedTrack(track.id, participant_id, track.kind)
-        self.received[track.id] = received
-        self._consumers.append(asyncio.create_task(self._consume(track, received)))
+        mid = next(
+            (t.mid for t in self.subscriber.getTransceivers() if t.receiver.track is track), None
+        )
+        self._consumers.append(asyncio.create_task(self._consume(track, mid)))
 
-    async def _consume(self, track: MediaStreamTrack, received: ReceivedTrack) -> None:
+    def _received(self, track: MediaStreamTrack, mid: str | None) -> ReceivedTrack:
+        """Whose track arrives on ``mid`` now: the server reuses an m-line for a new track
+        once the old one is gone, and says so in ``subscribe_offer``."""
+        track_id = self.mids.get(mid, track.id) if mid is not None else track.id
+        received = self.received.get(track_id)
+        if received is None:
+            participant_id = track_id.rsplit(":", 1)[0]
+            received = self.received[track_id] = ReceivedTrack(track_id, participant_id, track.kind)
+        return received
+
+    async def _consume(self, track: MediaStreamTrack, mid: str | None) -> None:
         with contextlib.suppress(Exception):
             while True:
                 frame = await track.recv()
+                received = self._received(track, mid)
                 received.frames += 1
                 if received.first_frame_at is None:
                     received.first_frame_at = time.monotonic()

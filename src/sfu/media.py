@@ -100,7 +100,9 @@ class TrackInfo:
 
 
 class MediaListener(Protocol):
-    def subscribe_offer(self, participant_id: str, sdp: str) -> None: ...
+    def subscribe_offer(self, participant_id: str, sdp: str, tracks: dict[str, str]) -> None:
+        """An offer for the participant's subscriber connection; ``tracks`` maps each mid
+        that carries a track to the track's id (a mid is reused once its track is gone)."""
 
     def track_published(self, track: TrackInfo) -> None: ...
 
@@ -366,7 +368,12 @@ def _watch_sender_reports(
         if isinstance(packet, RtcpSrPacket):
             track.on_sender_report(packet)
 
+    handle_and_watch.__wrapped__ = handle  # type: ignore[attr-defined]
     return handle_and_watch
+
+
+async def _drop_rtp(packet: RtpPacket, arrival_time_ms: int = 0) -> None:
+    """What an unpublished track's receiver does with late packets: nothing."""
 
 
 def _log_failure(task: asyncio.Future[Any]) -> None:
@@ -387,6 +394,10 @@ class MediaPeer:
         self.published: dict[str, PublishedTrack] = {}
         #: track id -> forward of someone else's track to this participant
         self.incoming: dict[str, Forward] = {}
+        #: subscriber m-lines whose track is gone, to reuse, with their stream state
+        self._spare: dict[RTCRtpTransceiver, StreamRewriter] = {}
+        #: publisher mids aiortc already announced a track for
+        self._seen_mids: set[str] = set()
         self._sources: dict[str, str] = {}
         self._negotiating = False
         self._again = False
@@ -426,10 +437,25 @@ class MediaPeer:
             raise
         except Exception as exc:  # aiortc raises many types on bad SDP
             raise MediaError("invalid_sdp", f"the offer could not be used: {exc}"[:300]) from None
+        self._sync_published()
         answer_sdp = self.publisher.localDescription.sdp
         if not _has_candidates(answer_sdp):
             raise MediaError("no_media_ports", "the server has no free media port; try later")
         return advertise_public_ip(answer_sdp, self.room.public_ip)
+
+    def _sync_published(self) -> None:
+        """After a publisher offer: a track whose m-line no longer sends (the client set it
+        inactive, or stopped it) is unpublished; one that sends again is published again
+        (aiortc fires ``track`` only the first time)."""
+        for transceiver in self.publisher.getTransceivers():
+            mid = transceiver.mid
+            sending = transceiver.currentDirection in ("recvonly", "sendrecv")
+            if mid in self.published and not sending:
+                self.room.track_removed(self.published.pop(mid))
+            elif mid is not None and mid not in self.published and sending:
+                track = transceiver.receiver.track
+                if track is not None and mid in self._seen_mids:
+                    self._on_track(track)
 
     def _on_track(self, track: MediaStreamTrack) -> None:
         transceiver = next(
@@ -438,6 +464,7 @@ class MediaPeer:
         if transceiver is None or self._closed:
             return
         mid = transceiver.mid or str(len(self.published))
+        self._seen_mids.add(mid)
         if len(self.published) >= MAX_PUBLISHED_TRACKS:
             logger.info("%s: track refused: %d already published", self.id, MAX_PUBLISHED_TRACKS)
             return
@@ -468,8 +495,10 @@ class MediaPeer:
             nacks=NackGenerator() if track.kind == "video" else None,
         )
         transceiver.receiver._handle_rtp_packet = published.on_rtp  # type: ignore[method-assign]
+        handler = transceiver.receiver._handle_rtcp_packet
+        handler = getattr(handler, "__wrapped__", handler)  # published again: rewrap
         transceiver.receiver._handle_rtcp_packet = _watch_sender_reports(  # type: ignore[method-assign,assignment]
-            transceiver.receiver._handle_rtcp_packet, published
+            handler, published
         )
         self.published[mid] = published
         self.room.track_added(published)
@@ -480,7 +509,25 @@ class MediaPeer:
         if self._closed or track.info.id in self.incoming:
             return
         relay = RelayTrack(track.info.kind, track.info.id)
-        transceiver = self.subscriber.addTransceiver(relay, direction="sendonly")
+        step = 3000 if track.is_video else 960
+        # An m-line whose track is gone (and negotiated inactive) is reused: the subscriber's
+        # SDP and transceivers stay as many as tracks at once, however many come and go.
+        transceiver = next(
+            (
+                t
+                for t in self._spare
+                if t.kind == track.info.kind and t.currentDirection == "inactive"
+            ),
+            None,
+        )
+        if transceiver is not None:
+            # Same SSRC: the sequence numbers and timestamps carry on from the last track.
+            rewriter = self._spare.pop(transceiver)
+            transceiver.sender.replaceTrack(relay)
+            transceiver.direction = "sendonly"
+        else:
+            transceiver = self.subscriber.addTransceiver(relay, direction="sendonly")
+            rewriter = StreamRewriter(transceiver.sender._ssrc, 1, 0, step)
         transceiver.sender._stream_id = track.info.participant_id
         codec = track.codec
         transceiver.setCodecPreferences(
@@ -493,11 +540,8 @@ class MediaPeer:
                 )
             ]
         )
-        step = 3000 if track.is_video else 960
         sender = transceiver.sender
-        forward = Forward(
-            track, self, transceiver, sender, StreamRewriter(sender._ssrc, 1, 0, step)
-        )
+        forward = Forward(track, self, transceiver, sender, rewriter)
         # Instance override of an aiortc internal: RTCP for this sender comes to us.
         sender._handle_rtcp_packet = self._rtcp_handler(forward)  # type: ignore[method-assign,assignment]
         self.incoming[track.info.id] = forward
@@ -509,6 +553,7 @@ class MediaPeer:
             forward.ready = False
             forward.track.remove_forward(forward)
             forward.transceiver.direction = "inactive"
+            self._spare[forward.transceiver] = forward.rewriter
 
     def _rtcp_handler(
         self, forward: Forward
@@ -534,15 +579,22 @@ class MediaPeer:
         if self._negotiating:
             self._again = True
             return
-        if not self.incoming:
-            return
+        if not self.subscriber.getTransceivers():
+            return  # nothing to receive yet
         self._negotiating = True
         offer = await self.subscriber.createOffer()
         await self.subscriber.setLocalDescription(offer)
         sdp = self.subscriber.localDescription.sdp
         if not _has_candidates(sdp):
             logger.warning("%s: no free media port for the subscriber connection", self.id)
-        self.room.listener.subscribe_offer(self.id, advertise_public_ip(sdp, self.room.public_ip))
+        tracks = {
+            f.transceiver.mid: track_id
+            for track_id, f in self.incoming.items()
+            if f.transceiver.mid is not None
+        }
+        self.room.listener.subscribe_offer(
+            self.id, advertise_public_ip(sdp, self.room.public_ip), tracks
+        )
 
     async def subscribe_answer(self, sdp: str) -> None:
         if not self._negotiating:
@@ -597,6 +649,7 @@ class MediaPeer:
             self.egress = None
         for track_id in list(self.incoming):
             self.remove_forward(track_id)
+        self._spare.clear()
         for pc in (self.publisher, self.subscriber):
             await close_peer_connection(pc)
 
@@ -683,12 +736,21 @@ class MediaRoom:
                 task = asyncio.ensure_future(peer.negotiate())
                 task.add_done_callback(_log_failure)
 
+    def track_removed(self, track: PublishedTrack) -> None:
+        """``track`` is no longer published: its subscribers' m-lines go inactive (to be
+        reused), and they are told."""
+        track.receiver._handle_rtp_packet = _drop_rtp  # type: ignore[method-assign]
+        for other in self.peers.values():
+            if other.incoming.get(track.info.id) is not None:
+                other.remove_forward(track.info.id)
+                task = asyncio.ensure_future(other.negotiate())
+                task.add_done_callback(_log_failure)
+        self.listener.track_unpublished(track.info)
+
     async def _drop(self, peer: MediaPeer) -> None:
         self.speaker.forget(peer.id)
-        for track in peer.published.values():
-            for other in self.peers.values():
-                other.remove_forward(track.info.id)
-            self.listener.track_unpublished(track.info)
+        for track in list(peer.published.values()):
+            self.track_removed(track)
         await peer.close()
 
     async def _watch_speakers(self) -> None:

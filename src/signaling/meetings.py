@@ -102,10 +102,10 @@ class _MediaBridge:
     def __init__(self, live: LiveMeeting) -> None:
         self._live = live
 
-    def subscribe_offer(self, participant_id: str, sdp: str) -> None:
+    def subscribe_offer(self, participant_id: str, sdp: str, tracks: dict[str, str]) -> None:
         session = self._live.sessions.get(participant_id)
         if session is not None:
-            session.send(SubscribeOffer(sdp=sdp))
+            session.send(SubscribeOffer(sdp=sdp, tracks=tracks))
 
     def track_published(self, track: TrackInfo) -> None:
         self._live.broadcast(TrackPublished(track=track_out(track)))

@@ -298,6 +298,8 @@ class PublishAnswer(_Out):
 class SubscribeOffer(_Out):
     type: Literal["subscribe_offer"] = "subscribe_offer"
     sdp: str
+    #: mid -> id of the track it carries (mids are reused once their track is gone)
+    tracks: dict[str, str] = {}
 
 
 class TrackPublished(_Out):

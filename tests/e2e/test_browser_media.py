@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 
+from sfu.client import MeetboxClient
+from sfu.synthetic import ColorTrack
 from tests.conftest import Server
 
 STATS = """async () => {
@@ -82,3 +84,50 @@ async def test_two_browsers_see_and_hear_each_other(
         assert later["audio"] > first[i]["audio"], (first[i], later)
         await page.screenshot(path=str(tmp_path / f"call-{codec}-{i}.png"))
         assert not page.errors, page.errors
+
+
+REMOTE = """() => window.meetbox.remote.map((d) => ({
+  pid: d.info ? d.info.participant_id : null, mid: d.mid, kind: d.track.kind,
+}))"""
+
+
+async def test_a_browser_gets_a_new_publisher_on_the_m_line_the_last_one_left(
+    browser: Any, server: Server
+) -> None:
+    room = await server.room(name="Churn")
+    page = await open_call(browser, server, room, "moderator", "Watcher", "VP8")
+    await page.wait_for_function("window.meetbox && window.meetbox.published", timeout=15000)
+    mids = []
+    for i, colour in enumerate([(220, 30, 30), (30, 200, 40)]):
+        guest = MeetboxClient(server.ws_url, await server.token(room, "speaker", f"guest{i}"))
+        try:
+            await guest.connect()
+            await guest.publish({"camera": ColorTrack(colour)})
+            gid = guest.joined["you"]["id"]
+            await page.wait_for_function(
+                f"window.meetbox.remote.some((d) => d.info && d.info.participant_id === {gid!r})",
+                timeout=15000,
+            )
+            before = await page.evaluate(STATS)
+            shown = await page.evaluate("window.meetbox.framesShown")
+            await page.wait_for_function(
+                f"window.meetbox.framesShown > {shown} + 10", timeout=15000
+            )
+            after = await page.evaluate(STATS)
+            assert after["video"] > before["video"]  # this guest's video is being decoded
+            mids += [r["mid"] for r in await page.evaluate(REMOTE) if r["pid"] == gid]
+            await guest.send(type="leave")
+            async with asyncio.timeout(10):
+                await guest.wait_for(lambda c: c.closed_with is not None)
+        finally:
+            await guest.close()
+        if i == 0:  # the watcher's m-line goes inactive before the next guest comes
+            await page.wait_for_function(
+                "window.meetbox.client.subscriber.getTransceivers()"
+                ".every((t) => t.currentDirection === 'inactive')",
+                timeout=10000,
+            )
+    assert len(mids) == 2 and mids[0] == mids[1], mids  # the same m-line, reused
+    count = await page.evaluate("window.meetbox.client.subscriber.getTransceivers().length")
+    assert count == 1
+    assert not page.errors, page.errors

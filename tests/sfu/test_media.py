@@ -28,7 +28,7 @@ class Listener:
         self.clients: dict[str, Client] = {}
         self.published: list[TrackInfo] = []
 
-    def subscribe_offer(self, participant_id: str, sdp: str) -> None:
+    def subscribe_offer(self, participant_id: str, sdp: str, tracks: dict[str, str]) -> None:
         client = self.clients.get(participant_id)
         if client is not None:
             client.offers.put_nowait(sdp)

@@ -217,3 +217,52 @@ async def test_a_client_whose_udp_goes_silent_leaves_once_ice_consent_fails(
         attendance = meetings.json()["items"][0]["participants"]
         reasons = [p["leave_reason"] for p in attendance if p["participant_id"] == lost_id]
         assert reasons == ["media_failed"]
+
+
+def shows(client: MeetboxClient, participant_id: str, colour: tuple[int, int, int]) -> bool:
+    return any(
+        t.participant_id == participant_id and close_to(t.colour, colour)
+        for t in client.received.values()
+    )
+
+
+async def test_unpublish_then_publish_again_and_churn_reuse_the_subscribers_m_lines(
+    server: Server,
+) -> None:
+    room = await server.room()
+    async with clients() as made:
+        host = await join(server, room, "host", made)
+        guest = await join(server, room, "guest", made)
+        gid = guest.joined["you"]["id"]
+        red, green = (220, 30, 30), (30, 200, 40)
+        await guest.publish({"camera": ColorTrack(red)})
+        async with asyncio.timeout(15):
+            await host.wait_for(lambda c: shows(c, gid, red))
+        await guest.unpublish("camera")
+        async with asyncio.timeout(10):
+            await host.wait_for(lambda c: any(m["type"] == "track_unpublished" for m in c.messages))
+        live = server.services.meetings.live(room.id)
+        assert live is not None and live.media.peers[gid].published == {}
+        await guest.publish({"camera": ColorTrack(green)})  # the same m-line, sending again
+        async with asyncio.timeout(15):
+            await host.wait_for(lambda c: shows(c, gid, green))
+        await guest.send(type="leave")
+
+        # Publishers come and go: the host's subscriber connection does not grow with them.
+        for i, colour in enumerate([(30, 40, 220), (220, 200, 30), (200, 30, 200)]):
+            other = await join(server, room, f"p{i}", made)
+            await other.publish({"camera": ColorTrack(colour)})
+            oid = other.joined["you"]["id"]
+            async with asyncio.timeout(15):
+                await host.wait_for(lambda c, o=oid, k=colour: shows(c, o, k))
+            await other.send(type="leave")
+            async with asyncio.timeout(10):
+                await host.wait_for(
+                    lambda c, o=oid: any(
+                        m["type"] == "track_unpublished" and m["participant_id"] == o
+                        for m in c.messages
+                    )
+                )
+        host_peer = live.media.peers[host.joined["you"]["id"]]
+        transceivers = host_peer.subscriber.getTransceivers()
+        assert len(transceivers) <= 2, [t.mid for t in transceivers]

@@ -15,11 +15,14 @@ export class MeetboxClient extends EventTarget {
     this.publisher = new RTCPeerConnection(this.config);
     this.subscriber = new RTCPeerConnection(this.config);
     this.tracks = new Map(); // track id -> track info from the server
+    this.mids = new Map(); // subscriber mid -> the track id it carries now (mids are reused)
     this.joined = null;
     this._pendingAnswer = null;
     this.subscriber.ontrack = (event) => {
-      const info = this.tracks.get(event.track.id) || null;
-      this.dispatchEvent(new CustomEvent("track", { detail: { track: event.track, stream: event.streams[0], info } }));
+      const trackId = this.mids.get(event.transceiver?.mid) ?? event.track.id;
+      const info = this.tracks.get(trackId) || null;
+      const mid = event.transceiver?.mid ?? null;
+      this.dispatchEvent(new CustomEvent("track", { detail: { track: event.track, stream: event.streams[0], info, mid } }));
     };
     for (const [pc, target] of [[this.publisher, "publisher"], [this.subscriber, "subscriber"]]) {
       pc.onicecandidate = (event) => {
@@ -90,6 +93,7 @@ export class MeetboxClient extends EventTarget {
         this._pendingAnswer = null;
         break;
       case "subscribe_offer":
+        for (const [mid, trackId] of Object.entries(message.tracks || {})) this.mids.set(mid, trackId);
         await this.subscriber.setRemoteDescription({ type: "offer", sdp: message.sdp });
         await this.subscriber.setLocalDescription(await this.subscriber.createAnswer());
         this.send({ type: "subscribe_answer", sdp: this.subscriber.localDescription.sdp });
