@@ -151,6 +151,10 @@ class LiveMeeting:
             session.send(message)
 
 
+#: How long a kicked participant's token stays refused: longer than any token lives.
+REVOCATION_TTL = timedelta(hours=1)
+
+
 class MeetingService:
     def __init__(
         self,
@@ -169,8 +173,6 @@ class MeetingService:
         self._empty_timeout = empty_timeout
         self._resume_window = resume_window
         self._live: dict[str, LiveMeeting] = {}
-        #: token id -> when the token would have expired anyway (then it is forgotten)
-        self._revoked: dict[str, datetime] = {}
         # One lock for all meetings: every step is short, and it keeps the store and the
         # cores in step without per-room bookkeeping.
         self._lock = asyncio.Lock()
@@ -217,7 +219,7 @@ class MeetingService:
     ) -> tuple[Joined, LiveMeeting]:
         async with self._lock:
             now = self._clock.now()
-            if claims.token_id in self._revoked:
+            if await self._store.is_token_revoked(claims.token_id, now):
                 raise Refused(CloseCode.UNAUTHORIZED, "token_revoked", "this token was revoked")
             live = self._live.get(claims.room_id)
             present = live is not None and claims.participant_id in live.core.participants
@@ -450,7 +452,7 @@ class MeetingService:
             now = self._clock.now()
             for live in list(self._live.values()):
                 await self._apply(live, live.core.handle_timer(now))
-            self._revoked = {t: exp for t, exp in self._revoked.items() if exp > now}
+            await self._store.prune_revoked_tokens(now)
 
     def next_deadline(self) -> datetime | None:
         deadlines = [d for live in self._live.values() if (d := live.core.next_deadline())]
@@ -553,7 +555,8 @@ class MeetingService:
                 if leaving is not None:
                     closing.append((leaving, out.reason))
             elif isinstance(out, Kicked):
-                self._revoked[out.token_id] = now + timedelta(hours=1)
+                # Kept in the store: a restart does not let them back in.
+                await self._store.revoke_token(out.token_id, now + REVOCATION_TTL)
                 logger.info("room %s: %s was kicked", core.room_id, out.participant_id)
                 if out.rotate_links:
                     with contextlib.suppress(NotFound):

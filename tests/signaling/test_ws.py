@@ -11,7 +11,8 @@ import pytest
 import websockets
 from websockets.asyncio.client import ClientConnection
 
-from signaling import FakeClock
+from signaling import FakeClock, build_services
+from signaling.meetings import Refused
 from signaling.models import RoomRecord
 from signaling.protocol import MAX_MESSAGE_BYTES
 from tests.conftest import Server
@@ -346,3 +347,38 @@ async def test_too_many_unjoined_sockets_from_one_address_are_refused(server: Se
     room = await server.room()
     again, _ = await joined(server, room)
     await again.ws.close()
+
+
+class _Quiet:
+    """A session that nobody reads (the meeting service only needs send and close)."""
+
+    def send(self, message: object) -> None:
+        pass
+
+    def close(self, reason: object, code: object) -> None:
+        pass
+
+
+async def test_a_kicked_token_stays_revoked_after_a_restart(
+    server: Server, clock: FakeClock
+) -> None:
+    room = await server.room()
+    mod, _ = await joined(server, room, "moderator", "Grace")
+    speaker_secret = room.links[next(r for r in room.links if r.value == "speaker")].secret
+    grant = await server.services.rooms.join(speaker_secret, "Mallory")
+    victim = await connect(server, grant.token)
+    pid = (await victim.expect("joined"))["you"]["id"]
+    kicked = await server.http.delete(f"/api/v1/rooms/{room.id}/meeting/participants/{pid}")
+    assert kicked.status_code == 204
+    await victim.closed()
+    await mod.ws.close()
+    # A new process on the same database: the token is still refused.
+    restarted = await build_services(
+        server.services.store, public_url="https://meet.example.test", clock=clock
+    )
+    with pytest.raises(Refused) as refused:
+        await restarted.meetings.admit(grant.claims, _Quiet())  # type: ignore[arg-type]
+    assert refused.value.reason == "token_revoked"
+    # ... until it would have expired anyway; then the record is dropped.
+    clock.advance(timedelta(hours=2))
+    assert not await server.services.store.is_token_revoked(grant.claims.token_id, clock.now())

@@ -146,6 +146,14 @@ class Store(Protocol):
     async def open_meeting_ids(self) -> list[str]:
         """Meetings not ended (after a restart: left open by a process that is gone)."""
 
+    # revoked participant tokens
+    async def revoke_token(self, token_id: str, until: datetime) -> None:
+        """Refuse the participant token ``token_id`` until ``until``."""
+
+    async def is_token_revoked(self, token_id: str, now: datetime) -> bool: ...
+
+    async def prune_revoked_tokens(self, now: datetime) -> None: ...
+
     # webhooks
     async def insert_webhook(self, hook: WebhookRecord) -> None: ...
 

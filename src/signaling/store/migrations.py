@@ -140,6 +140,16 @@ MIGRATIONS: list[tuple[int, str]] = [
             ON webhook_deliveries (webhook_id, created_at DESC, id DESC);
         """,
     ),
+    (
+        4,
+        """
+        -- Participant tokens of kicked people, refused until they would have expired anyway.
+        CREATE TABLE revoked_tokens (
+            token_id TEXT PRIMARY KEY,
+            until TEXT NOT NULL
+        );
+        """,
+    ),
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]

@@ -476,6 +476,24 @@ class SqliteStore:
                 AttendanceRecord(pid, nickname, Role(role), parse_ts(joined), _dt(left), reason)
             )
 
+    # -- revoked participant tokens -----------------------------------------------------------
+
+    async def revoke_token(self, token_id: str, until: datetime) -> None:
+        await self._write(
+            "INSERT OR REPLACE INTO revoked_tokens (token_id, until) VALUES (?, ?)",
+            (token_id, format_ts(until)),
+        )
+
+    async def is_token_revoked(self, token_id: str, now: datetime) -> bool:
+        row = await self._one(
+            "SELECT 1 FROM revoked_tokens WHERE token_id = ? AND until > ?",
+            (token_id, format_ts(now)),
+        )
+        return row is not None
+
+    async def prune_revoked_tokens(self, now: datetime) -> None:
+        await self._write("DELETE FROM revoked_tokens WHERE until <= ?", (format_ts(now),))
+
     # -- webhooks ---------------------------------------------------------------------------
 
     async def insert_webhook(self, hook: WebhookRecord) -> None:
