@@ -25,6 +25,8 @@ TS_MOD = 1 << 32
 #: Outgoing packets remembered per subscriber stream for retransmission (about 1 s of
 #: 720p video); bounded, like everything a remote peer can make us keep.
 HISTORY_SIZE = 1024
+#: Dropped packets remembered per subscriber stream to renumber late arrivals correctly.
+MAX_SHIFTS = 64
 
 
 def seq_newer(a: int, b: int) -> bool:
@@ -45,6 +47,7 @@ class StreamRewriter:
         "_last_out_seq",
         "_last_out_ts",
         "_seq_offset",
+        "_shifts",
         "_source",
         "_ts_offset",
         "ssrc",
@@ -58,6 +61,9 @@ class StreamRewriter:
         self._seq_offset = 0
         self._ts_offset = 0
         self._have_output = False
+        #: (source seq of a dropped packet, the offset before it), oldest first: packets from
+        #: before a drop that arrive late keep the numbering they had.
+        self._shifts: list[tuple[int, int]] = []
         # What the first packet out should carry; afterwards, the last packet out.
         self._last_out_seq = (first_seq - 1) % SEQ_MOD
         self._last_out_ts = (first_ts - frame_step) % TS_MOD
@@ -70,6 +76,7 @@ class StreamRewriter:
         """Begin (or switch to) ``source_ssrc`` with the packet ``seq``/``ts``: it will be
         sent right after the last packet already sent."""
         self._source = source_ssrc
+        self._shifts.clear()
         self._seq_offset = (self._last_out_seq + 1 - seq) % SEQ_MOD
         self._ts_offset = (self._last_out_ts + self._frame_step - ts) % TS_MOD
 
@@ -84,13 +91,41 @@ class StreamRewriter:
         another source than the one started (the caller decides when to :meth:`start`)."""
         if source_ssrc != self._source:
             return None
-        out_seq = (seq + self._seq_offset) % SEQ_MOD
+        offset = self._seq_offset
+        if self._shifts:
+            offset = self._offset_for(seq)
+        out_seq = (seq + offset) % SEQ_MOD
         out_ts = (ts + self._ts_offset) % TS_MOD
         if not self._have_output or seq_newer(out_seq, self._last_out_seq):
             self._last_out_seq = out_seq
             self._last_out_ts = out_ts
             self._have_output = True
         return out_seq, out_ts
+
+    def drop(self, source_ssrc: int, seq: int) -> None:
+        """The packet ``seq`` of the started source is not forwarded (padding-only: bandwidth
+        probes carry nothing to relay). If it is the next one, the numbering closes up, so
+        the subscriber sees no gap to ask about; one arriving out of order leaves its gap."""
+        if source_ssrc != self._source:
+            return
+        if (seq + self._seq_offset) % SEQ_MOD == (self._last_out_seq + 1) % SEQ_MOD:
+            self._shifts.append((seq, self._seq_offset))
+            if len(self._shifts) > MAX_SHIFTS:
+                del self._shifts[0]
+            self._seq_offset = (self._seq_offset - 1) % SEQ_MOD
+
+    def _offset_for(self, seq: int) -> int:
+        last_drop = self._shifts[-1][0]
+        if seq_newer(seq, last_drop):
+            if (seq - last_drop) % SEQ_MOD > HISTORY_SIZE:
+                self._shifts.clear()  # long past: nothing that old is still coming
+            return self._seq_offset
+        offset = self._seq_offset
+        for drop_seq, before in reversed(self._shifts):
+            if not seq_newer(drop_seq, seq):
+                break
+            offset = before
+        return offset
 
 
 class PacketHistory:

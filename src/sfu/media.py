@@ -53,7 +53,7 @@ from aiortc.sdp import SessionDescription, candidate_from_sdp
 
 from .egress import Egress
 from .forwarding import KeyframeThrottle, PacketHistory, StreamRewriter
-from .keyframes import h264_keyframe, vp8_keyframe
+from .keyframes import H264_IDR, H264_SPS, h264_start, vp8_keyframe
 from .rtpwrite import abs_send_time_element, audio_level_element, build, element
 from .speaker import ActiveSpeaker
 
@@ -244,6 +244,8 @@ class PublishedTrack:
     packets: int = 0
     #: Video only: which sequence numbers are missing, to NACK upstream (bounded by aiortc).
     nacks: NackGenerator | None = None
+    #: H.264: the publisher sends SPS/PPS in-band (then new subscribers start on them).
+    h264_sps_inband: bool = False
 
     @property
     def is_video(self) -> bool:
@@ -254,7 +256,13 @@ class PublishedTrack:
         if mime == "video/vp8":
             return vp8_keyframe(payload)
         if mime == "video/h264":
-            return h264_keyframe(payload)
+            # Start where the parameter sets are, once the publisher is seen to send them
+            # in-band: an IDR without them cannot be decoded, and the decoder would ask again.
+            start = h264_start(payload)
+            if start == H264_SPS:
+                self.h264_sps_inband = True
+                return True
+            return start == H264_IDR and not self.h264_sps_inband
         return True  # unknown video codec: do not gate
 
     def request_keyframe(self, now: float) -> None:
@@ -292,7 +300,11 @@ class PublishedTrack:
         elif self.throttle.due(now):
             self._send_pli()
         if not payload:
-            return  # padding-only (bandwidth probing): nothing to relay
+            # Padding only (bandwidth probing): nothing to relay, but the numbering closes
+            # up behind it, or subscribers would ask for packets that never come.
+            for fwd in self.forwards:
+                fwd.rewriter.drop(ssrc, seq)
+            return
         keyframe: bool | None = None
         ts, marker = packet.timestamp, packet.marker
         abs_send_time = packet.extensions.abs_send_time
@@ -303,12 +315,17 @@ class PublishedTrack:
                 continue
             out = fwd.rewriter.rewrite(ssrc, seq, ts)
             if out is None:
-                if self.is_video:
-                    if keyframe is None:
-                        keyframe = self.keyframe(payload)
-                    if not keyframe:
-                        self.request_keyframe(now)
-                        continue
+                # Not started. (Looked at first: it learns whether parameter sets come
+                # in-band.) Only once the subscriber can receive, or the keyframe it starts
+                # on is lost and its decoder has to ask for another (a PLI round trip and a
+                # new keyframe later); a keyframe is asked for when it connects.
+                if self.is_video and keyframe is None:
+                    keyframe = self.keyframe(payload)
+                if fwd.sender.transport._state is not DtlsState.CONNECTED:
+                    continue
+                if self.is_video and not keyframe:
+                    self.request_keyframe(now)
+                    continue
                 fwd.rewriter.start(ssrc, seq, ts)
                 out = fwd.rewriter.rewrite(ssrc, seq, ts)
                 assert out is not None
@@ -415,6 +432,10 @@ class MediaPeer:
         no media any more."""
         if self._closed or self._failed:
             return
+        if self.subscriber.connectionState == "connected":
+            now = time.monotonic()
+            for forward in self.incoming.values():
+                forward.track.request_keyframe(now)
         states = (self.publisher.connectionState, self.subscriber.connectionState)
         if "failed" in states or "closed" in states:
             self._failed = True
@@ -604,10 +625,12 @@ class MediaPeer:
         except Exception as exc:
             raise MediaError("invalid_sdp", f"the answer could not be used: {exc}"[:300]) from None
         now = time.monotonic()
+        connected = self.subscriber.connectionState == "connected"
         for forward in self.incoming.values():
             if not forward.ready and forward.transceiver.direction == "sendonly":
                 forward.negotiated()
-                forward.track.request_keyframe(now)
+                if connected:  # else: when it connects (_connection_changed)
+                    forward.track.request_keyframe(now)
         self._negotiating = False
         if self._again:
             self._again = False

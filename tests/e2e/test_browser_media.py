@@ -82,6 +82,8 @@ async def test_two_browsers_see_and_hear_each_other(
         assert later["codec"].lower() == f"video/{codec.lower()}", later
         assert later["video"] > first[i]["video"], (first[i], later)
         assert later["audio"] > first[i]["audio"], (first[i], later)
+        # Started on a keyframe it could receive: the decoder never had to ask for one.
+        assert later["pli"] == 0, later
         await page.screenshot(path=str(tmp_path / f"call-{codec}-{i}.png"))
         assert not page.errors, page.errors
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from sfu.forwarding import KeyframeThrottle, PacketHistory, StreamRewriter, seq_newer
-from sfu.keyframes import h264_keyframe, vp8_keyframe
+from sfu.keyframes import H264_IDR, H264_SPS, h264_keyframe, h264_start, vp8_keyframe
 from sfu.speaker import ActiveSpeaker
 
 
@@ -28,6 +28,30 @@ def test_switching_source_continues_right_after_the_last_packet() -> None:
     rw.start(2, seq=40000, ts=123)
     assert rw.rewrite(2, 40000, 123) == (1005, 15000)
     assert rw.rewrite(1, 55, 105000) is None
+
+
+def seqs(rewriter: StreamRewriter, packets: list[int | str]) -> list[int]:
+    """Feed source seqs (an ``"p12"`` is padding 12, dropped); the sequence numbers out."""
+    out = []
+    for item in packets:
+        if isinstance(item, str):
+            rewriter.drop(0xA, int(item[1:]))
+        else:
+            result = rewriter.rewrite(0xA, item, item * 10)
+            assert result is not None
+            out.append(result[0])
+    return out
+
+
+def test_dropped_padding_leaves_no_gap_and_late_packets_keep_their_numbers() -> None:
+    rewriter = StreamRewriter(0x5, 65534, 0, 3000)
+    rewriter.start(0xA, 10, 100)
+    # Padding in order (a probe burst) closes up, across the wrap of the outgoing numbers.
+    assert seqs(rewriter, [10, "p11", "p12", 13, 14, "p15", 16]) == [65534, 65535, 0, 1]
+    # 9 and 14 arrive late (reordered or repaired): the numbers they had before the drops.
+    assert seqs(rewriter, [9, 14, 17]) == [65533, 0, 2]
+    # Padding after a gap (18 not here yet) cannot close it: 18 keeps its number.
+    assert seqs(rewriter, ["p19", 20, 18]) == [5, 3]
 
 
 def test_seq_newer_handles_wrap() -> None:
@@ -94,6 +118,22 @@ def test_vp8_keyframe(payload: bytes, key: bool) -> None:
 )
 def test_h264_keyframe(payload: bytes, key: bool) -> None:
     assert h264_keyframe(payload) is key
+
+
+@pytest.mark.parametrize(
+    ("payload", "start"),
+    [
+        (bytes([0x65, 0x88]), H264_IDR),
+        (bytes([0x67, 0x42]), H264_SPS),
+        (bytes([0x78, 0x00, 0x02, 0x67, 0x42, 0x00, 0x02, 0x68, 0xCE]), H264_SPS),
+        (bytes([0x78, 0x00, 0x02, 0x68, 0xCE, 0x00, 0x02, 0x65, 0x88]), H264_IDR),  # PPS, IDR
+        (bytes([0x7C, 0x85, 0x00]), H264_IDR),
+        (bytes([0x7C, 0x87, 0x00]), H264_SPS),  # FU-A start of an SPS (unusual, allowed)
+        (bytes([0x41, 0x9A]), 0),
+    ],
+)
+def test_h264_start_tells_parameter_sets_from_a_bare_idr(payload: bytes, start: int) -> None:
+    assert h264_start(payload) == start
 
 
 def test_active_speaker_needs_to_lead_for_the_hold_time() -> None:

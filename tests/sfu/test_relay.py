@@ -8,6 +8,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from aiortc import RTCRtpCodecParameters
+from aiortc.rtcdtlstransport import State as DtlsState
 from aiortc.rtcrtpreceiver import NackGenerator
 from aiortc.rtp import RtpPacket
 from hypothesis import given, settings
@@ -52,11 +53,12 @@ def make() -> tuple[PublishedTrack, Receiver, Recording]:
         nacks=NackGenerator(),
     )
     subscriber: Any = SimpleNamespace(packets=[])
+    sender: Any = SimpleNamespace(transport=SimpleNamespace(_state=DtlsState.CONNECTED))
     forward = Recording(
         track,
         subscriber,
-        None,
-        None,
+        None,  # type: ignore[arg-type]
+        sender,
         StreamRewriter(0x5555, 1000, 0, 3000),  # type: ignore[arg-type]
     )
     forward.payload_type, forward.ready = 100, True
@@ -98,6 +100,49 @@ async def test_a_new_subscriber_waits_for_a_keyframe_and_asks_for_one() -> None:
     assert [p.sequence_number for p in out] == [1000, 1001]
 
 
+async def test_a_subscriber_starts_only_once_it_can_receive() -> None:
+    """Starting on a keyframe the subscriber's transport cannot carry yet would leave its
+    decoder waiting for the next one (a PLI round trip: seconds with some encoders)."""
+    track, receiver, forward = make()
+    forward.sender.transport._state = DtlsState.CONNECTING
+    await track.on_rtp(rtp(1, KEY))
+    await track.on_rtp(rtp(2, DELTA))
+    await asyncio.sleep(0)
+    assert forward.sent == 0 and receiver.plis == []  # the keyframe is asked for on connect
+    forward.sender.transport._state = DtlsState.CONNECTED
+    await track.on_rtp(rtp(3, KEY))
+    assert forward.sent == 1
+    assert [p.sequence_number for p in forward.subscriber.packets] == [1000]  # type: ignore[attr-defined]
+
+
+async def test_h264_subscribers_start_on_the_parameter_sets_once_the_publisher_sends_them() -> None:
+    track, _, forward = make()
+    track.codec = RTCRtpCodecParameters(mimeType="video/H264", clockRate=90000, payloadType=96)
+    sps, pps, idr, fu_idr = b"\x67\x42", b"\x68\xce", b"\x65\x88", b"\x7c\x85\x00"
+    forward.sender.transport._state = DtlsState.CONNECTING
+    for seq, payload in enumerate([sps, pps, fu_idr]):  # before the subscriber can receive
+        await track.on_rtp(rtp(seq, payload))
+    forward.sender.transport._state = DtlsState.CONNECTED
+    await track.on_rtp(rtp(3, idr))  # a bare IDR: its parameter sets went by unsent
+    assert forward.sent == 0
+    for seq, payload in enumerate([sps, pps, idr], start=4):
+        await track.on_rtp(rtp(seq, payload))
+    assert forward.sent == 3
+
+
+async def test_padding_is_not_relayed_and_leaves_no_gap() -> None:
+    """Chrome probes bandwidth with padding-only packets on the media stream; a gap in the
+    subscriber's numbering would make it ask for packets that never come (then a PLI)."""
+    track, receiver, forward = make()
+    padding = RtpPacket(payload_type=96, sequence_number=2, timestamp=3000, ssrc=0xAAAA)
+    padding.padding_size = 255
+    for packet in [rtp(1, KEY), padding, rtp(3, DELTA)]:
+        await track.on_rtp(packet)
+    out = forward.subscriber.packets  # type: ignore[attr-defined]
+    assert [p.sequence_number for p in out] == [1000, 1001]
+    assert receiver.nacks == []
+
+
 async def test_unknown_payload_types_are_dropped() -> None:
     track, _, forward = make()
     await track.on_rtp(rtp(1, KEY, pt=111))
@@ -108,7 +153,7 @@ async def test_sender_reports_are_translated_for_each_subscriber() -> None:
     from aiortc.rtp import RtcpSenderInfo, RtcpSrPacket
 
     track, _, forward = make()
-    forward.sender = SimpleNamespace()  # type: ignore[assignment]
+    forward.sender = SimpleNamespace(transport=forward.sender.transport)  # type: ignore[assignment]
     await track.on_rtp(rtp(10, KEY))  # starts the subscriber stream: ts 30000 -> 0
     await track.on_rtp(rtp(11, DELTA))
     report = RtcpSrPacket(
