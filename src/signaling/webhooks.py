@@ -38,6 +38,10 @@ from .webhook_signature import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 __all__ = ["WebhookService", "after_attempt", "retry_delay"]
 
 logger = logging.getLogger(__name__)
+# httpx logs every request's URL at INFO, and endpoint URLs may hold a token; httpcore
+# traces at DEBUG. Whatever level the operator picks, neither reaches the log below WARNING.
+for _name in ("httpx", "httpcore"):
+    logging.getLogger(_name).setLevel(logging.WARNING)
 
 USER_AGENT = "meetbox-webhooks/1"
 #: The longest wait between two attempts.

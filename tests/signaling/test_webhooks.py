@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import socket
 import sys
 from datetime import UTC, datetime, timedelta
@@ -420,3 +421,18 @@ async def test_a_hanging_endpoint_holds_half_the_slots_and_the_other_gets_everyt
         await receiver.wait_for(4)
         assert len(receiver.requests) == 4  # 8 slots, at most half for one endpoint
         assert {e["type"] for e in healthy.events()} == {"room.created"}
+
+
+async def test_secrets_and_endpoint_urls_never_reach_the_log(
+    server: Server, receiver: Receiver, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    hook = await register(server, receiver)
+    rotated = (await server.http.post(f"{API}/webhooks/{hook['id']}/rotate-secret")).json()
+    sent = (await server.http.post(f"{API}/webhooks/{hook['id']}/test")).json()
+    assert sent["status"] == "delivered"
+    # The receiver's own access log (a different server) is not ours to judge.
+    ours = "\n".join(r.getMessage() for r in caplog.records if r.name != "uvicorn.access")
+    assert hook["id"] in ours  # what happened is logged
+    for leaked in (hook["secret"], rotated["secret"], "token=abc", receiver.url):
+        assert leaked not in ours
