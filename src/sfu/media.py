@@ -449,7 +449,7 @@ class MediaPeer:
         if not self.may_publish:
             raise MediaError("forbidden", "your role may not publish")
         check_offer(sdp)
-        self._sources = dict(sources)
+        self._sources.update(sources)  # a later offer may name only its new m-lines
         try:
             await self.publisher.setRemoteDescription(RTCSessionDescription(sdp, "offer"))
             answer = await self.publisher.createAnswer()
@@ -458,6 +458,8 @@ class MediaPeer:
             raise
         except Exception as exc:  # aiortc raises many types on bad SDP
             raise MediaError("invalid_sdp", f"the offer could not be used: {exc}"[:300]) from None
+        mids = {t.mid for t in self.publisher.getTransceivers()}
+        self._sources = {m: v for m, v in self._sources.items() if m in mids}  # bounded
         self._sync_published()
         answer_sdp = self.publisher.localDescription.sdp
         if not _has_candidates(answer_sdp):

@@ -285,8 +285,16 @@ class RoomService:
 
     # -- joining ---------------------------------------------------------------------------
 
-    async def join(self, secret: str, nickname: str) -> JoinGrant:
-        """Trade a link secret for a participant token, if the room admits joins now."""
+    async def preview(self, secret: str) -> tuple[Role, RoomRecord]:
+        """What a link opens (its role and room), refused as :meth:`join` would be; for a
+        recordings link, whatever the room's state."""
+        link = await self._find_link(secret)
+        room = await self.get(link.room_id)
+        if link.role is not Role.RECORDINGS:
+            self._check_admission(room, self._clock.now())
+        return link.role, room
+
+    async def _find_link(self, secret: str) -> LinkRecord:
         secret_hash = sha256_hex(secret)
         link = await self._store.find_link(secret_hash)
         if link is None or not hmac.compare_digest(link.secret, secret):
@@ -298,6 +306,11 @@ class RoomService:
                 "this link does not belong to any room; it may be mistyped or "
                 "the room may have been deleted"
             )
+        return link
+
+    async def join(self, secret: str, nickname: str) -> JoinGrant:
+        """Trade a link secret for a participant token, if the room admits joins now."""
+        link = await self._find_link(secret)
         if link.role is Role.RECORDINGS:
             raise WrongLinkRole(
                 "this is a recordings link: it opens the room's recordings, not the meeting"

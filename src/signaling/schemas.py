@@ -38,6 +38,8 @@ __all__ = [
     "Delivery",
     "DeliveryList",
     "IceServer",
+    "JoinPreview",
+    "JoinPreviewRequest",
     "JoinRequest",
     "JoinResponse",
     "Link",
@@ -266,6 +268,10 @@ class JoinRequest(_Input):
     nickname: Nickname
 
 
+class JoinPreviewRequest(_Input):
+    secret: Annotated[str, StringConstraints(min_length=1, max_length=256)]
+
+
 class IceServer(BaseModel):
     urls: list[str]
     username: str | None = None
@@ -277,6 +283,11 @@ class JoinRoom(BaseModel):
     name: str
     theme_id: str | None
     config: RoomConfig
+
+
+class JoinPreview(BaseModel):
+    role: Role = Field(description="What the link lets its holder do.")
+    room: JoinRoom
 
 
 class JoinResponse(BaseModel):

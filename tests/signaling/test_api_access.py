@@ -146,6 +146,27 @@ async def test_recordings_link_does_not_open_the_meeting(app_client: httpx.Async
     assert_problem(await app_client.post("/api/v1/join", json=body), 403, "wrong-link-role")
 
 
+async def test_preview_tells_what_a_link_opens_without_a_token(
+    app_client: httpx.AsyncClient,
+) -> None:
+    room = await create(app_client, name="Standup")
+    links = room["links"]
+    for role in ("moderator", "speaker", "recordings"):
+        seen = await app_client.post("/api/v1/join/preview", json={"secret": links[role]["secret"]})
+        assert seen.status_code == 200
+        assert seen.json()["role"] == role and seen.json()["room"]["name"] == "Standup"
+        assert "token" not in seen.json()
+    await app_client.patch(f"/api/v1/rooms/{room['id']}", json={"status": "closed"})
+    speaker = {"secret": links["speaker"]["secret"]}
+    assert_problem(await app_client.post("/api/v1/join/preview", json=speaker), 403, "room-closed")
+    recordings = {"secret": links["recordings"]["secret"]}
+    assert (await app_client.post("/api/v1/join/preview", json=recordings)).status_code == 200
+    await app_client.post(f"/api/v1/rooms/{room['id']}/links/rotate")
+    assert_problem(await app_client.post("/api/v1/join/preview", json=speaker), 410, "link-rotated")
+    unknown = {"secret": "nope"}
+    assert_problem(await app_client.post("/api/v1/join/preview", json=unknown), 404, "invalid-link")
+
+
 async def test_closed_room_refuses_then_reopens(app_client: httpx.AsyncClient) -> None:
     room = await create(app_client)
     body = {"secret": room["links"]["speaker"]["secret"], "nickname": "Ada"}

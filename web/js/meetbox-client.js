@@ -17,6 +17,7 @@ export class MeetboxClient extends EventTarget {
     this.tracks = new Map(); // track id -> track info from the server
     this.mids = new Map(); // subscriber mid -> the track id it carries now (mids are reused)
     this.joined = null;
+    this.bye = null;
     this._pendingAnswer = null;
     this.subscriber.ontrack = (event) => {
       const trackId = this.mids.get(event.transceiver?.mid) ?? event.track.id;
@@ -34,20 +35,39 @@ export class MeetboxClient extends EventTarget {
     }
   }
 
+  // Join; resolves with the joined message. Events: "message", "track", "reconnecting",
+  // "reconnected" and "close" ({code, reason, bye}: the end, after any reconnecting).
   connect() {
     return new Promise((resolve, reject) => {
-      this.ws = new WebSocket(this.wsUrl);
-      this.ws.onopen = () => this.send({ type: "join", token: this.token });
-      this.ws.onclose = (event) => {
-        this.dispatchEvent(new CustomEvent("close", { detail: { code: event.code, reason: event.reason } }));
-        if (!this.joined) reject(new Error(`closed ${event.code} ${event.reason}`));
-      };
-      this.ws.onmessage = async (event) => {
-        const message = JSON.parse(event.data);
-        await this._handle(message);
-        if (message.type === "joined") resolve(message);
-      };
+      this._open({ type: "join", token: this.token }, resolve, reject);
     });
+  }
+
+  _open(hello, resolve, reject) {
+    const ws = new WebSocket(this.wsUrl);
+    this.ws = ws;
+    ws.onopen = () => ws.send(JSON.stringify(hello));
+    ws.onmessage = async (event) => {
+      const message = JSON.parse(event.data);
+      if (message.type === "bye") this.bye = message.reason;
+      await this._handle(message);
+      if (message.type === "joined") resolve(message);
+    };
+    ws.onclose = (event) => {
+      if (this.ws !== ws) return;
+      const wasJoined = this.joined !== null;
+      // A dropped connection (no bye, not closed by us): resume within the server's window,
+      // keeping the peer connections, so nobody sees us leave.
+      if (wasJoined && !this.bye && !this._closing && Date.now() < (this._resumeUntil ??= Date.now() + 20000)) {
+        if (hello.type === "join") this.dispatchEvent(new CustomEvent("reconnecting"));
+        setTimeout(() => this._open({ type: "resume", resume_token: this.joined.resume_token },
+          () => { this._resumeUntil = null; this.dispatchEvent(new CustomEvent("reconnected")); },
+          () => {}), 1000);
+        return;
+      }
+      this.dispatchEvent(new CustomEvent("close", { detail: { code: event.code, reason: event.reason, bye: this.bye || null } }));
+      if (!wasJoined) reject(new Error(`closed ${event.code} ${event.reason}`));
+    };
   }
 
   send(message) {
@@ -55,10 +75,21 @@ export class MeetboxClient extends EventTarget {
   }
 
   // videoCodec: "VP8" or "H264" to prefer one (default: the browser's order).
+  // sources: {trackId: "microphone" | "camera" | "screen" | "screen_audio"}.
   async publish(stream, sources = {}, { videoCodec = null } = {}) {
-    const mids = {};
-    const transceivers = stream.getTracks().map((track) =>
-      [track, this.publisher.addTransceiver(track, { direction: "sendonly", streams: [stream] })]);
+    const transceivers = stream.getTracks().map((track) => {
+      const source = sources[track.id] || (track.kind === "audio" ? "microphone" : "camera");
+      // A source published before (and stopped since) sends again on its m-line.
+      const old = this.publisher.getTransceivers().find((t) => t._meetboxSource === source && t.direction === "inactive");
+      if (old) {
+        old.sender.replaceTrack(track);
+        old.direction = "sendonly";
+        return [track, old];
+      }
+      const transceiver = this.publisher.addTransceiver(track, { direction: "sendonly", streams: [stream] });
+      transceiver._meetboxSource = source;
+      return [track, transceiver];
+    });
     if (videoCodec) {
       const wanted = RTCRtpSender.getCapabilities("video").codecs
         .filter((c) => c.mimeType.toLowerCase() === `video/${videoCodec.toLowerCase()}`);
@@ -67,9 +98,23 @@ export class MeetboxClient extends EventTarget {
         if (track.kind === "video") transceiver.setCodecPreferences(wanted);
       }
     }
+    await this._offer();
+  }
+
+  // Stop sending a published track: its m-line goes inactive; everyone is told.
+  async unpublish(track) {
+    const transceiver = this.publisher.getTransceivers().find((t) => t.sender.track === track);
+    if (!transceiver) return;
+    transceiver.direction = "inactive";
+    await transceiver.sender.replaceTrack(null);
+    await this._offer();
+  }
+
+  async _offer() {
     await this.publisher.setLocalDescription(await this.publisher.createOffer());
-    for (const [track, transceiver] of transceivers) {
-      if (transceiver.mid !== null) mids[transceiver.mid] = sources[track.id] || (track.kind === "audio" ? "microphone" : "camera");
+    const mids = {};
+    for (const transceiver of this.publisher.getTransceivers()) {
+      if (transceiver.mid !== null && transceiver._meetboxSource) mids[transceiver.mid] = transceiver._meetboxSource;
     }
     const answer = new Promise((resolve, reject) => { this._pendingAnswer = { resolve, reject }; });
     this.send({ type: "publish_offer", sdp: this.publisher.localDescription.sdp, sources: mids });
@@ -109,6 +154,7 @@ export class MeetboxClient extends EventTarget {
   }
 
   close() {
+    this._closing = true;
     this.ws?.close();
     this.publisher.close();
     this.subscriber.close();

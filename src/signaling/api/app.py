@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 from fastapi import FastAPI
-from fastapi.responses import RedirectResponse
+from fastapi.responses import FileResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from ..services import Services
@@ -81,6 +81,12 @@ def create_app(services: Services, web_dir: str | Path | None = None) -> BodyLim
     web = Path(web_dir) if web_dir else None
     if web is not None and web.is_dir():
         app.mount("/web", StaticFiles(directory=web), name="web")
+        room_page = web / "room.html"
+
+        # What room links open (the secret rides in the fragment, never sent here).
+        @app.get("/room/{room_id}", include_in_schema=False)
+        async def room(room_id: str) -> FileResponse:
+            return FileResponse(room_page, media_type="text/html")
 
     @app.get("/", include_in_schema=False)
     async def root() -> RedirectResponse:

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Response
 
 from ..errors import ServiceUnavailable
+from ..models import RoomRecord
 from ..pagination import MAX_LIMIT, encode_cursor
 from ..schemas import (
     ApiKey,
@@ -14,6 +15,8 @@ from ..schemas import (
     ApiKeyCreated,
     ApiKeyList,
     IceServer,
+    JoinPreview,
+    JoinPreviewRequest,
     JoinRequest,
     JoinResponse,
     JoinRoom,
@@ -32,6 +35,33 @@ keys_router = APIRouter(
     responses={401: problem_doc("No or wrong API key."), 404: problem_doc("No such key.")},
 )
 health_router = APIRouter(tags=["health"])
+
+
+@join_router.post(
+    "/join/preview",
+    response_model=JoinPreview,
+    summary="What a link opens, before joining",
+    description="No API key: the link secret is the credential. The link's role and room "
+    "(name, theme, config), refused like `POST /join` (except that a recordings link is "
+    "fine). Issues no token.",
+    responses={
+        403: problem_doc("The room is closed."),
+        404: problem_doc("Unknown link."),
+        410: problem_doc("The link was rotated, or the room expired."),
+    },
+)
+async def preview(body: JoinPreviewRequest, services: ServicesDep) -> JoinPreview:
+    role, room = await services.rooms.preview(body.secret)
+    return JoinPreview(role=role, room=_join_room(room))
+
+
+def _join_room(room: RoomRecord) -> JoinRoom:
+    return JoinRoom(
+        id=room.id,
+        name=room.name,
+        theme_id=room.theme_id,
+        config=RoomConfig.model_validate(room.config),
+    )
 
 
 @join_router.post(
@@ -58,12 +88,7 @@ async def join(body: JoinRequest, services: ServicesDep) -> JoinResponse:
         participant_id=grant.claims.participant_id,
         nickname=grant.claims.nickname,
         role=grant.claims.role,
-        room=JoinRoom(
-            id=grant.room.id,
-            name=grant.room.name,
-            theme_id=grant.room.theme_id,
-            config=RoomConfig.model_validate(grant.room.config),
-        ),
+        room=_join_room(grant.room),
         ws_url=services.rooms.ws_url,
         ice_servers=[
             IceServer(urls=entry.urls, username=entry.username, credential=entry.credential)

@@ -1,0 +1,116 @@
+"""The page a room link opens, in real Chromium with fake devices: a moderator and a speaker
+join from their links, see and hear each other, chat both ways; the moderator removes the
+speaker (who lands on the end view with the reason) and ends the meeting. Screenshots of
+each view go to the test's output dir."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from signaling.models import RoomRecord
+from tests.conftest import Server
+
+VIDEO_FRAMES = """(me) => [...document.querySelectorAll('#grid .tile')]
+  .filter((t) => t.dataset.participant !== me)
+  .map((t) => t.querySelector('video'))
+  .filter((v) => v.videoWidth > 0)
+  .reduce((n, v) => n + v.getVideoPlaybackQuality().totalVideoFrames, 0)"""
+AUDIO_PACKETS = """async () => {
+  let n = 0;
+  (await window.meetboxRoom.client.subscriber.getStats()).forEach((s) => {
+    if (s.type === 'inbound-rtp' && s.kind === 'audio') n += s.packetsReceived || 0;
+  });
+  return n;
+}"""
+
+
+def link(server: Server, room: RoomRecord, role: str) -> str:
+    secret = next(ln.secret for r, ln in room.links.items() if r.value == role)
+    base = server.ws_url.replace("ws://", "http://").removesuffix("/ws")
+    return f"{base}/room/{room.id}#secret={secret}"
+
+
+async def open_link(browser: Any, url: str) -> Any:
+    context = await browser.new_context()
+    page = await context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("dialog", lambda dialog: dialog.accept())
+    page.errors = errors
+    await page.goto(url)
+    return page
+
+
+async def join(page: Any, name: str, shots: Path) -> str:
+    await page.wait_for_selector("#join:not([hidden])")
+    await page.screenshot(path=str(shots / f"join-{name}.png"))
+    await page.fill("#nickname", name)
+    await page.click("#join-form button[type=submit]")
+    await page.wait_for_selector("#devices:not([hidden])")
+    await page.wait_for_function("document.querySelector('#preview').videoWidth > 0")
+    await page.screenshot(path=str(shots / f"devices-{name}.png"))
+    await page.click("#enter")
+    await page.wait_for_selector("#meeting:not([hidden])")
+    me: str = await page.evaluate("window.meetboxRoom.me.id")
+    return me
+
+
+async def test_two_people_meet_through_their_links(
+    browser: Any, server: Server, tmp_path: Path
+) -> None:
+    room = await server.room(name="Design review")
+    mod = await open_link(browser, link(server, room, "moderator"))
+    spk = await open_link(browser, link(server, room, "speaker"))
+    assert await mod.text_content("#join-title") == "Join Design review"
+    assert await mod.text_content("[data-role]") == "a moderator"
+    ids = {"Alice": await join(mod, "Alice", tmp_path), "Bob": await join(spk, "Bob", tmp_path)}
+
+    for page, me in ((mod, ids["Alice"]), (spk, ids["Bob"])):
+        await page.wait_for_function(f"({VIDEO_FRAMES})({me!r}) > 10", timeout=20000)
+        frames = await page.evaluate(f"({VIDEO_FRAMES})({me!r})")
+        packets = await page.evaluate(AUDIO_PACKETS)
+        await page.wait_for_function(f"({VIDEO_FRAMES})({me!r}) > {frames + 10}", timeout=10000)
+        await page.wait_for_function(f"({AUDIO_PACKETS})().then((n) => n > {packets})")
+    await mod.screenshot(path=str(tmp_path / "meeting-Alice.png"))
+
+    # Chat both ways; the closed panel counts what is unread.
+    await mod.click("#chat-toggle")
+    await mod.fill("#chat-text", "Hello Bob")
+    await mod.press("#chat-text", "Enter")
+    await spk.wait_for_function("document.querySelector('#unread').textContent === '1'")
+    await spk.click("#chat-toggle")
+    assert "Hello Bob" in await spk.text_content("#chat-log")
+    await spk.fill("#chat-text", "Hi Alice")
+    await spk.click("#chat-form button")
+    await mod.wait_for_function(
+        "document.querySelector('#chat-log').textContent.includes('Hi Alice')"
+    )
+    await spk.screenshot(path=str(tmp_path / "meeting-chat-Bob.png"))
+
+    # The moderator removes Bob, who is told why; then ends the meeting for everyone.
+    await mod.click("#people-toggle")
+    await mod.click("button[aria-label='Remove Bob from the meeting']")
+    await spk.wait_for_selector("#end:not([hidden])")
+    assert await spk.get_attribute("#end", "data-reason") == "kicked"
+    assert "removed you" in await spk.text_content("#end-reason")
+    assert await spk.is_hidden("#rejoin")
+    await spk.screenshot(path=str(tmp_path / "end-Bob.png"))
+    others = f"[data-participant]:not([data-participant='{ids['Alice']}'])"
+    await mod.wait_for_function(f'!document.querySelector("{others}")')  # Bob's tile is gone
+    await mod.click("#end-all")
+    await mod.wait_for_selector("#end:not([hidden])")
+    assert await mod.get_attribute("#end", "data-reason") == "ended_by_moderator"
+    for page in (mod, spk):
+        assert not page.errors, page.errors
+
+
+async def test_a_bad_link_says_what_is_wrong(browser: Any, server: Server) -> None:
+    room = await server.room()
+    page = await open_link(browser, link(server, room, "speaker").split("#")[0] + "#secret=nope")
+    await page.wait_for_selector("#problem:not([hidden])")
+    assert "does not belong to any room" in await page.text_content("#problem-text")
+    incomplete = await open_link(browser, link(server, room, "speaker").split("#")[0])
+    await incomplete.wait_for_selector("#problem:not([hidden])")
+    assert "incomplete" in await incomplete.text_content("#problem-text")
