@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from signaling.models import RoomRecord
+from signaling.protocol import CloseCode
 from tests.conftest import Server
 
 VIDEO_FRAMES = """(me) => [...document.querySelectorAll('#grid .tile')]
@@ -114,3 +115,30 @@ async def test_a_bad_link_says_what_is_wrong(browser: Any, server: Server) -> No
     incomplete = await open_link(browser, link(server, room, "speaker").split("#")[0])
     await incomplete.wait_for_selector("#problem:not([hidden])")
     assert "incomplete" in await incomplete.text_content("#problem-text")
+
+
+async def test_the_page_reconnects_by_itself_after_a_dropped_connection(
+    browser: Any, server: Server, tmp_path: Path
+) -> None:
+    room = await server.room()
+    mod = await open_link(browser, link(server, room, "moderator"))
+    spk = await open_link(browser, link(server, room, "speaker"))
+    alice = await join(mod, "Alice", tmp_path)
+    bob = await join(spk, "Bob", tmp_path)
+    await spk.wait_for_function(f"({VIDEO_FRAMES})({bob!r}) > 10", timeout=20000)
+    live = server.services.meetings.live(room.id)
+    assert live is not None
+    # The connection drops (no bye): the page says so, resumes, and the media never stopped.
+    live.sessions[bob].close(None, CloseCode.GOING_AWAY)
+    await spk.wait_for_selector("#banner:not([hidden])")
+    assert "Reconnecting" in await spk.text_content("#banner")
+    await spk.wait_for_selector("#banner", state="hidden", timeout=10000)
+    frames = await spk.evaluate(f"({VIDEO_FRAMES})({bob!r})")
+    await spk.wait_for_function(f"({VIDEO_FRAMES})({bob!r}) > {frames + 10}", timeout=10000)
+    assert await spk.is_visible("#meeting")
+    present = await mod.evaluate(
+        "window.meetboxRoom.client ? [...window.meetboxRoom.people.keys()] : []"
+    )
+    assert bob in present and alice in present  # nobody saw Bob leave
+    for page in (mod, spk):
+        assert not page.errors, page.errors
