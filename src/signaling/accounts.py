@@ -8,7 +8,7 @@ import hmac
 import logging
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from .clock import Clock
 from .errors import Invalid, NotFound, Unauthorized
@@ -35,6 +35,8 @@ TOUCH_INTERVAL = timedelta(minutes=1)
 
 _SETTING_INITIALIZED = "initialized_at"
 _SETTING_ADMIN_PASSWORD = "admin_password_hash"
+#: How long an admin console login lasts.
+ADMIN_SESSION_TTL = timedelta(hours=12)
 _SETTING_TOKEN_KEY = "token_signing_key"
 
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1}
@@ -114,6 +116,28 @@ class Accounts:
     async def check_admin_password(self, password: str) -> bool:
         stored = await self._store.get_setting(_SETTING_ADMIN_PASSWORD)
         return stored is not None and verify_password(password, stored)
+
+    async def admin_session(self, now: datetime) -> tuple[str, datetime]:
+        """A signed admin console session (the cookie's value) and when it expires."""
+        expires = now + ADMIN_SESSION_TTL
+        body = f"{int(expires.timestamp())}.{new_secret(12)}"
+        return f"{body}.{await self._session_mac(body)}", expires
+
+    async def check_admin_session(self, value: str | None, now: datetime) -> bool:
+        if not value or value.count(".") != 2:
+            return False
+        body, _, mac = value.rpartition(".")
+        if not hmac.compare_digest(mac, await self._session_mac(body)):
+            return False
+        try:
+            expires = int(body.split(".", 1)[0])
+        except ValueError:
+            return False
+        return now.timestamp() < expires
+
+    async def _session_mac(self, body: str) -> str:
+        key = await self.token_signing_key()
+        return hmac.new(key, b"admin-session:" + body.encode(), hashlib.sha256).hexdigest()
 
     async def create_api_key(self, name: str, key: str | None = None) -> tuple[ApiKeyRecord, str]:
         """A new key named ``name``; returns the record and the key (shown only once)."""

@@ -45,6 +45,7 @@ __all__ = [
     "RoomExpired",
     "ServiceUnavailable",
     "TokenError",
+    "TooManyRequests",
     "Unauthorized",
     "WrongLinkRole",
 ]
@@ -152,3 +153,9 @@ class ServiceUnavailable(MeetboxError):
     status = 503
     slug = "service-unavailable"
     title = "Service unavailable"
+
+
+class TooManyRequests(MeetboxError):
+    status = 429
+    slug = "too-many-requests"
+    title = "Too many requests"

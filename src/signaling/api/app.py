@@ -14,6 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from ..services import Services
 from .limits import BodyLimit
 from .problems import install_problem_handlers, problem_doc
+from .routes_admin import router as admin_router
 from .routes_meetings import router as meetings_router
 from .routes_misc import health_router, join_router, keys_router
 from .routes_rooms import router as rooms_router
@@ -74,6 +75,7 @@ def create_app(services: Services, web_dir: str | Path | None = None) -> BodyLim
     app.include_router(join_router, prefix=API_PREFIX)
     app.include_router(keys_router, prefix=API_PREFIX)
     app.include_router(webhooks_router, prefix=API_PREFIX)
+    app.include_router(admin_router, prefix=API_PREFIX)
     app.include_router(health_router, prefix=API_PREFIX)
     app.include_router(health_router, include_in_schema=False)
     app.include_router(ws_router)
@@ -82,6 +84,11 @@ def create_app(services: Services, web_dir: str | Path | None = None) -> BodyLim
     if web is not None and web.is_dir():
         app.mount("/web", StaticFiles(directory=web), name="web")
         room_page = web / "room.html"
+        admin_page = web / "admin.html"
+
+        @app.get("/admin", include_in_schema=False)
+        async def admin() -> FileResponse:
+            return FileResponse(admin_page, media_type="text/html")
 
         # What room links open (the secret rides in the fragment, never sent here).
         @app.get("/room/{room_id}", include_in_schema=False)

@@ -7,11 +7,11 @@ from typing import Annotated
 from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader
 
-from ..errors import ServiceUnavailable
+from ..errors import Forbidden, ServiceUnavailable, Unauthorized
 from ..models import ApiKeyRecord
 from ..services import Services
 
-__all__ = ["ApiKeyAuth", "ServicesDep", "get_services"]
+__all__ = ["ADMIN_COOKIE", "CSRF_HEADER", "ApiKeyAuth", "ServicesDep", "get_services"]
 
 _api_key_header = APIKeyHeader(
     name="X-API-Key", auto_error=False, description="An API key (see `meetbox api-key`)."
@@ -26,10 +26,30 @@ def get_services(request: Request) -> Services:
 ServicesDep = Annotated[Services, Depends(get_services)]
 
 
+#: The admin console's session cookie (HttpOnly, SameSite=Strict).
+ADMIN_COOKIE = "meetbox_admin"
+#: Requests that change something with the admin cookie must carry this header: a page on
+#: another site cannot send it without a CORS preflight, which meetbox never grants.
+CSRF_HEADER = "X-Meetbox-Console"
+_SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+
+
 async def require_api_key(
-    services: ServicesDep, key: Annotated[str | None, Security(_api_key_header)]
+    request: Request,
+    services: ServicesDep,
+    key: Annotated[str | None, Security(_api_key_header)],
 ) -> ApiKeyRecord:
-    record = await services.accounts.authenticate(key)
+    """An API key; or, from the admin console, its session cookie."""
+    session = request.cookies.get(ADMIN_COOKIE)
+    if not key and session is not None:
+        now = services.clock.now()
+        if not await services.accounts.check_admin_session(session, now):
+            raise Unauthorized("the admin console session has expired; log in again")
+        if request.method not in _SAFE_METHODS and request.headers.get(CSRF_HEADER) != "1":
+            raise Forbidden(f"requests from the admin console carry {CSRF_HEADER}: 1")
+        record = ApiKeyRecord("admin", "admin console", "console", "", now)
+    else:
+        record = await services.accounts.authenticate(key)
     if services.draining:
         raise ServiceUnavailable("the server is shutting down")
     return record

@@ -1,0 +1,52 @@
+"""The admin console in real Chromium: a wrong password is refused, the right one opens the
+console, a room created there can be joined from its moderator link."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from tests.conftest import Server
+
+
+async def test_admin_creates_a_room_and_its_link_opens_the_join_view(
+    browser: Any, server: Server, tmp_path: Path
+) -> None:
+    assert server.services.first_start is not None
+    password = server.services.first_start.admin_password
+    assert password
+    base = server.ws_url.replace("ws://", "http://").removesuffix("/ws")
+    context = await browser.new_context()
+    page = await context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    await page.goto(f"{base}/admin")
+    await page.wait_for_selector("#login:not([hidden])")
+    await page.fill("#password", "not the password")
+    await page.click("#login-form button")
+    await page.wait_for_selector("#login-error:not([hidden])")
+    assert "Wrong password" in await page.text_content("#login-error")
+    await page.screenshot(path=str(tmp_path / "admin-login.png"))
+
+    await page.fill("#password", password)
+    await page.click("#login-form button")
+    await page.wait_for_selector("#console:not([hidden])")
+    await page.fill("#room-name", "Team sync")
+    await page.click("#create-form button")
+    row = page.locator("#rooms tr", has_text="Team sync")
+    await row.wait_for()
+    await page.screenshot(path=str(tmp_path / "admin-rooms.png"))
+    href = await row.locator("a[data-role=moderator]").get_attribute("href")
+    assert href and "/room/" in href and "#secret=" in href
+
+    # The link carries the server's public URL; here it is the test server's address.
+    join = await context.new_page()
+    await join.goto(base + href[href.index("/room/") :])
+    await join.wait_for_selector("#join:not([hidden])")
+    assert await join.text_content("#join-title") == "Join Team sync"
+    assert await join.text_content("[data-role]") == "a moderator"
+
+    page.on("dialog", lambda dialog: dialog.accept())
+    await row.locator("button.danger").click()
+    await row.wait_for(state="detached")
+    assert not errors, errors
