@@ -20,6 +20,7 @@ __all__ = [
     "RoomKind",
     "RoomRecord",
     "RoomStatus",
+    "ThemeRecord",
     "WebhookRecord",
 ]
 
@@ -186,3 +187,22 @@ class DueDelivery:
     url: str
     secret: str
     body: str
+
+
+@dataclass(slots=True)
+class ThemeRecord:
+    """How the join and meeting views look for rooms that use it."""
+
+    id: str
+    name: str
+    #: "light" or "dark"
+    base: str
+    #: Colours as #rrggbb: buttons and links, page background, highlights, text.
+    primary: str
+    background: str
+    accent: str
+    text: str
+    brand_text: str | None
+    created_at: datetime
+    updated_at: datetime
+    logo_type: str | None = None

@@ -55,6 +55,11 @@ __all__ = [
     "RoomList",
     "RoomUpdate",
     "RotateLinks",
+    "Theme",
+    "ThemeBase",
+    "ThemeCreate",
+    "ThemeList",
+    "ThemeUpdate",
     "Webhook",
     "WebhookCreate",
     "WebhookCreated",
@@ -288,6 +293,7 @@ class JoinRoom(BaseModel):
 class JoinPreview(BaseModel):
     role: Role = Field(description="What the link lets its holder do.")
     room: JoinRoom
+    theme: Theme | None = Field(description="The room's theme, if it has one.")
 
 
 class JoinResponse(BaseModel):
@@ -416,6 +422,56 @@ class Delivery(BaseModel):
 class DeliveryList(BaseModel):
     items: list[Delivery]
     next_cursor: str | None = Field(description="Pass as `cursor` for the next page.")
+
+
+Colour = Annotated[str, StringConstraints(pattern=r"^#[0-9a-fA-F]{6}$")]
+BrandText = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60, pattern=_TEXT)
+]
+
+
+class ThemeBase(StrEnum):
+    LIGHT = "light"
+    DARK = "dark"
+
+
+class ThemeCreate(_Input):
+    name: Name
+    base: ThemeBase = ThemeBase.DARK
+    primary: Colour = Field("#3d7bfd", description="Buttons and links.")
+    background: Colour = Field("#10131a", description="The page.")
+    accent: Colour = Field("#35c27a", description="Highlights: the active speaker.")
+    text: Colour = "#eef1f7"
+    brand_text: BrandText | None = Field(None, description="Shown above the room name.")
+
+
+class ThemeUpdate(_Input):
+    name: Name | None = None
+    base: ThemeBase | None = None
+    primary: Colour | None = None
+    background: Colour | None = None
+    accent: Colour | None = None
+    text: Colour | None = None
+    brand_text: BrandText | None = None
+
+
+class Theme(BaseModel):
+    id: str
+    name: str
+    base: ThemeBase
+    primary: str
+    background: str
+    accent: str
+    text: str
+    brand_text: str | None
+    logo_url: str | None = Field(description="Public: the join and meeting views load it.")
+    created_at: datetime
+    updated_at: datetime
+
+
+class ThemeList(BaseModel):
+    items: list[Theme]
+    next_cursor: str | None
 
 
 class Attendance(BaseModel):

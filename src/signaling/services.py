@@ -13,6 +13,7 @@ from .meetings import MeetingService
 from .rooms import RoomService
 from .store import Store
 from .sweeper import Sweeper
+from .themes import ThemeService
 from .webhooks import WebhookService
 
 __all__ = ["Services", "build_services"]
@@ -27,6 +28,7 @@ class Services:
     sweeper: Sweeper
     meetings: MeetingService
     webhooks: WebhookService
+    themes: ThemeService
     #: Signs and verifies participant tokens.
     token_key: bytes
     #: STUN/TURN servers handed to clients by ``POST /join``.
@@ -74,6 +76,7 @@ async def build_services(
         sweeper=sweeper,
         meetings=meetings,
         webhooks=webhooks,
+        themes=ThemeService(store, clock),
         token_key=token_key,
         ice=ice or IceConfig(),
         first_start=first_start,

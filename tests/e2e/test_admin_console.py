@@ -31,6 +31,14 @@ async def test_admin_creates_a_room_and_its_link_opens_the_join_view(
     await page.fill("#password", password)
     await page.click("#login-form button")
     await page.wait_for_selector("#console:not([hidden])")
+    # A theme, then a room wearing it.
+    await page.fill("#theme-name", "Acme")
+    await page.fill("#theme-primary", "#aa3300")
+    await page.fill("#theme-brand", "Acme Corp")
+    await page.click("#theme-form button")
+    await page.wait_for_function(
+        "document.querySelector('#room-theme').selectedOptions[0].text === 'Acme'"
+    )
     await page.fill("#room-name", "Team sync")
     await page.click("#create-form button")
     row = page.locator("#rooms tr", has_text="Team sync")
@@ -45,6 +53,11 @@ async def test_admin_creates_a_room_and_its_link_opens_the_join_view(
     await join.wait_for_selector("#join:not([hidden])")
     assert await join.text_content("#join-title") == "Join Team sync"
     assert await join.text_content("[data-role]") == "a moderator"
+    assert "Acme Corp" in await join.text_content("#join .brand")
+    button = join.locator("#join-form button[type=submit]")
+    colour = await button.evaluate("(b) => getComputedStyle(b).backgroundColor")
+    assert colour == "rgb(170, 51, 0)"  # the theme's primary colour
+    await join.screenshot(path=str(tmp_path / "join-themed.png"))
 
     page.on("dialog", lambda dialog: dialog.accept())
     await row.locator("button.danger").click()

@@ -60,6 +60,7 @@ async def test_create_returns_room_with_three_role_links(app_client: httpx.Async
 
 
 async def test_create_with_every_field(app_client: httpx.AsyncClient) -> None:
+    theme = (await app_client.post("/api/v1/themes", json={"name": "Dark blue"})).json()
     body = {
         "name": "Board",
         "kind": "long_term",
@@ -67,7 +68,7 @@ async def test_create_with_every_field(app_client: httpx.AsyncClient) -> None:
         "delete_after_use": True,
         "max_participants": 12,
         "session_length_minutes": 90,
-        "theme_id": "dark-blue",
+        "theme_id": theme["id"],
         "metadata": {"crm": {"deal": 42}},
         "config": {"chat": {"enabled": False}, "recording": {"layout": "speaker"}},
     }

@@ -24,8 +24,38 @@ function showLogin() {
 async function showConsole() {
   $("#login").hidden = true;
   $("#console").hidden = false;
-  await loadRooms();
+  await Promise.all([loadRooms(), loadThemes()]);
 }
+
+async function loadThemes() {
+  const page = await call("GET", "/themes?limit=100");
+  const current = $("#room-theme").value;
+  $("#room-theme").replaceChildren(new Option("Default", ""),
+    ...page.items.map((theme) => new Option(theme.name, theme.id, false, theme.id === current)));
+}
+
+$("#theme-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  $("#theme-error").hidden = true;
+  try {
+    const brand = $("#theme-brand").value.trim();
+    const theme = await call("POST", "/themes", {
+      name: $("#theme-name").value,
+      base: $("#theme-base").value,
+      primary: $("#theme-primary").value,
+      background: $("#theme-background").value,
+      accent: $("#theme-accent").value,
+      text: $("#theme-text").value,
+      brand_text: brand || null,
+    });
+    $("#theme-name").value = "";
+    await loadThemes();
+    $("#room-theme").value = theme.id;
+  } catch (error) {
+    $("#theme-error").textContent = error.message;
+    $("#theme-error").hidden = false;
+  }
+});
 
 $("#login-form").addEventListener("submit", async (event) => {
   event.preventDefault();
@@ -109,6 +139,7 @@ $("#create-form").addEventListener("submit", async (event) => {
       name: $("#room-name").value,
       kind: $("#room-kind").value,
       max_participants: max ? Number(max) : null,
+      theme_id: $("#room-theme").value || null,
       config: { chat: { enabled: $("#room-chat").checked }, screen_share: { enabled: $("#room-screen").checked } },
     });
     $("#room-name").value = "";

@@ -54,6 +54,29 @@ async function api(path, body) {
 
 // -- join view ------------------------------------------------------------------------------
 
+function applyTheme(theme) {
+  const style = document.documentElement.style;
+  style.setProperty("--primary", theme.primary);
+  style.setProperty("--bg", theme.background);
+  style.setProperty("--speaking", theme.accent);
+  style.setProperty("--text", theme.text);
+  if (theme.base === "light") {
+    style.setProperty("--panel", "#ffffff");
+    style.setProperty("--muted", "#4b5468");
+    style.colorScheme = "light";
+  }
+  const brand = document.createElement("p");
+  brand.className = "brand";
+  if (theme.logo_url) {
+    const logo = document.createElement("img");
+    logo.src = theme.logo_url;
+    logo.alt = theme.brand_text || "";
+    brand.append(logo);
+  }
+  if (theme.brand_text) brand.append(document.createTextNode(theme.brand_text));
+  if (brand.childNodes.length) $("#join").prepend(brand);
+}
+
 async function start() {
   if (!secret) return problem("This link is incomplete: it should end with #secret=... Ask the organiser for the whole link.");
   try {
@@ -61,7 +84,8 @@ async function start() {
   } catch (error) {
     return problem(`${error.message}.`);
   }
-  const { room, role } = state.preview;
+  const { room, role, theme } = state.preview;
+  if (theme) applyTheme(theme);
   if (role === "recordings") return problem("This is a recordings link. Recordings are not available here yet.");
   for (const el of document.querySelectorAll("[data-room-name]")) el.textContent = room.name;
   document.title = `${room.name} - meetbox`;

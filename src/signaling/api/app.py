@@ -18,6 +18,7 @@ from .routes_admin import router as admin_router
 from .routes_meetings import router as meetings_router
 from .routes_misc import health_router, join_router, keys_router
 from .routes_rooms import router as rooms_router
+from .routes_themes import router as themes_router
 from .routes_webhooks import router as webhooks_router
 from .ws import router as ws_router
 
@@ -75,6 +76,7 @@ def create_app(services: Services, web_dir: str | Path | None = None) -> BodyLim
     app.include_router(join_router, prefix=API_PREFIX)
     app.include_router(keys_router, prefix=API_PREFIX)
     app.include_router(webhooks_router, prefix=API_PREFIX)
+    app.include_router(themes_router, prefix=API_PREFIX)
     app.include_router(admin_router, prefix=API_PREFIX)
     app.include_router(health_router, prefix=API_PREFIX)
     app.include_router(health_router, include_in_schema=False)

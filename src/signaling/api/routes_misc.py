@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response
 
-from ..errors import ServiceUnavailable
+from ..errors import NotFound, ServiceUnavailable
 from ..models import RoomRecord
 from ..pagination import MAX_LIMIT, encode_cursor
 from ..schemas import (
@@ -52,7 +53,11 @@ health_router = APIRouter(tags=["health"])
 )
 async def preview(body: JoinPreviewRequest, services: ServicesDep) -> JoinPreview:
     role, room = await services.rooms.preview(body.secret)
-    return JoinPreview(role=role, room=_join_room(room))
+    theme = None
+    if room.theme_id is not None:
+        with contextlib.suppress(NotFound):  # deleted since: the default look
+            theme = services.themes.represent(await services.themes.get(room.theme_id))
+    return JoinPreview(role=role, room=_join_room(room), theme=theme)
 
 
 def _join_room(room: RoomRecord) -> JoinRoom:

@@ -55,6 +55,7 @@ def room_out(room: RoomRecord, rooms: RoomService) -> Room:
 async def create_room(
     body: RoomCreate, services: ServicesDep, _: ApiKeyAuth, response: Response
 ) -> Room:
+    await services.themes.check_exists(body.theme_id)
     room = await services.rooms.create(body)
     response.headers["Location"] = f"/api/v1/rooms/{room.id}"
     return room_out(room, services.rooms)
@@ -124,6 +125,7 @@ async def get_room(room_id: RoomId, services: ServicesDep, _: ApiKeyAuth) -> Roo
 async def update_room(
     room_id: RoomId, body: RoomUpdate, services: ServicesDep, _: ApiKeyAuth
 ) -> Room:
+    await services.themes.check_exists(body.theme_id)
     return room_out(await services.rooms.update(room_id, body), services.rooms)
 
 

@@ -25,6 +25,7 @@ from ..models import (
     RoomKind,
     RoomRecord,
     RoomStatus,
+    ThemeRecord,
     WebhookRecord,
 )
 
@@ -145,6 +146,20 @@ class Store(Protocol):
 
     async def open_meeting_ids(self) -> list[str]:
         """Meetings not ended (after a restart: left open by a process that is gone)."""
+
+    # themes
+    async def save_theme(self, theme: ThemeRecord) -> None:
+        """Insert or update (the logo is kept)."""
+
+    async def get_theme(self, theme_id: str) -> ThemeRecord | None: ...
+
+    async def list_themes(self, limit: int, after: tuple[str, str] | None) -> Page[ThemeRecord]: ...
+
+    async def delete_theme(self, theme_id: str) -> bool: ...
+
+    async def set_theme_logo(self, theme_id: str, logo: bytes | None, kind: str | None) -> bool: ...
+
+    async def get_theme_logo(self, theme_id: str) -> tuple[bytes, str] | None: ...
 
     # revoked participant tokens
     async def revoke_token(self, token_id: str, until: datetime) -> None:

@@ -150,6 +150,22 @@ MIGRATIONS: list[tuple[int, str]] = [
         );
         """,
     ),
+    (
+        5,
+        """
+        CREATE TABLE themes (
+            id TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            base TEXT NOT NULL,
+            colours TEXT NOT NULL,
+            brand_text TEXT,
+            logo BLOB,
+            logo_type TEXT,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+        """,
+    ),
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]

@@ -29,6 +29,7 @@ from ..models import (
     RoomKind,
     RoomRecord,
     RoomStatus,
+    ThemeRecord,
     WebhookRecord,
 )
 from ..tokens import new_secret
@@ -476,6 +477,54 @@ class SqliteStore:
                 AttendanceRecord(pid, nickname, Role(role), parse_ts(joined), _dt(left), reason)
             )
 
+    # -- themes -----------------------------------------------------------------------------
+
+    async def save_theme(self, theme: ThemeRecord) -> None:
+        """Insert or update ``theme`` (its logo is kept; see :meth:`set_theme_logo`)."""
+        colours = json.dumps(
+            [theme.primary, theme.background, theme.accent, theme.text], separators=(",", ":")
+        )
+        await self._write(
+            "INSERT INTO themes (id, name, base, colours, brand_text, created_at, updated_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET name = excluded.name, "
+            "base = excluded.base, colours = excluded.colours, "
+            "brand_text = excluded.brand_text, updated_at = excluded.updated_at",
+            (
+                theme.id,
+                theme.name,
+                theme.base,
+                colours,
+                theme.brand_text,
+                format_ts(theme.created_at),
+                format_ts(theme.updated_at),
+            ),
+        )
+
+    async def get_theme(self, theme_id: str) -> ThemeRecord | None:
+        row = await self._one(f"SELECT {_THEME_COLUMNS} FROM themes WHERE id = ?", (theme_id,))
+        return None if row is None else _theme_of(row)
+
+    async def list_themes(self, limit: int, after: tuple[str, str] | None) -> Page[ThemeRecord]:
+        rows, next_after = await self._page("themes", _THEME_COLUMNS, [], [], limit, after)
+        return Page([_theme_of(row) for row in rows], next_after)
+
+    async def delete_theme(self, theme_id: str) -> bool:
+        return await self._write("DELETE FROM themes WHERE id = ?", (theme_id,)) == 1
+
+    async def set_theme_logo(self, theme_id: str, logo: bytes | None, kind: str | None) -> bool:
+        return (
+            await self._write(
+                "UPDATE themes SET logo = ?, logo_type = ? WHERE id = ?", (logo, kind, theme_id)
+            )
+            == 1
+        )
+
+    async def get_theme_logo(self, theme_id: str) -> tuple[bytes, str] | None:
+        row = await self._one("SELECT logo, logo_type FROM themes WHERE id = ?", (theme_id,))
+        if row is None or row[0] is None:
+            return None
+        return bytes(row[0]), str(row[1])
+
     # -- revoked participant tokens -----------------------------------------------------------
 
     async def revoke_token(self, token_id: str, until: datetime) -> None:
@@ -766,6 +815,26 @@ class SqliteStore:
 
 
 _KEY_COLUMNS = "id, name, prefix, key_hash, created_at, last_used_at, revoked_at"
+_THEME_COLUMNS = "id, name, base, colours, brand_text, created_at, updated_at, logo_type"
+
+
+def _theme_of(row: sqlite3.Row) -> ThemeRecord:
+    primary, background, accent, text = json.loads(row[3])
+    return ThemeRecord(
+        id=row[0],
+        name=row[1],
+        base=row[2],
+        primary=primary,
+        background=background,
+        accent=accent,
+        text=text,
+        brand_text=row[4],
+        created_at=parse_ts(row[5]),
+        updated_at=parse_ts(row[6]),
+        logo_type=row[7],
+    )
+
+
 _HOOK_COLUMNS = "id, url, events, enabled, secret, description, created_at, updated_at"
 _DELIVERY_COLUMNS = (
     "d.id, d.webhook_id, d.event_id, e.type, d.status, d.attempts, d.created_at, "
