@@ -3,10 +3,12 @@ console, a room created there can be joined from its moderator link."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
-from tests.conftest import Server
+from sfu.client import MeetboxClient
+from tests.conftest import Receiver, Server
 
 
 async def test_admin_creates_a_room_and_its_link_opens_the_join_view(
@@ -63,3 +65,58 @@ async def test_admin_creates_a_room_and_its_link_opens_the_join_view(
     await row.locator("button.danger").click()
     await row.wait_for(state="detached")
     assert not errors, errors
+
+
+async def login(browser: Any, server: Server) -> Any:
+    assert server.services.first_start is not None
+    base = server.ws_url.replace("ws://", "http://").removesuffix("/ws")
+    page = await (await browser.new_context()).new_page()
+    page.errors = []
+    page.on("pageerror", lambda exc: page.errors.append(str(exc)))
+    page.on("dialog", lambda dialog: dialog.accept())
+    await page.goto(f"{base}/admin")
+    await page.fill("#password", server.services.first_start.admin_password or "")
+    await page.click("#login-form button")
+    await page.wait_for_selector("#console:not([hidden])")
+    return page
+
+
+async def test_console_keys_webhooks_and_live_meeting(
+    browser: Any, server: Server, receiver: Receiver, tmp_path: Path
+) -> None:
+    page = await login(browser, server)
+    await page.click("button[data-page=keys-page]")
+    await page.fill("#key-name", "CRM")
+    await page.click("#key-form button")
+    await page.wait_for_selector("#key-shown:not([hidden])")
+    key = await page.text_content("#key-shown code")
+    assert key and key.startswith("mbk_")
+    assert (await server.services.accounts.authenticate(key)).name == "CRM"  # it works
+    await page.screenshot(path=str(tmp_path / "admin-keys.png"))
+
+    await page.click("button[data-page=hooks-page]")
+    await page.fill("#hook-url", receiver.url)
+    await page.click("#hook-form button")
+    await page.wait_for_selector("#hook-shown:not([hidden])")
+    secret = await page.text_content("#hook-shown code")
+    assert secret and secret.startswith("whsec_")
+    await page.click("#hooks button:has-text('Test')")
+    await page.wait_for_function("document.querySelector('#hooks').innerText.includes('delivered')")
+    await receiver.wait_for(1)
+    await page.screenshot(path=str(tmp_path / "admin-webhooks.png"))
+
+    room = await server.room(name="Live")
+    guest = MeetboxClient(server.ws_url, await server.token(room, "speaker", "Guest"))
+    try:
+        await guest.connect()
+        await page.click("button[data-page=rooms-page]")
+        await page.click("button[aria-label='Show the live meeting in Live']")
+        await page.wait_for_selector("#live:not([hidden])")
+        assert "Guest" in await page.text_content("#live-people")
+        await page.click("button[aria-label='Remove Guest']")
+        async with asyncio.timeout(10):
+            await guest.wait_for(lambda c: c.closed_with is not None)
+        assert {"type": "bye", "reason": "kicked"} in guest.messages
+    finally:
+        await guest.close()
+    assert not page.errors, page.errors

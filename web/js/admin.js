@@ -27,6 +27,148 @@ async function showConsole() {
   await Promise.all([loadRooms(), loadThemes()]);
 }
 
+for (const tab of document.querySelectorAll(".tabs button")) {
+  tab.addEventListener("click", async () => {
+    for (const other of document.querySelectorAll(".tabs button")) other.removeAttribute("aria-current");
+    tab.setAttribute("aria-current", "page");
+    for (const page of document.querySelectorAll(".page")) page.hidden = page.id !== tab.dataset.page;
+    if (tab.dataset.page === "keys-page") await loadKeys();
+    if (tab.dataset.page === "hooks-page") await loadHooks();
+    if (tab.dataset.page === "rooms-page") await loadRooms();
+  });
+}
+
+function cell(text) {
+  const td = document.createElement("td");
+  td.textContent = text;
+  return td;
+}
+
+function button(label, aria, onClick, danger = false) {
+  const b = document.createElement("button");
+  b.type = "button";
+  b.textContent = label;
+  b.setAttribute("aria-label", aria);
+  if (danger) b.className = "danger";
+  b.addEventListener("click", onClick);
+  return b;
+}
+
+function secretNote(target, text, secret) {
+  target.replaceChildren(document.createTextNode(text));
+  const code = document.createElement("code");
+  code.className = "secret";
+  code.textContent = secret;
+  target.append(code);
+  target.hidden = false;
+}
+
+// -- API keys -------------------------------------------------------------------------------
+
+async function loadKeys() {
+  const page = await call("GET", "/api-keys?limit=100");
+  $("#keys").replaceChildren(...page.items.map((key) => {
+    const row = document.createElement("tr");
+    const actions = document.createElement("td");
+    if (!key.revoked_at) {
+      actions.append(button("Revoke", `Revoke the key ${key.name}`, async () => {
+        if (!confirm(`Revoke ${key.name}? Whatever uses it stops working.`)) return;
+        await call("DELETE", `/api-keys/${encodeURIComponent(key.id)}`);
+        await loadKeys();
+      }, true));
+    }
+    row.append(cell(key.name), cell(`${key.prefix}...`),
+      cell(key.revoked_at ? "revoked" : key.last_used_at ? new Date(key.last_used_at).toLocaleString() : "never"), actions);
+    return row;
+  }));
+}
+
+$("#key-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const created = await call("POST", "/api-keys", { name: $("#key-name").value });
+  $("#key-name").value = "";
+  secretNote($("#key-shown"), "The new key, shown only now:", created.key);
+  await loadKeys();
+});
+
+// -- webhooks -------------------------------------------------------------------------------
+
+async function loadHooks() {
+  const page = await call("GET", "/webhooks?limit=100");
+  const rows = await Promise.all(page.items.map(async (hook) => {
+    const log = await call("GET", `/webhooks/${encodeURIComponent(hook.id)}/deliveries?limit=20`);
+    const counts = {};
+    for (const d of log.items) counts[d.status] = (counts[d.status] || 0) + 1;
+    const row = document.createElement("tr");
+    row.dataset.hook = hook.id;
+    const actions = document.createElement("td");
+    const result = document.createElement("span");
+    result.className = "note";
+    result.setAttribute("role", "status");
+    actions.append(
+      button("Test", `Send a test event to ${hook.url}`, async () => {
+        const sent = await call("POST", `/webhooks/${encodeURIComponent(hook.id)}/test`);
+        result.textContent = sent.status === "delivered" ? `delivered (${sent.last_status_code})` : `failed: ${sent.last_error}`;
+      }),
+      button("Delete", `Delete the webhook ${hook.url}`, async () => {
+        if (!confirm(`Stop sending events to ${hook.url}?`)) return;
+        await call("DELETE", `/webhooks/${encodeURIComponent(hook.id)}`);
+        await loadHooks();
+      }, true),
+      result,
+    );
+    row.append(cell(hook.url), cell(hook.events.length ? hook.events.join(", ") : "all"),
+      cell(Object.entries(counts).map(([k, v]) => `${v} ${k}`).join(", ") || "none yet"), actions);
+    return row;
+  }));
+  $("#hooks").replaceChildren(...rows);
+}
+
+$("#hook-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  $("#hook-error").hidden = true;
+  try {
+    const events = [...$("#hook-events").selectedOptions].map((o) => o.value);
+    const hook = await call("POST", "/webhooks", { url: $("#hook-url").value, events });
+    $("#hook-url").value = "";
+    secretNote($("#hook-shown"), "Its signing secret, shown only now:", hook.secret);
+    await loadHooks();
+  } catch (error) {
+    $("#hook-error").textContent = error.message;
+    $("#hook-error").hidden = false;
+  }
+});
+
+// -- live meeting ---------------------------------------------------------------------------
+
+async function showLive(room) {
+  let meeting;
+  try {
+    meeting = await call("GET", `/rooms/${encodeURIComponent(room.id)}/meeting`);
+  } catch {
+    $("#live").hidden = true;
+    return loadRooms();
+  }
+  $("#live-title").textContent = `Live meeting in ${room.name} (${meeting.participants.length})`;
+  $("#live-people").replaceChildren(...meeting.participants.map((p) => {
+    const item = document.createElement("li");
+    item.append(document.createTextNode(`${p.nickname} - ${p.role}${p.hand_raised ? " - hand raised" : ""}`),
+      button("Remove", `Remove ${p.nickname}`, async () => {
+        await call("DELETE", `/rooms/${encodeURIComponent(room.id)}/meeting/participants/${encodeURIComponent(p.id)}`);
+        await showLive(room);
+      }, true));
+    return item;
+  }));
+  $("#live-end").onclick = async () => {
+    if (!confirm(`End the meeting in ${room.name} for everyone?`)) return;
+    await call("DELETE", `/rooms/${encodeURIComponent(room.id)}/meeting`);
+    $("#live").hidden = true;
+    await loadRooms();
+  };
+  $("#live").hidden = false;
+}
+$("#live-close").addEventListener("click", () => { $("#live").hidden = true; });
+
 async function loadThemes() {
   const page = await call("GET", "/themes?limit=100");
   const current = $("#room-theme").value;
@@ -115,6 +257,9 @@ function roomRow(room) {
     links.append(open, copy, document.createElement("br"));
   }
   const actions = document.createElement("td");
+  if (room.status === "active_meeting") {
+    actions.append(button("Meeting", `Show the live meeting in ${room.name}`, () => showLive(room)));
+  }
   const remove = document.createElement("button");
   remove.type = "button";
   remove.className = "danger";
