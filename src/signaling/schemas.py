@@ -294,6 +294,9 @@ class JoinPreview(BaseModel):
     role: Role = Field(description="What the link lets its holder do.")
     room: JoinRoom
     theme: Theme | None = Field(description="The room's theme, if it has one.")
+    invite_url: str | None = Field(
+        None, description="Moderator links only: the speaker link, to invite people."
+    )
 
 
 class JoinResponse(BaseModel):

@@ -75,6 +75,18 @@ async def test_two_people_meet_through_their_links(
         await page.wait_for_function(f"({VIDEO_FRAMES})({me!r}) > {frames + 10}", timeout=10000)
         await page.wait_for_function(f"({AUDIO_PACKETS})().then((n) => n > {packets})")
     await mod.screenshot(path=str(tmp_path / "meeting-Alice.png"))
+    # Moderators can invite (the speaker link); speakers cannot.
+    invite = await mod.evaluate("window.meetboxRoom.preview.invite_url")
+    speaker_secret = link(server, room, "speaker").split("#", 1)[1]
+    assert invite.endswith(speaker_secret) and await mod.is_visible("#invite")
+    assert await spk.is_hidden("#invite")
+    # Readable on a phone: nothing wider than 360 px.
+    await spk.set_viewport_size({"width": 360, "height": 740})
+    assert await spk.evaluate("document.documentElement.scrollWidth") <= 360
+    await spk.screenshot(path=str(tmp_path / "meeting-360.png"))
+    await spk.set_viewport_size({"width": 1280, "height": 720})
+    await mod.click("#layout")  # speaker view
+    assert await mod.get_attribute("#grid", "class") == "speaker-layout"
 
     # Chat both ways; the closed panel counts what is unread.
     await mod.click("#chat-toggle")
@@ -109,6 +121,9 @@ async def test_two_people_meet_through_their_links(
 
 async def test_a_bad_link_says_what_is_wrong(browser: Any, server: Server) -> None:
     room = await server.room()
+    recordings = await open_link(browser, link(server, room, "recordings"))
+    await recordings.wait_for_selector("#recordings:not([hidden])")
+    assert "no recordings" in await recordings.text_content("#recordings")
     page = await open_link(browser, link(server, room, "speaker").split("#")[0] + "#secret=nope")
     await page.wait_for_selector("#problem:not([hidden])")
     assert "does not belong to any room" in await page.text_content("#problem-text")

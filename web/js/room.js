@@ -86,8 +86,8 @@ async function start() {
   }
   const { room, role, theme } = state.preview;
   if (theme) applyTheme(theme);
-  if (role === "recordings") return problem("This is a recordings link. Recordings are not available here yet.");
   for (const el of document.querySelectorAll("[data-room-name]")) el.textContent = room.name;
+  if (role === "recordings") return show("recordings");
   document.title = `${room.name} - meetbox`;
   $("[data-role]").textContent = ROLES[role] || role;
   $("#nickname").value = localStorage.getItem("meetbox.nickname") || "";
@@ -193,6 +193,7 @@ async function enter() {
   $("#chat-toggle").hidden = !joined.chat_enabled;
   $("#screen").hidden = !joined.screen_share_enabled || !navigator.mediaDevices.getDisplayMedia;
   $("#end-all").hidden = state.me.role !== "moderator";
+  $("#invite").hidden = !state.preview.invite_url;
   show("meeting");
   renderPeople();
   if (state.stream) {
@@ -417,6 +418,23 @@ async function stopScreen() {
   $("#screen").textContent = "Share screen";
   await state.client.unpublish(track);
 }
+
+$("#invite").addEventListener("click", async () => {
+  try {
+    await navigator.clipboard.writeText(state.preview.invite_url);
+    banner("Invite link copied: whoever opens it joins as a speaker.");
+  } catch {
+    banner(`Invite link: ${state.preview.invite_url}`);
+  }
+  setTimeout(() => banner(""), 4000);
+});
+
+$("#layout").addEventListener("click", () => {
+  const speaker = $("#layout").getAttribute("aria-pressed") !== "true";
+  $("#layout").setAttribute("aria-pressed", String(speaker));
+  $("#layout").textContent = speaker ? "Grid view" : "Speaker view";
+  $("#grid").classList.toggle("speaker-layout", speaker);
+});
 
 $("#leave").addEventListener("click", () => state.client.send({ type: "leave" }));
 $("#end-all").addEventListener("click", () => {

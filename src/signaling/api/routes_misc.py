@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Response
 
 from ..errors import NotFound, ServiceUnavailable
-from ..models import RoomRecord
+from ..models import Role, RoomRecord
 from ..pagination import MAX_LIMIT, encode_cursor
 from ..schemas import (
     ApiKey,
@@ -57,7 +57,10 @@ async def preview(body: JoinPreviewRequest, services: ServicesDep) -> JoinPrevie
     if room.theme_id is not None:
         with contextlib.suppress(NotFound):  # deleted since: the default look
             theme = services.themes.represent(await services.themes.get(room.theme_id))
-    return JoinPreview(role=role, room=_join_room(room), theme=theme)
+    invite = None
+    if role is Role.MODERATOR:  # moderators may invite: they get the speaker link
+        invite = services.rooms.link_url(room.links[Role.SPEAKER])
+    return JoinPreview(role=role, room=_join_room(room), theme=theme, invite_url=invite)
 
 
 def _join_room(room: RoomRecord) -> JoinRoom:
