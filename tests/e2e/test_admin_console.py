@@ -62,6 +62,11 @@ async def test_admin_creates_a_room_and_its_link_opens_the_join_view(
     await join.screenshot(path=str(tmp_path / "join-themed.png"))
 
     page.on("dialog", lambda dialog: dialog.accept())
+    await row.locator("button", has_text="New links").click()
+    await page.wait_for_function(
+        "(old) => document.querySelector('#rooms a[data-role=moderator]').href !== old",
+        arg=await row.locator("a[data-role=moderator]").evaluate("(a) => a.href"),
+    )
     await row.locator("button.danger").click()
     await row.wait_for(state="detached")
     assert not errors, errors

@@ -260,6 +260,11 @@ function roomRow(room) {
   if (room.status === "active_meeting") {
     actions.append(button("Meeting", `Show the live meeting in ${room.name}`, () => showLive(room)));
   }
+  actions.append(button("New links", `Give ${room.name} new links (the old ones stop working)`, async () => {
+    if (!confirm(`Replace the links of ${room.name}? The old links stop working at once.`)) return;
+    await call("POST", `/rooms/${encodeURIComponent(room.id)}/links/rotate`, {});
+    await loadRooms();
+  }));
   const remove = document.createElement("button");
   remove.type = "button";
   remove.className = "danger";
