@@ -62,13 +62,31 @@ async def test_admin_creates_a_room_and_its_link_opens_the_join_view(
     await join.screenshot(path=str(tmp_path / "join-themed.png"))
 
     page.on("dialog", lambda dialog: dialog.accept())
+    # Edit: every option, the room closed for now.
+    await row.locator("button", has_text="Edit").click()
+    await page.fill("#room-max", "5")
+    await page.fill("#room-length", "45")
+    await page.check("#room-closed")
+    await page.click("#room-submit")
+    await page.wait_for_selector("#rooms tr:has-text('closed')")
+    room_id = await row.get_attribute("data-room")
+    assert room_id is not None
+    edited = await server.services.rooms.get(room_id)
+    assert (edited.max_participants, edited.session_length_minutes, edited.closed) == (5, 45, True)
     await row.locator("button", has_text="New links").click()
     await page.wait_for_function(
         "(old) => document.querySelector('#rooms a[data-role=moderator]').href !== old",
         arg=await row.locator("a[data-role=moderator]").evaluate("(a) => a.href"),
     )
-    await row.locator("button.danger").click()
-    await row.wait_for(state="detached")
+    # Bulk delete, down to the first-run welcome.
+    await page.fill("#room-name", "Other")
+    await page.click("#room-submit")
+    await page.locator("#rooms tr", has_text="Other").wait_for()
+    for box in await page.locator("#rooms .pick").all():
+        await box.check()
+    await page.click("#bulk-delete")
+    await page.wait_for_selector("#empty:not([hidden])")
+    assert "Welcome" in await page.text_content("#empty")
     assert not errors, errors
 
 

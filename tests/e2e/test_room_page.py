@@ -157,3 +157,16 @@ async def test_the_page_reconnects_by_itself_after_a_dropped_connection(
     assert bob in present and alice in present  # nobody saw Bob leave
     for page in (mod, spk):
         assert not page.errors, page.errors
+
+
+async def test_a_full_room_says_so(browser: Any, server: Server, tmp_path: Path) -> None:
+    room = await server.room(max_participants=1)
+    first = await open_link(browser, link(server, room, "moderator"))
+    await join(first, "Alice", tmp_path)
+    second = await open_link(browser, link(server, room, "speaker"))
+    await second.wait_for_selector("#join:not([hidden])")
+    await second.fill("#nickname", "Bob")
+    await second.click("#join-form button[type=submit]")
+    await second.click("#enter")
+    await second.wait_for_selector("#problem:not([hidden])")
+    assert await second.text_content("#problem-text") == "The meeting is full."

@@ -234,6 +234,16 @@ async function loadRooms() {
 function roomRow(room) {
   const row = document.createElement("tr");
   row.dataset.room = room.id;
+  const pick = document.createElement("td");
+  const box = document.createElement("input");
+  box.type = "checkbox";
+  box.className = "pick";
+  box.value = room.id;
+  box.setAttribute("aria-label", `Select ${room.name}`);
+  box.addEventListener("change", () => {
+    $("#bulk-delete").disabled = !document.querySelector("#rooms .pick:checked");
+  });
+  pick.append(box);
   const name = document.createElement("td");
   name.textContent = room.name;
   const status = document.createElement("td");
@@ -260,6 +270,7 @@ function roomRow(room) {
   if (room.status === "active_meeting") {
     actions.append(button("Meeting", `Show the live meeting in ${room.name}`, () => showLive(room)));
   }
+  actions.append(button("Edit", `Edit ${room.name}`, () => editRoom(room)));
   actions.append(button("New links", `Give ${room.name} new links (the old ones stop working)`, async () => {
     if (!confirm(`Replace the links of ${room.name}? The old links stop working at once.`)) return;
     await call("POST", `/rooms/${encodeURIComponent(room.id)}/links/rotate`, {});
@@ -276,28 +287,85 @@ function roomRow(room) {
     await loadRooms();
   });
   actions.append(remove);
-  row.append(name, status, links, actions);
+  row.append(pick, name, status, links, actions);
   return row;
 }
+
+let editing = null; // the room being edited, or null: the form creates
+
+function roomBody() {
+  const number = (id) => ($(id).value ? Number($(id).value) : null);
+  const auto = $("#room-auto").value;
+  const body = {
+    name: $("#room-name").value,
+    max_participants: number("#room-max"),
+    session_length_minutes: number("#room-length"),
+    auto_delete_at: auto ? new Date(auto).toISOString() : null,
+    delete_after_use: $("#room-after-use").checked,
+    theme_id: $("#room-theme").value || null,
+    config: { chat: { enabled: $("#room-chat").checked }, screen_share: { enabled: $("#room-screen").checked } },
+  };
+  if (editing) body.status = $("#room-closed").checked ? "closed" : "open";
+  else body.kind = $("#room-kind").value;
+  return body;
+}
+
+function editRoom(room) {
+  editing = room;
+  $("#create-title").textContent = `Edit ${room.name}`;
+  $("#room-submit").textContent = "Save changes";
+  $("#room-cancel").hidden = false;
+  $("#room-closed-label").hidden = false;
+  $("#room-kind").disabled = true;
+  $("#room-name").value = room.name;
+  $("#room-kind").value = room.kind;
+  $("#room-theme").value = room.theme_id || "";
+  $("#room-max").value = room.max_participants ?? "";
+  $("#room-length").value = room.session_length_minutes ?? "";
+  $("#room-auto").value = room.auto_delete_at ? toLocalInput(room.auto_delete_at) : "";
+  $("#room-after-use").checked = room.delete_after_use;
+  $("#room-chat").checked = room.config.chat.enabled;
+  $("#room-screen").checked = room.config.screen_share.enabled;
+  $("#room-closed").checked = room.status === "closed";
+  $("#room-name").focus();
+}
+
+function toLocalInput(iso) {
+  const when = new Date(iso);
+  return new Date(when.getTime() - when.getTimezoneOffset() * 60000).toISOString().slice(0, 16);
+}
+
+function resetRoomForm() {
+  editing = null;
+  $("#create-form").reset();
+  $("#create-title").textContent = "New room";
+  $("#room-submit").textContent = "Create room";
+  $("#room-cancel").hidden = true;
+  $("#room-closed-label").hidden = true;
+  $("#room-kind").disabled = false;
+}
+$("#room-cancel").addEventListener("click", resetRoomForm);
 
 $("#create-form").addEventListener("submit", async (event) => {
   event.preventDefault();
   $("#create-error").hidden = true;
-  const max = $("#room-max").value;
   try {
-    await call("POST", "/rooms", {
-      name: $("#room-name").value,
-      kind: $("#room-kind").value,
-      max_participants: max ? Number(max) : null,
-      theme_id: $("#room-theme").value || null,
-      config: { chat: { enabled: $("#room-chat").checked }, screen_share: { enabled: $("#room-screen").checked } },
-    });
-    $("#room-name").value = "";
+    if (editing) await call("PATCH", `/rooms/${encodeURIComponent(editing.id)}`, roomBody());
+    else await call("POST", "/rooms", roomBody());
+    resetRoomForm();
     await loadRooms();
   } catch (error) {
     $("#create-error").textContent = error.message;
     $("#create-error").hidden = false;
   }
+});
+
+$("#bulk-delete").addEventListener("click", async () => {
+  const ids = [...document.querySelectorAll("#rooms .pick:checked")].map((box) => box.value);
+  if (!ids.length || !confirm(`Delete ${ids.length} room(s)? Anyone in them is disconnected.`)) return;
+  await call("DELETE", `/rooms?ids=${ids.map(encodeURIComponent).join(",")}&with_meeting=force`);
+  $("#bulk-delete").disabled = true;
+  await loadRooms();
 });
 
 try {

@@ -180,12 +180,17 @@ async function enter() {
   client.addEventListener("track", ({ detail }) => onTrack(detail));
   client.addEventListener("reconnecting", () => banner("Connection lost. Reconnecting..."));
   client.addEventListener("reconnected", () => banner(""));
-  client.addEventListener("close", ({ detail }) => finish(detail.bye || "connection_lost"));
+  client.addEventListener("close", ({ detail }) => { if (client.joined) finish(detail.bye || "connection_lost"); });
+  let refusal = null; // the server says why before it closes
+  client.addEventListener("message", ({ detail }) => {
+    if (detail.type === "error" && !client.joined) refusal = detail;
+  });
   let joined;
   try {
     joined = await client.connect();
   } catch (error) {
-    return problem("The meeting could not be joined. Try the link again in a moment.");
+    const why = { room_full: "The meeting is full.", kicked: "You were removed from this meeting." };
+    return problem(refusal ? (why[refusal.code] || `${refusal.message}.`) : "The meeting could not be joined. Try the link again in a moment.");
   }
   state.me = joined.you;
   for (const person of [joined.you, ...joined.participants]) state.people.set(person.id, person);
