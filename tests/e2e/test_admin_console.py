@@ -9,6 +9,7 @@ from typing import Any
 
 from sfu.client import MeetboxClient
 from tests.conftest import Receiver, Server
+from tests.signaling.test_themes import PNG
 
 
 async def test_admin_creates_a_room_and_its_link_opens_the_join_view(
@@ -41,6 +42,11 @@ async def test_admin_creates_a_room_and_its_link_opens_the_join_view(
     await page.wait_for_function(
         "document.querySelector('#room-theme').selectedOptions[0].text === 'Acme'"
     )
+    # A logo for it, checked by its bytes.
+    logo = tmp_path / "logo.png"
+    logo.write_bytes(PNG)
+    await page.set_input_files("input[aria-label^='Logo for Acme']", str(logo))
+    await page.wait_for_selector("#themes img[alt='Acme logo']")
     await page.fill("#room-name", "Team sync")
     await page.click("#create-form button")
     row = page.locator("#rooms tr", has_text="Team sync")
@@ -56,6 +62,7 @@ async def test_admin_creates_a_room_and_its_link_opens_the_join_view(
     assert await join.text_content("#join-title") == "Join Team sync"
     assert await join.text_content("[data-role]") == "a moderator"
     assert "Acme Corp" in await join.text_content("#join .brand")
+    assert await join.locator("#join .brand img").count() == 1
     button = join.locator("#join-form button[type=submit]")
     colour = await button.evaluate("(b) => getComputedStyle(b).backgroundColor")
     assert colour == "rgb(170, 51, 0)"  # the theme's primary colour

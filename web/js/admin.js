@@ -174,6 +174,48 @@ async function loadThemes() {
   const current = $("#room-theme").value;
   $("#room-theme").replaceChildren(new Option("Default", ""),
     ...page.items.map((theme) => new Option(theme.name, theme.id, false, theme.id === current)));
+  $("#themes").replaceChildren(...page.items.map(themeItem));
+}
+
+function themeItem(theme) {
+  const item = document.createElement("li");
+  const swatch = document.createElement("span");
+  swatch.className = "swatch";
+  swatch.style.background = theme.primary;
+  const who = document.createElement("span");
+  who.className = "who";
+  who.textContent = theme.name;
+  item.append(swatch, who);
+  if (theme.logo_url) {
+    const logo = document.createElement("img");
+    logo.src = theme.logo_url;
+    logo.alt = `${theme.name} logo`;
+    item.append(logo);
+  }
+  const upload = document.createElement("input");
+  upload.type = "file";
+  upload.accept = "image/png,image/jpeg,image/gif,image/webp";
+  upload.setAttribute("aria-label", `Logo for ${theme.name} (PNG, JPEG, GIF or WebP, at most 256 KiB)`);
+  upload.addEventListener("change", async () => {
+    const file = upload.files[0];
+    if (!file) return;
+    const response = await fetch(`/api/v1/themes/${encodeURIComponent(theme.id)}/logo`, {
+      method: "PUT", body: file, headers: { "X-Meetbox-Console": "1" },
+    });
+    if (!response.ok) {
+      const data = await response.json().catch(() => ({}));
+      $("#theme-error").textContent = data.detail || `the server answered ${response.status}`;
+      $("#theme-error").hidden = false;
+    }
+    await loadThemes();
+  });
+  item.append(upload, button("Delete", `Delete the theme ${theme.name}`, async (event) => {
+    event.preventDefault();
+    if (!confirm(`Delete the theme ${theme.name}? Its rooms get the default look.`)) return;
+    await call("DELETE", `/themes/${encodeURIComponent(theme.id)}`);
+    await loadThemes();
+  }, true));
+  return item;
 }
 
 $("#theme-form").addEventListener("submit", async (event) => {
