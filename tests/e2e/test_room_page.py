@@ -170,3 +170,33 @@ async def test_a_full_room_says_so(browser: Any, server: Server, tmp_path: Path)
     await second.click("#enter")
     await second.wait_for_selector("#problem:not([hidden])")
     assert await second.text_content("#problem-text") == "The meeting is full."
+
+
+SLOW_CAMERA = """(() => {
+  const open = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
+  navigator.mediaDevices.getUserMedia = (c) =>
+    new Promise((r) => setTimeout(r, 1500)).then(() => open(c));
+})()"""
+
+
+async def test_joining_while_the_camera_still_opens_publishes_anyway(
+    browser: Any, server: Server
+) -> None:
+    """A new user clicks Join at once: found by trying the README path (2 runs in 4 entered
+    the meeting without publishing). Joining waits for the devices."""
+    room = await server.room()
+    watcher = await open_link(browser, link(server, room, "moderator"))
+    await join(watcher, "Watcher", Path("/tmp"))
+    context = await browser.new_context()
+    await context.add_init_script(SLOW_CAMERA)
+    page = await context.new_page()
+    page.errors = []
+    page.on("pageerror", lambda exc: page.errors.append(str(exc)))
+    await page.goto(link(server, room, "speaker"))
+    await page.fill("#nickname", "Hasty")
+    await page.click("#join-form button[type=submit]")
+    await page.click("#enter")  # no waiting for the preview
+    await page.wait_for_selector("#meeting:not([hidden])")
+    me = await watcher.evaluate("window.meetboxRoom.me.id")
+    await watcher.wait_for_function(f"({VIDEO_FRAMES})({me!r}) > 10", timeout=20000)
+    assert not page.errors, page.errors

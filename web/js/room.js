@@ -105,7 +105,15 @@ $("#join-form").addEventListener("submit", async (event) => {
 
 // -- device view ----------------------------------------------------------------------------
 
-async function openDevices(constraints = { audio: true, video: { width: 640, height: 360 } }) {
+function openDevices(constraints) {
+  // Joining waits for this: a click on Join while the camera is still opening must not
+  // enter the meeting without publishing.
+  $("#enter").disabled = true;
+  state.devicesReady = openDevicesNow(constraints).finally(() => { $("#enter").disabled = false; });
+  return state.devicesReady;
+}
+
+async function openDevicesNow(constraints = { audio: true, video: { width: 640, height: 360 } }) {
   state.stream?.getTracks().forEach((track) => track.stop());
   try {
     state.stream = await navigator.mediaDevices.getUserMedia(constraints);
@@ -165,6 +173,7 @@ $("#enter").addEventListener("click", enter);
 
 async function enter() {
   $("#enter").disabled = true;
+  await state.devicesReady;
   let grant;
   try {
     grant = await api("/api/v1/join", { secret, nickname: localStorage.getItem("meetbox.nickname") });
