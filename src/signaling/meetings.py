@@ -177,6 +177,7 @@ class MeetingService:
         # cores in step without per-room bookkeeping.
         self._lock = asyncio.Lock()
         self._wake = asyncio.Event()
+        self._changed = asyncio.Condition()
         #: Called after webhook events were written to the outbox (wakes the deliverer).
         self.outbox_written: Callable[[], None] = lambda: None
         #: media_failed calls under way (at most one per participant)
@@ -387,6 +388,14 @@ class MeetingService:
             del live.sessions[participant_id]
             live.core.disconnected(participant_id, self._clock.now())
             self._wake.set()
+        async with self._changed:
+            self._changed.notify_all()
+
+    async def wait_for(self, predicate: Callable[[], bool]) -> None:
+        """Until ``predicate()`` holds, looked at after each dropped connection is recorded
+        (for tests and tools: the socket's own task records it; bound it with a timeout)."""
+        async with self._changed:
+            await self._changed.wait_for(predicate)
 
     async def media_failed(self, room_id: str, participant_id: str) -> None:
         """The participant's media connection failed (UDP blackholed, consent lost): they
