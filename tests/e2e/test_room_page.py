@@ -8,6 +8,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from sfu.client import MeetboxClient
+from sfu.synthetic import ColorTrack
 from signaling.models import RoomRecord
 from signaling.protocol import CloseCode
 from tests.conftest import Server
@@ -199,4 +201,33 @@ async def test_joining_while_the_camera_still_opens_publishes_anyway(
     await page.wait_for_selector("#meeting:not([hidden])")
     me = await watcher.evaluate("window.meetboxRoom.me.id")
     await watcher.wait_for_function(f"({VIDEO_FRAMES})({me!r}) > 10", timeout=20000)
+    assert not page.errors, page.errors
+
+
+async def test_a_screen_share_gets_its_own_tile_and_goes_when_it_stops(
+    browser: Any, server: Server, tmp_path: Path
+) -> None:
+    room = await server.room()
+    page = await open_link(browser, link(server, room, "moderator"))
+    await join(page, "Watcher", tmp_path)
+    presenter = MeetboxClient(server.ws_url, await server.token(room, "speaker", "Presenter"))
+    try:
+        await presenter.connect()
+        pid = presenter.joined["you"]["id"]
+        await presenter.publish(
+            {"camera": ColorTrack((200, 30, 30)), "screen": ColorTrack((30, 30, 200))}
+        )
+        tiles = f"[data-participant='{pid}']"
+        playing = """(sel) => [...document.querySelectorAll(sel)]
+          .filter((t) => t.querySelector('video').videoWidth > 0).length === 2"""
+        await page.wait_for_function(playing, arg=tiles, timeout=20000)
+        assert await page.locator(f"{tiles}[data-screen]").count() == 1
+        assert "screen" in await page.text_content(f"{tiles}[data-screen] .name")
+        await page.screenshot(path=str(tmp_path / "screen-share.png"))
+        await presenter.unpublish("screen")
+        gone = "(sel) => document.querySelectorAll(sel).length === 1"
+        await page.wait_for_function(gone, arg=tiles)
+        assert await page.locator(f"{tiles}[data-screen]").count() == 0
+    finally:
+        await presenter.close()
     assert not page.errors, page.errors

@@ -26,7 +26,8 @@ const state = {
   client: null,
   me: null,
   people: new Map(), // participant id -> info
-  tiles: new Map(), // participant id -> tile element
+  tiles: new Map(), // participant id (or "<id>:screen") -> tile element
+  trackTiles: new Map(), // track id -> {key, kind}: where it shows
   screen: null,
   unread: 0,
 };
@@ -232,12 +233,16 @@ function banner(text) {
   $("#banner").hidden = !text;
 }
 
-function tile(participantId) {
-  let el = state.tiles.get(participantId);
+// A tile per participant (camera and microphone), and one more while they share a screen
+// (key "<participant id>:screen").
+function tile(key) {
+  const [participantId, what] = key.split(":");
+  let el = state.tiles.get(key);
   if (!el) {
     el = document.createElement("div");
-    el.className = "tile";
+    el.className = what ? "tile screen" : "tile";
     el.dataset.participant = participantId;
+    if (what) el.dataset.screen = "true";
     const video = document.createElement("video");
     video.autoplay = true;
     video.playsInline = true;
@@ -251,11 +256,12 @@ function tile(participantId) {
     name.className = "name";
     el.append(video, audio, avatar, name);
     $("#grid").append(el);
-    state.tiles.set(participantId, el);
+    state.tiles.set(key, el);
   }
   const person = state.people.get(participantId);
   const label = person ? person.nickname + (participantId === state.me?.id ? " (you)" : "") : "";
-  const flags = person ? `${person.muted.audio ? " - muted" : ""}${person.hand_raised ? " - hand raised" : ""}` : "";
+  const flags = !person ? "" : what ? " - screen"
+    : `${person.muted.audio ? " - muted" : ""}${person.hand_raised ? " - hand raised" : ""}`;
   el.querySelector(".name").textContent = label + flags;
   el.querySelector(".avatar").textContent = person ? person.nickname.slice(0, 1).toUpperCase() : "";
   el.querySelector(".avatar").hidden = Boolean(el.querySelector("video").srcObject) && !(person?.muted.video);
@@ -264,7 +270,10 @@ function tile(participantId) {
 
 function onTrack({ track, info }) {
   if (!info) return;
-  const el = tile(info.participant_id);
+  const screen = info.source === "screen" || info.source === "screen_audio";
+  const key = screen ? `${info.participant_id}:screen` : info.participant_id;
+  state.trackTiles.set(info.id, { key, kind: track.kind });
+  const el = tile(key);
   if (track.kind === "video") {
     el.querySelector("video").srcObject = new MediaStream([track]);
     el.querySelector(".avatar").hidden = true;
@@ -283,16 +292,25 @@ function onMessage(message) {
       break;
     case "participant_left":
       state.people.delete(message.participant_id);
-      state.tiles.get(message.participant_id)?.remove();
-      state.tiles.delete(message.participant_id);
+      for (const key of [message.participant_id, `${message.participant_id}:screen`]) {
+        state.tiles.get(key)?.remove();
+        state.tiles.delete(key);
+      }
       renderPeople();
       break;
     case "track_unpublished": {
-      const el = state.tiles.get(message.participant_id);
-      const track = state.client.tracks.get(message.track_id);
-      if (el && (!track || track.kind === "video")) {
+      const shown = state.trackTiles.get(message.track_id);
+      state.trackTiles.delete(message.track_id);
+      const el = shown && state.tiles.get(shown.key);
+      if (!el) break;
+      if (shown.key.endsWith(":screen") && shown.kind === "video") {
+        el.remove(); // the screen share ended: its tile goes
+        state.tiles.delete(shown.key);
+      } else if (shown.kind === "video") {
         el.querySelector("video").srcObject = null;
         el.querySelector(".avatar").hidden = false;
+      } else {
+        el.querySelector("audio").srcObject = null;
       }
       break;
     }
