@@ -47,6 +47,15 @@ async def test_admin_creates_a_room_and_its_link_opens_the_join_view(
     logo.write_bytes(PNG)
     await page.set_input_files("input[aria-label^='Logo for Acme']", str(logo))
     await page.wait_for_selector("#themes img[alt='Acme logo']")
+    # Edit it: a new colour, kept by the server.
+    await page.click("button[aria-label='Edit the theme Acme']")
+    await page.fill("#theme-accent", "#123456")
+    await page.click("#theme-submit")
+    await page.wait_for_function(
+        "document.querySelector('#theme-submit').textContent === 'Create theme'"
+    )
+    themes = (await server.services.themes.list(10, None)).items
+    assert [(t.name, t.accent, t.primary) for t in themes] == [("Acme", "#123456", "#aa3300")]
     await page.fill("#room-name", "Team sync")
     await page.click("#create-form button")
     row = page.locator("#rooms tr", has_text="Team sync")

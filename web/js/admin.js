@@ -209,7 +209,15 @@ function themeItem(theme) {
     }
     await loadThemes();
   });
-  item.append(upload, button("Delete", `Delete the theme ${theme.name}`, async (event) => {
+  item.append(upload, button("Edit", `Edit the theme ${theme.name}`, (event) => {
+    event.preventDefault();
+    editingTheme = theme;
+    $("#theme-title").textContent = `Edit ${theme.name}`;
+    $("#theme-submit").textContent = "Save theme";
+    for (const field of ["name", "base", "primary", "background", "accent", "text"]) $(`#theme-${field}`).value = theme[field];
+    $("#theme-brand").value = theme.brand_text || "";
+    $("#theme-name").focus();
+  }), button("Delete", `Delete the theme ${theme.name}`, async (event) => {
     event.preventDefault();
     if (!confirm(`Delete the theme ${theme.name}? Its rooms get the default look.`)) return;
     await call("DELETE", `/themes/${encodeURIComponent(theme.id)}`);
@@ -218,12 +226,14 @@ function themeItem(theme) {
   return item;
 }
 
+let editingTheme = null; // the theme being edited, or null: the form creates
+
 $("#theme-form").addEventListener("submit", async (event) => {
   event.preventDefault();
   $("#theme-error").hidden = true;
   try {
     const brand = $("#theme-brand").value.trim();
-    const theme = await call("POST", "/themes", {
+    const body = {
       name: $("#theme-name").value,
       base: $("#theme-base").value,
       primary: $("#theme-primary").value,
@@ -231,7 +241,13 @@ $("#theme-form").addEventListener("submit", async (event) => {
       accent: $("#theme-accent").value,
       text: $("#theme-text").value,
       brand_text: brand || null,
-    });
+    };
+    const theme = editingTheme
+      ? await call("PATCH", `/themes/${encodeURIComponent(editingTheme.id)}`, body)
+      : await call("POST", "/themes", body);
+    editingTheme = null;
+    $("#theme-title").textContent = "New theme";
+    $("#theme-submit").textContent = "Create theme";
     $("#theme-name").value = "";
     await loadThemes();
     $("#room-theme").value = theme.id;
