@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -115,7 +116,8 @@ class Accounts:
 
     async def check_admin_password(self, password: str) -> bool:
         stored = await self._store.get_setting(_SETTING_ADMIN_PASSWORD)
-        return stored is not None and verify_password(password, stored)
+        # scrypt takes tens of milliseconds of CPU: off the event loop, which carries media.
+        return stored is not None and await asyncio.to_thread(verify_password, password, stored)
 
     async def admin_session(self, now: datetime) -> tuple[str, datetime]:
         """A signed admin console session (the cookie's value) and when it expires."""
