@@ -104,6 +104,17 @@ class SqliteStore:
         self._lock = asyncio.Lock()
 
     @contextlib.asynccontextmanager
+    async def _snapshot(self) -> AsyncIterator[None]:
+        """Reads that must agree with each other (a room and its links): one read
+        transaction, so a delete by another connection cannot land between them."""
+        async with self._lock:
+            await self._db.execute("BEGIN")
+            try:
+                yield
+            finally:
+                await self._db.rollback()
+
+    @contextlib.asynccontextmanager
     async def _transaction(self) -> AsyncIterator[None]:
         async with self._lock:
             await self._db.execute("BEGIN IMMEDIATE")
@@ -231,11 +242,12 @@ class SqliteStore:
         return True
 
     async def get_room(self, room_id: str) -> RoomRecord | None:
-        row = await self._one(f"SELECT {_ROOM_COLUMNS} FROM rooms WHERE id = ?", (room_id,))
-        if row is None:
-            return None
-        rooms = [_room_of(row)]
-        await self._attach_links(rooms)
+        async with self._snapshot():
+            row = await self._one(f"SELECT {_ROOM_COLUMNS} FROM rooms WHERE id = ?", (room_id,))
+            if row is None:
+                return None
+            rooms = [_room_of(row)]
+            await self._attach_links(rooms)
         return rooms[0]
 
     async def list_rooms(
@@ -255,9 +267,12 @@ class SqliteStore:
             clauses.append("closed = 0 AND in_use = 1")
         elif where.status is RoomStatus.OPEN:
             clauses.append("closed = 0 AND in_use = 0")
-        rows, next_after = await self._page("rooms", _ROOM_COLUMNS, clauses, params, limit, after)
-        rooms = [_room_of(row) for row in rows]
-        await self._attach_links(rooms)
+        async with self._snapshot():
+            rows, next_after = await self._page(
+                "rooms", _ROOM_COLUMNS, clauses, params, limit, after
+            )
+            rooms = [_room_of(row) for row in rows]
+            await self._attach_links(rooms)
         return Page(rooms, next_after)
 
     async def update_room(self, room: RoomRecord) -> bool:
@@ -290,13 +305,14 @@ class SqliteStore:
             return cursor.rowcount == 1
 
     async def rooms_due(self, now: datetime, limit: int) -> list[RoomRecord]:
-        rows = await self._all(
-            f"SELECT {_ROOM_COLUMNS} FROM rooms WHERE expires_at IS NOT NULL "
-            "AND expires_at <= ? AND in_use = 0 ORDER BY expires_at LIMIT ?",
-            (format_ts(now), limit),
-        )
-        rooms = [_room_of(row) for row in rows]
-        await self._attach_links(rooms)
+        async with self._snapshot():
+            rows = await self._all(
+                f"SELECT {_ROOM_COLUMNS} FROM rooms WHERE expires_at IS NOT NULL "
+                "AND expires_at <= ? AND in_use = 0 ORDER BY expires_at LIMIT ?",
+                (format_ts(now), limit),
+            )
+            rooms = [_room_of(row) for row in rows]
+            await self._attach_links(rooms)
         return rooms
 
     async def next_expiry(self) -> datetime | None:
@@ -307,9 +323,10 @@ class SqliteStore:
         return _dt(value)
 
     async def rooms_in_use(self) -> list[RoomRecord]:
-        rows = await self._all(f"SELECT {_ROOM_COLUMNS} FROM rooms WHERE in_use = 1", ())
-        rooms = [_room_of(row) for row in rows]
-        await self._attach_links(rooms)
+        async with self._snapshot():
+            rows = await self._all(f"SELECT {_ROOM_COLUMNS} FROM rooms WHERE in_use = 1", ())
+            rooms = [_room_of(row) for row in rows]
+            await self._attach_links(rooms)
         return rooms
 
     # -- links -----------------------------------------------------------------------------
