@@ -9,12 +9,17 @@ directly on a buffer allocated once. Relies on aiortc internals (``_state``, ``_
 ``transport._connection._nominated``) and pylibsrtp's (``_srtp``, ``_cdata``, ``_buffer``),
 both pinned in pyproject.toml.
 
+A subscriber relayed through TURN gets an egress too, which hands each packet to aiortc's
+path (aioice must wrap it for the TURN server): slower, but decided once, not per packet.
+
 A packet that cannot go out (socket buffer full, encryption refused) is dropped and counted:
 real-time media is not queued behind a slow socket.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import os
 import socket
 from typing import Any
@@ -25,6 +30,8 @@ from aiortc.rtcdtlstransport import State as DtlsState
 from pylibsrtp import _binding
 
 __all__ = ["Egress"]
+
+logger = logging.getLogger(__name__)
 
 _lib: Any = _binding.lib
 _ffi: Any = _binding.ffi
@@ -37,7 +44,8 @@ class Egress:
 
     __slots__ = ("_cdata", "_len", "_max", "_sock", "_srtp", "_view", "addr", "dropped", "dtls")
 
-    def __init__(self, dtls: RTCDtlsTransport, sock: socket.socket, addr: Any) -> None:
+    def __init__(self, dtls: RTCDtlsTransport, sock: socket.socket | None, addr: Any) -> None:
+        """``sock`` None: relayed through TURN, sent through aiortc."""
         self.dtls = dtls
         self.addr = addr
         self.dropped = 0
@@ -51,29 +59,27 @@ class Egress:
 
     @classmethod
     def open(cls, dtls: RTCDtlsTransport) -> Egress | None:
-        """An egress for ``dtls`` if it is connected over a plain UDP pair; None otherwise
-        (not connected yet, or relayed through TURN: aioice must wrap those packets)."""
+        """An egress for ``dtls`` once it is connected (None before): straight to the socket
+        over a plain UDP pair, through aiortc when relayed by TURN."""
         if dtls._state is not DtlsState.CONNECTED or dtls._tx_srtp is None:
             return None
         pair = dtls.transport._connection._nominated.get(1)
-        if pair is None or type(pair.protocol) is not StunProtocol:
+        if pair is None:
             return None
-        transport = pair.protocol.transport
-        if transport is None:
-            return None
-        ice_socket = transport.get_extra_info("socket")
+        transport = pair.protocol.transport if type(pair.protocol) is StunProtocol else None
+        ice_socket = transport.get_extra_info("socket") if transport is not None else None
         if ice_socket is None:
-            return None
+            return cls(dtls, None, pair.remote_addr)
         sock = socket.socket(fileno=os.dup(ice_socket.fileno()))
         sock.setblocking(False)
         return cls(dtls, sock, pair.remote_addr)
 
-    @property
-    def usable(self) -> bool:
-        return self.dtls._state is DtlsState.CONNECTED and self._sock.fileno() >= 0
-
     def send(self, data: bytes) -> bool:
         """Encrypt ``data`` (one RTP packet) and send it; False if it was dropped."""
+        if self._sock is None:
+            task = asyncio.ensure_future(self.dtls._send_rtp(data))
+            task.add_done_callback(_log_failure)
+            return True
         n = len(data)
         if n > self._max:
             self.dropped += 1
@@ -92,4 +98,10 @@ class Egress:
         return True
 
     def close(self) -> None:
-        self._sock.close()
+        if self._sock is not None:
+            self._sock.close()
+
+
+def _log_failure(task: asyncio.Future[Any]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        logger.debug("relayed send failed: %s", task.exception())

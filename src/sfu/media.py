@@ -3,8 +3,8 @@ of encoded RTP between them.
 
 Nothing here decodes or encodes. Incoming RTP is taken from each publisher receiver before
 aiortc's jitter buffer (``RTCRtpReceiver._handle_rtp_packet`` is replaced per receiver), and
-sent to each subscriber through its DTLS transport (``RTCDtlsTransport._send_rtp``), with the
-subscriber's SSRC, payload type, sequence numbers, timestamps and header extension ids. The
+sent to each subscriber through its :class:`~sfu.egress.Egress` (SRTP with its DTLS session,
+then its ICE socket), with the subscriber's SSRC, payload type, sequence numbers, timestamps and header extension ids. The
 subscriber senders carry a :class:`RelayTrack` that never yields a frame, so aiortc's encoder
 never runs. RTCP from subscribers (PLI/FIR, NACK) is handled here instead of by aiortc.
 
@@ -214,18 +214,13 @@ class Forward:
         self.ready = True
 
     def transmit(self, data: bytes) -> None:
-        """Encrypt and send: through the subscriber's :class:`Egress` (straight to the
-        nominated ICE pair's socket), or through aioice when relayed by TURN."""
+        """Encrypt and send through the subscriber's :class:`Egress`."""
         dtls = self.sender.transport
         egress = self.subscriber.egress
         if egress is None or egress.dtls is not dtls or dtls._state is not DtlsState.CONNECTED:
             egress = self.subscriber.open_egress(dtls)
             if egress is None:
-                if dtls._state is DtlsState.CONNECTED:  # relayed through TURN
-                    task = asyncio.ensure_future(dtls._send_rtp(data))
-                    task.add_done_callback(_log_failure)
-                    self.sent += 1
-                return
+                return  # not connected (yet, or any more)
         if egress.send(data):
             self.sent += 1
 
