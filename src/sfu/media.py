@@ -4,9 +4,10 @@ of encoded RTP between them.
 Nothing here decodes or encodes. Incoming RTP is taken from each publisher receiver before
 aiortc's jitter buffer (``RTCRtpReceiver._handle_rtp_packet`` is replaced per receiver), and
 sent to each subscriber through its :class:`~sfu.egress.Egress` (SRTP with its DTLS session,
-then its ICE socket), with the subscriber's SSRC, payload type, sequence numbers, timestamps and header extension ids. The
-subscriber senders carry a :class:`RelayTrack` that never yields a frame, so aiortc's encoder
-never runs. RTCP from subscribers (PLI/FIR, NACK) is handled here instead of by aiortc.
+then its ICE socket), with the subscriber's SSRC, payload type, sequence numbers, timestamps
+and header extension ids. The subscriber senders carry a :class:`RelayTrack` that never
+yields a frame, so aiortc's encoder never runs. RTCP from subscribers (PLI/FIR, NACK) is
+handled here instead of by aiortc.
 
 This module knows nothing of HTTP, the store or roles beyond ``may_publish``; it reports to a
 :class:`MediaListener`.

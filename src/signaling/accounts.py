@@ -125,17 +125,19 @@ class Accounts:
         body = f"{int(expires.timestamp())}.{new_secret(12)}"
         return f"{body}.{await self._session_mac(body)}", expires
 
-    async def check_admin_session(self, value: str | None, now: datetime) -> bool:
+    async def admin_session_expiry(self, value: str | None, now: datetime) -> datetime | None:
+        """When the admin session ``value`` (a cookie) expires; None if it is not a good one
+        or has expired."""
         if not value or value.count(".") != 2:
-            return False
+            return None
         body, _, mac = value.rpartition(".")
         if not hmac.compare_digest(mac, await self._session_mac(body)):
-            return False
+            return None
         try:
-            expires = int(body.split(".", 1)[0])
-        except ValueError:
-            return False
-        return now.timestamp() < expires
+            expires = datetime.fromtimestamp(int(body.split(".", 1)[0]), tz=now.tzinfo)
+        except (ValueError, OverflowError, OSError):
+            return None
+        return expires if now < expires else None
 
     async def _session_mac(self, body: str) -> str:
         key = await self.token_signing_key()

@@ -115,9 +115,8 @@ class WebhookService:
         self._jitter = jitter
         self._transport = transport
         self._wake = asyncio.Event()
-        self._inflight: dict[str, asyncio.Task[None]] = {}
-        #: delivery id -> endpoint, for the deliveries in flight
-        self._inflight_endpoints: dict[str, str] = {}
+        #: delivery id -> (its attempt, its endpoint), for the deliveries in flight
+        self._inflight: dict[str, tuple[asyncio.Task[None], str]] = {}
         self._client: httpx.AsyncClient | None = None
         #: Attempts finished by the worker since start, and a condition to await them on.
         self.attempts_finished = 0
@@ -264,7 +263,7 @@ class WebhookService:
                     except TimeoutError:
                         pass
         finally:
-            tasks = list(self._inflight.values())
+            tasks = [task for task, _ in self._inflight.values()]
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
@@ -280,7 +279,7 @@ class WebhookService:
         # every attempt cannot hold up everyone else's deliveries.
         per_endpoint = max(1, self._concurrency // 2)
         busy: dict[str, int] = {}
-        for webhook_id in self._inflight_endpoints.values():
+        for _, webhook_id in self._inflight.values():
             busy[webhook_id] = busy.get(webhook_id, 0) + 1
         due = await self._store.due_deliveries(self._clock.now(), free * 4, exclude=self._inflight)
         started = 0
@@ -291,8 +290,7 @@ class WebhookService:
             busy[webhook_id] = busy.get(webhook_id, 0) + 1
             started += 1
             task = asyncio.create_task(self._attempt_and_wake(item))
-            self._inflight[item.delivery.id] = task
-            self._inflight_endpoints[item.delivery.id] = webhook_id
+            self._inflight[item.delivery.id] = (task, webhook_id)
         return started > 0
 
     async def _attempt_and_wake(self, item: DueDelivery) -> None:
@@ -302,7 +300,6 @@ class WebhookService:
             logger.exception("webhook delivery %s: attempt failed", item.delivery.id)
         finally:
             self._inflight.pop(item.delivery.id, None)
-            self._inflight_endpoints.pop(item.delivery.id, None)
             self.wake()
             self.attempts_finished += 1
             async with self._finished:

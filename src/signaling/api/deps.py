@@ -43,7 +43,7 @@ async def require_api_key(
     session = request.cookies.get(ADMIN_COOKIE)
     if not key and session is not None:
         now = services.clock.now()
-        if not await services.accounts.check_admin_session(session, now):
+        if await services.accounts.admin_session_expiry(session, now) is None:
             raise Unauthorized("the admin console session has expired; log in again")
         if request.method not in _SAFE_METHODS and request.headers.get(CSRF_HEADER) != "1":
             raise Forbidden(f"requests from the admin console carry {CSRF_HEADER}: 1")

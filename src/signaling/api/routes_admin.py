@@ -92,12 +92,9 @@ async def logout() -> Response:
     responses={401: problem_doc("Not logged in, or the session expired.")},
 )
 async def session(request: Request, services: ServicesDep) -> Session:
-    value = request.cookies.get(ADMIN_COOKIE)
-    if not await services.accounts.check_admin_session(value, services.clock.now()):
-        raise Unauthorized("not logged in")
-    assert value is not None
-    return Session(
-        expires_at=datetime.fromtimestamp(
-            int(value.split(".", 1)[0]), tz=services.clock.now().tzinfo
-        )
+    expires = await services.accounts.admin_session_expiry(
+        request.cookies.get(ADMIN_COOKIE), services.clock.now()
     )
+    if expires is None:
+        raise Unauthorized("not logged in")
+    return Session(expires_at=expires)
