@@ -19,7 +19,6 @@ real-time media is not queued behind a slow socket.
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
 import socket
 from typing import Any
@@ -29,9 +28,9 @@ from aiortc.rtcdtlstransport import RTCDtlsTransport
 from aiortc.rtcdtlstransport import State as DtlsState
 from pylibsrtp import _binding
 
-__all__ = ["Egress"]
+from .background import log_failure
 
-logger = logging.getLogger(__name__)
+__all__ = ["Egress"]
 
 _lib: Any = _binding.lib
 _ffi: Any = _binding.ffi
@@ -78,7 +77,7 @@ class Egress:
         """Encrypt ``data`` (one RTP packet) and send it; False if it was dropped."""
         if self._sock is None:
             task = asyncio.ensure_future(self.dtls._send_rtp(data))
-            task.add_done_callback(_log_failure)
+            task.add_done_callback(log_failure)
             return True
         n = len(data)
         if n > self._max:
@@ -100,8 +99,3 @@ class Egress:
     def close(self) -> None:
         if self._sock is not None:
             self._sock.close()
-
-
-def _log_failure(task: asyncio.Future[Any]) -> None:
-    if not task.cancelled() and task.exception() is not None:
-        logger.debug("relayed send failed: %s", task.exception())

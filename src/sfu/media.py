@@ -52,6 +52,7 @@ from aiortc.rtp import (
 )
 from aiortc.sdp import SessionDescription, candidate_from_sdp
 
+from .background import log_failure
 from .egress import Egress
 from .forwarding import KeyframeThrottle, PacketHistory, StreamRewriter
 from .keyframes import H264_IDR, H264_SPS, h264_start, vp8_keyframe
@@ -268,7 +269,7 @@ class PublishedTrack:
     def _send_pli(self) -> None:
         assert self.media_ssrc is not None
         task = asyncio.ensure_future(self.receiver._send_rtcp_pli(self.media_ssrc))
-        task.add_done_callback(_log_failure)
+        task.add_done_callback(log_failure)
 
     async def on_rtp(self, packet: RtpPacket, arrival_time_ms: int = 0) -> None:
         """Replaces ``RTCRtpReceiver._handle_rtp_packet``: relay, never decode."""
@@ -387,11 +388,6 @@ def _watch_sender_reports(
 
 async def _drop_rtp(packet: RtpPacket, arrival_time_ms: int = 0) -> None:
     """What an unpublished track's receiver does with late packets: nothing."""
-
-
-def _log_failure(task: asyncio.Future[Any]) -> None:
-    if not task.cancelled() and task.exception() is not None:
-        logger.debug("RTCP send failed: %s", task.exception())
 
 
 class MediaPeer:
@@ -755,7 +751,7 @@ class MediaRoom:
             if peer is not track.owner:
                 peer.add_forward(track)
                 task = asyncio.ensure_future(peer.negotiate())
-                task.add_done_callback(_log_failure)
+                task.add_done_callback(log_failure)
 
     def track_removed(self, track: PublishedTrack) -> None:
         """``track`` is no longer published: its subscribers' m-lines go inactive (to be
@@ -765,7 +761,7 @@ class MediaRoom:
             if other.incoming.get(track.info.id) is not None:
                 other.remove_forward(track.info.id)
                 task = asyncio.ensure_future(other.negotiate())
-                task.add_done_callback(_log_failure)
+                task.add_done_callback(log_failure)
         self.listener.track_unpublished(track.info)
 
     async def _drop(self, peer: MediaPeer) -> None:
