@@ -129,6 +129,7 @@ async def server(services: Services) -> AsyncIterator[Server]:
     uv = uvicorn.Server(config)
     task = asyncio.create_task(uv.serve(sockets=[sock]))
     srv = Server(services, sock.getsockname()[1])
+    services.recordings.ws_url = srv.ws_url
     try:
         yield srv
     finally:

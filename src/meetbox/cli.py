@@ -44,6 +44,16 @@ def _parser() -> argparse.ArgumentParser:
     serve_p.add_argument(
         "--webhook-hosts", help="comma-separated hosts webhook URLs may point at (default: any)"
     )
+    serve_p.add_argument(
+        "--max-recordings", help="recordings under way at once (default 2; 0 turns recording off)"
+    )
+    serve_p.add_argument(
+        "--recording-max-minutes", help="a recording stops by itself after this long (default 240)"
+    )
+    serve_p.add_argument(
+        "--recording-min-free-mb",
+        help="free disk (MiB) below which no recording starts and running ones stop (default 256)",
+    )
     serve_p.add_argument("--log-format", choices=["human", "json"])
     serve_p.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
 

@@ -41,6 +41,12 @@ class Settings:
     turn_secret: str | None = None
     #: Hosts webhook endpoints may point at; empty: any.
     webhook_hosts: tuple[str, ...] = ()
+    #: Recordings under way at once (each is a process using about a third of a core).
+    max_recordings: int = 2
+    #: A recording stops by itself after this many minutes.
+    recording_max_minutes: int = 240
+    #: No recording starts with less free disk than this (MiB) where recordings are kept.
+    recording_min_free_mb: int = 256
 
     @property
     def db_path(self) -> Path:
@@ -59,6 +65,9 @@ _FILE_KEYS = (
     "rtc_ports",
     "ice_servers",
     "webhook_hosts",
+    "max_recordings",
+    "recording_max_minutes",
+    "recording_min_free_mb",
 )
 #: What the command line may set (``config`` names the TOML file itself).
 CLI_KEYS = ("config", *_FILE_KEYS)
@@ -66,7 +75,23 @@ CLI_KEYS = ("config", *_FILE_KEYS)
 _ENV_ONLY = ("initial_api_key", "initial_admin_password", "turn_secret")
 
 
+_COUNTS = {
+    "max_recordings": (0, 64),
+    "recording_max_minutes": (1, 24 * 60),
+    "recording_min_free_mb": (0, 1 << 20),
+}
+
+
 def _coerce(name: str, value: Any, source: str) -> Any:
+    if name in _COUNTS:
+        low, high = _COUNTS[name]
+        try:
+            number = int(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{source}: {name} must be a whole number, not {value!r}") from None
+        if not low <= number <= high:
+            raise ConfigError(f"{source}: {name} must be between {low} and {high}, not {number}")
+        return number
     if name == "port":
         try:
             port = int(value)

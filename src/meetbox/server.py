@@ -9,7 +9,7 @@ import os
 import socket
 import sys
 from contextlib import ExitStack
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
@@ -23,6 +23,7 @@ from signaling.api.ws import WS_PING_INTERVAL, WS_PING_TIMEOUT, flush_sessions
 from signaling.errors import MeetboxError
 from signaling.ice import IceConfig
 from signaling.protocol import MAX_MESSAGE_BYTES
+from signaling.recordings import RecordingSettings
 from signaling.store import SqliteStore, StoreError
 
 from .config import Settings
@@ -52,6 +53,14 @@ class _JsonFormatter(logging.Formatter):
         return json.dumps(entry)
 
 
+def _without_query(record: logging.LogRecord) -> bool:
+    """Access log lines without query strings: media URLs carry access parameters."""
+    args = record.args
+    if isinstance(args, tuple) and len(args) == 5 and isinstance(args[2], str):
+        record.args = (args[0], args[1], args[2].split("?", 1)[0], args[3], args[4])
+    return True
+
+
 def configure_logging(log_format: str, level: str) -> None:
     handler = logging.StreamHandler(sys.stderr)
     if log_format == "json":
@@ -60,6 +69,7 @@ def configure_logging(log_format: str, level: str) -> None:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
+    logging.getLogger("uvicorn.access").addFilter(_without_query)
     root.setLevel(level.upper())
 
 
@@ -116,6 +126,8 @@ class _DrainingServer(uvicorn.Server):
         self._services.draining = True
         logger.info("shutting down: ending meetings")
         await self._services.meetings.shutdown()
+        # Recorders got their bye with everyone else: let them finish their files.
+        await self._services.recordings.shutdown()
         await flush_sessions()
         await super().shutdown(sockets=sockets)
 
@@ -132,10 +144,24 @@ async def _serve(settings: Settings) -> None:
             ice=IceConfig(urls=list(settings.ice_servers), turn_secret=settings.turn_secret),
             public_ip=settings.public_ip,
             webhook_hosts=settings.webhook_hosts,
+            recordings=RecordingSettings(
+                directory=settings.data_dir / "recordings",
+                max_concurrent=settings.max_recordings,
+                max_duration=timedelta(minutes=settings.recording_max_minutes),
+                min_free_bytes=settings.recording_min_free_mb * 1024 * 1024,
+            ),
         )
     except BaseException:
         await store.close()
         raise
+    # Recorders join over loopback when the server listens there (or everywhere).
+    host = settings.host
+    if host in ("0.0.0.0", "", "localhost"):
+        host = "127.0.0.1"
+    elif host == "::":
+        host = "::1"
+    authority = f"[{host}]" if ":" in host else host
+    services.recordings.ws_url = f"ws://{authority}:{settings.port}/ws"
     app = create_app(services, web_dir=WEB_DIR)
     config = uvicorn.Config(
         app,

@@ -120,6 +120,9 @@ class Participant:
     role: Role
     token_id: str
     joined_at: datetime
+    #: A recorder: in the meeting to receive media, but nobody sees it, it takes no place
+    #: and it does not keep the meeting going.
+    hidden: bool = False
     hand_raised: bool = False
     muted: dict[MediaKind, bool] = field(
         default_factory=lambda: {kind: False for kind in MediaKind}
@@ -154,10 +157,17 @@ class Meeting:
     # -- membership ------------------------------------------------------------------------
 
     def join(
-        self, participant_id: str, nickname: str, role: Role, token_id: str, now: datetime
+        self,
+        participant_id: str,
+        nickname: str,
+        role: Role,
+        token_id: str,
+        now: datetime,
+        *,
+        hidden: bool = False,
     ) -> list[Output]:
         """Admit a participant. A participant id already inside is a reconnect: nothing is
-        announced and the counts stay the same."""
+        announced and the counts stay the same. A ``hidden`` one is never announced."""
         if self.ended is not None:
             raise MeetingError("meeting_ended", "the meeting has ended", refusal=True)
         if participant_id in self.kicked:
@@ -165,10 +175,13 @@ class Meeting:
         if participant_id in self.participants:
             self.away.pop(participant_id, None)
             return []
+        participant = Participant(participant_id, nickname, role, token_id, now, hidden=hidden)
+        if hidden:
+            self.participants[participant_id] = participant
+            return []
         limit = self.rules.max_participants
-        if limit is not None and len(self.participants) >= limit:
+        if limit is not None and len(self.visible()) >= limit:
             raise MeetingError("room_full", f"the room is full ({limit} people)", refusal=True)
-        participant = Participant(participant_id, nickname, role, token_id, now)
         self.participants[participant_id] = participant
         self._empty_since = None
         return [Send(ParticipantJoined(participant=participant.info()), exclude=participant_id)]
@@ -176,11 +189,15 @@ class Meeting:
     def leave(self, participant_id: str, reason: ByeReason, now: datetime) -> list[Output]:
         """``participant_id`` is gone (left, kicked, lost). Idempotent."""
         self.away.pop(participant_id, None)
-        if self.participants.pop(participant_id, None) is None:
+        gone = self.participants.pop(participant_id, None)
+        if gone is None:
             return []
-        if not self.participants:
+        if self.empty and self._empty_since is None:
             self._empty_since = now
-        return [Send(ParticipantLeft(participant_id=participant_id, reason=reason))]
+        left = ParticipantLeft(participant_id=participant_id, reason=reason)
+        # A hidden participant's leave is news to nobody but itself (the adapter still
+        # frees its media on this output).
+        return [Send(left, to=participant_id) if gone.hidden else Send(left)]
 
     def disconnected(self, participant_id: str, now: datetime) -> list[Output]:
         """The connection dropped without a ``leave``: keep the place for the resume window."""
@@ -202,10 +219,14 @@ class Meeting:
 
     @property
     def empty(self) -> bool:
-        return not self.participants
+        """Nobody but hidden participants (a recorder alone does not keep a meeting going)."""
+        return not self.visible()
+
+    def visible(self) -> list[Participant]:
+        return [p for p in self.participants.values() if not p.hidden]
 
     def snapshot(self) -> list[ParticipantInfo]:
-        return [p.info() for p in self.participants.values()]
+        return [p.info() for p in self.visible()]
 
     # -- actions ---------------------------------------------------------------------------
 
@@ -214,6 +235,8 @@ class Meeting:
         actor = self.participants.get(participant_id)
         if actor is None or self.ended is not None:
             raise MeetingError("not_in_meeting", "you are not in the meeting")
+        if actor.hidden:
+            raise MeetingError("forbidden", "a recorder only receives media")
         if isinstance(action, Chat):
             return self._chat(actor, action.text, now)
         if isinstance(action, RaiseHand):
@@ -225,18 +248,21 @@ class Meeting:
         self._require_moderator(actor, action.type)
         if isinstance(action, EndMeeting):
             return self.end(ByeReason.ENDED_BY_MODERATOR, now)
-        target = self.participants.get(action.participant_id)
-        if target is None:
-            raise MeetingError("unknown_participant", "no such participant in the meeting")
+        target = self.target(action.participant_id)
         if isinstance(action, MuteParticipant):
             return self.mute(target.id, action.kind, by=actor.id)
         return self.kick(target.id, rotate_links=action.rotate_links, now=now)
 
+    def target(self, participant_id: str) -> Participant:
+        """A participant others may act on (hidden ones are not there for them)."""
+        target = self.participants.get(participant_id)
+        if target is None or target.hidden:
+            raise MeetingError("unknown_participant", "no such participant in the meeting")
+        return target
+
     def mute(self, participant_id: str, kind: MediaKind, by: str) -> list[Output]:
         """Mute someone's ``kind`` (a moderator, or the API when ``by`` is ``"api"``)."""
-        target = self.participants.get(participant_id)
-        if target is None:
-            raise MeetingError("unknown_participant", "no such participant in the meeting")
+        target = self.target(participant_id)
         target.muted[kind] = True
         return [
             Send(MutedByModerator(kind=kind, by=by), to=target.id),
@@ -244,9 +270,7 @@ class Meeting:
         ]
 
     def kick(self, participant_id: str, *, rotate_links: bool, now: datetime) -> list[Output]:
-        target = self.participants.get(participant_id)
-        if target is None:
-            raise MeetingError("unknown_participant", "no such participant in the meeting")
+        target = self.target(participant_id)
         self.kicked.add(target.id)
         return [
             Close(target.id, ByeReason.KICKED),

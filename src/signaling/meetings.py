@@ -47,6 +47,7 @@ from .protocol import (
     ParticipantLeft,
     PublishAnswer,
     PublishOffer,
+    RecordingState,
     ServerMessage,
     Source,
     SubscribeAnswer,
@@ -138,6 +139,10 @@ class LiveMeeting:
     stays: dict[str, AttendanceRecord] = field(default_factory=dict)
     #: Called (room id, participant id) when a participant's media connection failed.
     on_media_failed: Callable[[str, str], None] | None = None
+    #: The recording under way in this meeting (starting, active or ending), if any.
+    recording: RecordingState | None = None
+    #: Whether the meeting's start was reported (after its first visible participant).
+    start_reported: bool = False
 
     def __post_init__(self) -> None:
         self.media = MediaRoom(
@@ -182,6 +187,10 @@ class MeetingService:
         self.outbox_written: Callable[[], None] = lambda: None
         #: media_failed calls under way (at most one per participant)
         self._failing: set[asyncio.Task[None]] = set()
+        #: Called with the room id once a meeting has its first participant (auto-recording).
+        self.on_started: Callable[[str], None] = lambda room_id: None
+        #: Called with (room id, meeting id) when a meeting has ended.
+        self.on_ended: Callable[[str, str], None] = lambda room_id, meeting_id: None
 
     # -- queries ---------------------------------------------------------------------------
 
@@ -201,6 +210,9 @@ class MeetingService:
         returns the ``joined`` message already queued on ``session``. Unless ``resumed``
         (the client kept its peer connections), the participant gets fresh media."""
         joined, live = await self._admit(claims, session)
+        if not live.start_reported and claims.recording_id is None and live.core.ended is None:
+            live.start_reported = True
+            self.on_started(live.core.room_id)
         if not resumed:
             # Outside the lock: setting up peer connections can take a while. The meeting
             # may end meanwhile; then its media room is closed and must stay empty.
@@ -224,7 +236,16 @@ class MeetingService:
                 raise Refused(CloseCode.UNAUTHORIZED, "token_revoked", "this token was revoked")
             live = self._live.get(claims.room_id)
             present = live is not None and claims.participant_id in live.core.participants
-            if not present:
+            hidden = claims.recording_id is not None
+            if hidden and (
+                live is None
+                or live.recording is None
+                or live.recording.recording_id != claims.recording_id
+            ):
+                raise Refused(
+                    CloseCode.REFUSED, "no_meeting", "this recording's meeting is not going on"
+                )
+            if not present and not hidden:
                 try:
                     room = await self._rooms.participant_joined(claims.room_id)
                 except NotFound:
@@ -238,14 +259,20 @@ class MeetingService:
             assert live is not None
             try:
                 outputs = live.core.join(
-                    claims.participant_id, claims.nickname, claims.role, claims.token_id, now
+                    claims.participant_id,
+                    claims.nickname,
+                    claims.role,
+                    claims.token_id,
+                    now,
+                    hidden=hidden,
                 )
             except MeetingError as exc:
                 if live.core.empty:
                     await self._tell_room_empty(live)
                 raise Refused(CloseCode.REFUSED, exc.code, exc.message) from None
-            live.room_told_empty = False
-            if not present:
+            if not hidden:
+                live.room_told_empty = False
+            if not present and not hidden:
                 stay = AttendanceRecord(claims.participant_id, claims.nickname, claims.role, now)
                 live.stays[claims.participant_id] = stay
                 joined_event = event(
@@ -285,6 +312,7 @@ class MeetingService:
                 resume_token=resume_token,
                 chat_enabled=live.core.rules.chat_enabled,
                 screen_share_enabled=live.core.rules.screen_share_enabled,
+                recording=live.recording,
             )
             session.send(joined)
             await self._apply(live, outputs)
@@ -314,6 +342,9 @@ class MeetingService:
                     issued_at=now,
                     expires_at=now,
                     token_id=participant.token_id,
+                    recording_id=live.recording.recording_id
+                    if participant.hidden and live.recording is not None
+                    else None,
                 )
                 return claims, await self.admit(claims, session, resumed=True)
         raise Refused(
@@ -386,7 +417,13 @@ class MeetingService:
             if live is None or live.sessions.get(participant_id) is not session:
                 return  # already closed by the server, or replaced by a newer session
             del live.sessions[participant_id]
-            live.core.disconnected(participant_id, self._clock.now())
+            now = self._clock.now()
+            participant = live.core.participants.get(participant_id)
+            if participant is not None and participant.hidden:
+                # A recorder does not come back: it is gone, and its media with it.
+                await self._apply(live, live.core.leave(participant_id, ByeReason.LEFT, now))
+            else:
+                live.core.disconnected(participant_id, now)
             self._wake.set()
         async with self._changed:
             self._changed.notify_all()
@@ -449,9 +486,26 @@ class MeetingService:
         live = self._live.get(room_id)
         if live is None:
             raise NotFound(f"room {room_id!r} has no meeting in progress")
-        if participant_id not in live.core.participants:
-            raise NotFound(f"no participant {participant_id!r} in the meeting")
+        try:
+            live.core.target(participant_id)
+        except MeetingError:
+            raise NotFound(f"no participant {participant_id!r} in the meeting") from None
         return live
+
+    # -- recording state -------------------------------------------------------------------
+
+    def set_recording(self, room_id: str, meeting_id: str, state: RecordingState) -> None:
+        """Tell the meeting's participants how its recording stands (and late joiners,
+        while it is under way)."""
+        live = self._live.get(room_id)
+        if live is None or live.core.id != meeting_id:
+            return
+        under_way = state.status in ("starting", "active", "ending")
+        current = live.recording
+        if current is not None and current.recording_id != state.recording_id and not under_way:
+            return  # an older recording's end: not news any more
+        live.recording = state if under_way else None
+        live.broadcast(state)
 
     # -- timers and shutdown ---------------------------------------------------------------
 
@@ -575,6 +629,7 @@ class MeetingService:
                 live.stays.clear()
                 await live.media.close()
                 self._live.pop(core.room_id, None)
+                self.on_ended(core.room_id, core.id)
                 logger.info(
                     "room %s: meeting %s ended (%s)", core.room_id, core.id, out.reason.value
                 )

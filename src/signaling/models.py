@@ -16,6 +16,8 @@ __all__ = [
     "LinkRecord",
     "MeetingRecord",
     "OutboxEvent",
+    "RecordingRecord",
+    "RecordingStatus",
     "Role",
     "RoomKind",
     "RoomRecord",
@@ -206,3 +208,45 @@ class ThemeRecord:
     created_at: datetime
     updated_at: datetime
     logo_type: str | None = None
+
+
+class RecordingStatus(StrEnum):
+    STARTING = "starting"
+    ACTIVE = "active"
+    ENDING = "ending"
+    COMPLETE = "complete"
+    FAILED = "failed"
+    ABORTED = "aborted"
+
+    @property
+    def live(self) -> bool:
+        """Still being recorded (a recorder process is, or was, at work on it)."""
+        return self in (RecordingStatus.STARTING, RecordingStatus.ACTIVE, RecordingStatus.ENDING)
+
+
+@dataclass(slots=True)
+class RecordingRecord:
+    """One recording of one meeting: a file under the data dir's ``recordings/``."""
+
+    id: str
+    room_id: str
+    #: The room's name when the recording started (rooms may be deleted, recordings kept).
+    room_name: str
+    meeting_id: str
+    status: RecordingStatus
+    layout: str
+    width: int
+    height: int
+    created_at: datetime
+    #: File name inside the recordings dir.
+    filename: str
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    duration_s: float | None = None
+    size_bytes: int | None = None
+    #: Why it ended: stopped, meeting_ended, max_duration (complete ones); what went wrong
+    #: (failed and aborted ones) is in ``error``.
+    end_reason: str | None = None
+    error: str | None = None
+    #: SHA-256 of the share link's secret, when shared.
+    share_hash: str | None = None

@@ -161,6 +161,18 @@ class EndMeeting(_In):
     type: Literal["end_meeting"]
 
 
+class StartRecording(_In):
+    """Moderators only, in rooms that allow recording: start recording the meeting."""
+
+    type: Literal["start_recording"]
+
+
+class StopRecording(_In):
+    """Moderators only: stop the meeting's recording."""
+
+    type: Literal["stop_recording"]
+
+
 class Source(StrEnum):
     MICROPHONE = "microphone"
     CAMERA = "camera"
@@ -202,6 +214,8 @@ ClientMessage = Annotated[
     | MuteParticipant
     | Kick
     | EndMeeting
+    | StartRecording
+    | StopRecording
     | PublishOffer
     | SubscribeAnswer
     | IceCandidate,
@@ -219,6 +233,8 @@ _CLIENT_MODELS = (
     MuteParticipant,
     Kick,
     EndMeeting,
+    StartRecording,
+    StopRecording,
     PublishOffer,
     SubscribeAnswer,
     IceCandidate,
@@ -318,6 +334,18 @@ class ActiveSpeaker(_Out):
     participant_id: str | None
 
 
+class RecordingState(_Out):
+    """The meeting's recording: sent to everyone when it starts, changes and stops, and
+    part of ``joined`` so a late joiner knows they are being recorded."""
+
+    type: Literal["recording"] = "recording"
+    recording_id: str
+    #: starting | active | ending | complete | failed | aborted
+    status: str
+    #: Why it failed, when it did.
+    error: str | None = None
+
+
 class Joined(_Out):
     type: Literal["joined"] = "joined"
     meeting_id: str
@@ -329,6 +357,8 @@ class Joined(_Out):
     resume_token: str
     chat_enabled: bool
     screen_share_enabled: bool
+    #: The recording under way (starting, active or ending), if any.
+    recording: RecordingState | None = None
 
 
 class ParticipantJoined(_Out):
@@ -381,6 +411,7 @@ ServerMessage = (
     | ParticipantUpdated
     | ChatMessage
     | MutedByModerator
+    | RecordingState
     | Pong
     | Error
     | Bye

@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Protocol
 
 from . import lifecycle
 from .clock import Clock
@@ -91,6 +92,12 @@ def _new_link(room_id: str, role: Role) -> LinkRecord:
     return LinkRecord(room_id, role, secret, sha256_hex(secret))
 
 
+class RoomRecordings(Protocol):
+    async def has_recordings(self, room_id: str) -> bool: ...
+
+    async def delete_room_recordings(self, room_id: str) -> int: ...
+
+
 class RoomService:
     """Business rules for rooms. Reads time from ``clock``; persists through ``store``.
 
@@ -117,6 +124,8 @@ class RoomService:
         #: Called after a room is deleted while in use (``with_meeting=force``), so its
         #: meeting can be ended for everyone.
         self.on_deleted: Callable[[str], Awaitable[None]] | None = None
+        #: The room's recordings, for the delete policies.
+        self.recordings: RoomRecordings | None = None
         #: Called after webhook events were written to the outbox (wakes the deliverer).
         self.outbox_written: Callable[[], None] = lambda: None
 
@@ -243,10 +252,21 @@ class RoomService:
     ) -> DeleteOutcome:
         """Delete a room under the given policies.
 
-        ``with_recordings`` has nothing to act on until recordings exist (the recorder
-        issue); it is validated and accepted now so clients can send it.
+        ``with_recordings``: ``fail`` refuses while the room has recordings, ``force``
+        deletes them (files too) with the room, ``keep`` leaves them (they stay listed and
+        playable). A recording still under way is finished and kept.
         """
-        del with_recordings
+        recordings = self.recordings
+        if (
+            with_recordings is DeletePolicyRecordings.FAIL
+            and recordings is not None
+            and await recordings.has_recordings(room_id)
+        ):
+            await self.get(room_id)
+            raise Conflict(
+                f"room {room_id!r} has recordings; delete them first, or delete the room with "
+                "with_recordings=force (they go too) or with_recordings=keep"
+            )
         now = self._clock.now()
         for _ in range(_UPDATE_ATTEMPTS):
             room = await self.get(room_id)
@@ -272,6 +292,8 @@ class RoomService:
                 self._on_expiry_changed()
                 if room.in_use and self.on_deleted is not None:
                     await self.on_deleted(room_id)
+                if with_recordings is DeletePolicyRecordings.FORCE and recordings is not None:
+                    await recordings.delete_room_recordings(room_id)
                 return DeleteOutcome.DELETED
         raise Conflict(f"room {room_id!r} kept changing while being deleted; try again")
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 
 from .accounts import Accounts, FirstStart
 from .clock import Clock, SystemClock
 from .ice import IceConfig
 from .meeting import DEFAULT_EMPTY_TIMEOUT
 from .meetings import MeetingService
+from .recordings import RecorderLauncher, RecordingService, RecordingSettings
 from .rooms import RoomService
 from .store import Store
 from .sweeper import Sweeper
@@ -29,6 +31,7 @@ class Services:
     meetings: MeetingService
     webhooks: WebhookService
     themes: ThemeService
+    recordings: RecordingService
     #: Signs and verifies participant tokens.
     token_key: bytes
     #: STUN/TURN servers handed to clients by ``POST /join``.
@@ -52,7 +55,10 @@ async def build_services(
     ice: IceConfig | None = None,
     public_ip: str | None = None,
     webhook_hosts: tuple[str, ...] = (),
+    recordings: RecordingSettings | None = None,
+    recorder_launcher: RecorderLauncher | None = None,
 ) -> Services:
+    """``recordings`` defaults to a ``recordings/`` folder next to the store's file."""
     clock = clock or SystemClock()
     accounts = Accounts(store, clock)
     first_start = await accounts.bootstrap(initial_api_key, initial_admin_password)
@@ -64,7 +70,26 @@ async def build_services(
     meetings = MeetingService(store, rooms, clock, empty_timeout=empty_timeout, public_ip=public_ip)
     rooms.on_deleted = meetings.room_deleted
     webhooks = WebhookService(store, clock, allowed_hosts=webhook_hosts)
+    if recordings is None:
+        recordings = RecordingSettings(
+            directory=Path(getattr(store, "path", ".")).parent / "recordings"
+        )
+    recording_service = RecordingService(
+        store,
+        rooms,
+        meetings,
+        clock,
+        recordings,
+        token_key=token_key,
+        public_url=public_url,
+        launcher=recorder_launcher,
+    )
+    meetings.on_started = recording_service.meeting_started
+    meetings.on_ended = recording_service.meeting_ended
+    rooms.recordings = recording_service
     rooms.outbox_written = meetings.outbox_written = webhooks.wake
+    recording_service.outbox_written = webhooks.wake
+    await recording_service.recover()
     # Meetings live in this process only: any left open by a previous one are over.
     await meetings.close_leftovers()
     await rooms.recover_after_restart()
@@ -77,6 +102,7 @@ async def build_services(
         meetings=meetings,
         webhooks=webhooks,
         themes=ThemeService(store, clock),
+        recordings=recording_service,
         token_key=token_key,
         ice=ice or IceConfig(),
         first_start=first_start,

@@ -63,6 +63,8 @@ class ParticipantClaims:
     expires_at: datetime
     #: Unique token id: what a kick revokes.
     token_id: str
+    #: Set for the recorder's token only: it joins as a hidden, subscribe-only participant.
+    recording_id: str | None = None
 
 
 def issue_participant_token(
@@ -74,6 +76,7 @@ def issue_participant_token(
     nickname: str,
     now: datetime,
     ttl: timedelta,
+    recording_id: str | None = None,
 ) -> tuple[str, ParticipantClaims]:
     claims = ParticipantClaims(
         participant_id=participant_id,
@@ -83,6 +86,7 @@ def issue_participant_token(
         issued_at=now,
         expires_at=now + ttl,
         token_id=new_secret(12),
+        recording_id=recording_id,
     )
     payload = {
         "iss": _ISSUER,
@@ -94,6 +98,8 @@ def issue_participant_token(
         "exp": int(claims.expires_at.timestamp()),
         "jti": claims.token_id,
     }
+    if recording_id is not None:
+        payload["rec"] = recording_id
     signing_input = ".".join(
         [
             _b64e(json.dumps(_HEADER, separators=(",", ":")).encode()),
@@ -133,6 +139,7 @@ def verify_participant_token(key: bytes, token: str, now: datetime) -> Participa
             issued_at=datetime.fromtimestamp(int(payload["iat"]), UTC),
             expires_at=datetime.fromtimestamp(int(payload["exp"]), UTC),
             token_id=str(payload["jti"]),
+            recording_id=None if payload.get("rec") is None else str(payload["rec"]),
         )
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise TokenError("token claims are malformed") from exc

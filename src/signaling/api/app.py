@@ -17,6 +17,8 @@ from .problems import install_problem_handlers, problem_doc
 from .routes_admin import router as admin_router
 from .routes_meetings import router as meetings_router
 from .routes_misc import health_router, join_router, keys_router
+from .routes_recordings import room_router as room_recordings_router
+from .routes_recordings import router as recordings_router
 from .routes_rooms import router as rooms_router
 from .routes_themes import router as themes_router
 from .routes_webhooks import router as webhooks_router
@@ -45,6 +47,8 @@ def create_app(services: Services, web_dir: str | Path | None = None) -> BodyLim
         finally:
             services.draining = True
             await services.meetings.shutdown()
+            # Their meetings are over: recorders finish their files (or are killed).
+            await services.recordings.shutdown()
             tasks.append(deliverer)
             for task in tasks:
                 task.cancel()
@@ -77,6 +81,8 @@ def create_app(services: Services, web_dir: str | Path | None = None) -> BodyLim
     app.include_router(keys_router, prefix=API_PREFIX)
     app.include_router(webhooks_router, prefix=API_PREFIX)
     app.include_router(themes_router, prefix=API_PREFIX)
+    app.include_router(recordings_router, prefix=API_PREFIX)
+    app.include_router(room_recordings_router, prefix=API_PREFIX)
     app.include_router(admin_router, prefix=API_PREFIX)
     app.include_router(health_router, prefix=API_PREFIX)
     app.include_router(health_router, include_in_schema=False)

@@ -13,7 +13,7 @@ from collections import Counter
 from fastapi import APIRouter, WebSocket
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
-from ..errors import TokenError
+from ..errors import Forbidden, MeetboxError, TokenError
 from ..meetings import Refused
 from ..protocol import (
     Bye,
@@ -35,10 +35,13 @@ from ..protocol import (
     Resume,
     ServerMessage,
     SetMute,
+    StartRecording,
+    StopRecording,
     SubscribeAnswer,
     parse_client_message,
 )
 from ..ratelimit import TokenBucket
+from ..recordings import Viewer
 from ..services import Services
 from ..tokens import ParticipantClaims, verify_participant_token
 
@@ -218,6 +221,27 @@ async def _admit(
     return None
 
 
+async def _recording(
+    services: Services,
+    session: WsSession,
+    claims: ParticipantClaims,
+    message: StartRecording | StopRecording,
+) -> None:
+    """Moderators start and stop the recording from the meeting; everyone hears of it by
+    ``recording`` messages, so the reply is only for refusals."""
+    viewer = Viewer(room_id=claims.room_id, role=claims.role)
+    try:
+        if claims.recording_id is not None:
+            raise Forbidden("a recorder does not control recordings")
+        if isinstance(message, StartRecording):
+            await services.recordings.start(claims.room_id, None, viewer)
+        else:
+            await services.recordings.stop_room(claims.room_id, viewer)
+    except MeetboxError as exc:
+        code = "forbidden" if isinstance(exc, Forbidden) else exc.slug.replace("-", "_")
+        session.send(Error(code=code, message=exc.detail, ref=message.ref))
+
+
 async def _serve(
     services: Services, websocket: WebSocket, session: WsSession, claims: ParticipantClaims
 ) -> None:
@@ -248,6 +272,8 @@ async def _serve(
             await meetings.act(room_id, pid, session, message)
         elif isinstance(message, PublishOffer | SubscribeAnswer | IceCandidate):
             await meetings.media(room_id, pid, session, message)
+        elif isinstance(message, StartRecording | StopRecording):
+            await _recording(services, session, claims, message)
         else:
             # join or resume again on a joined session
             session.send(

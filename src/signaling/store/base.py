@@ -21,6 +21,8 @@ from ..models import (
     LinkRecord,
     MeetingRecord,
     OutboxEvent,
+    RecordingRecord,
+    RecordingStatus,
     Role,
     RoomKind,
     RoomRecord,
@@ -148,6 +150,30 @@ class Store(Protocol):
         """Meetings not ended (after a restart: left open by a process that is gone)."""
 
     # themes
+    async def save_recording(
+        self, recording: RecordingRecord, events: Sequence[OutboxEvent] = ()
+    ) -> None:
+        """Insert or replace ``recording``."""
+
+    async def get_recording(self, recording_id: str) -> RecordingRecord | None: ...
+
+    async def find_shared_recording(self, share_hash: str) -> RecordingRecord | None: ...
+
+    async def list_recordings(
+        self,
+        room_id: str | None,
+        statuses: Sequence[RecordingStatus],
+        limit: int,
+        after: tuple[str, str] | None,
+    ) -> Page[RecordingRecord]:
+        """Newest first; every status when ``statuses`` is empty."""
+
+    async def count_recordings(self, room_id: str) -> int: ...
+
+    async def delete_recording(
+        self, recording_id: str, events: Sequence[OutboxEvent] = ()
+    ) -> bool: ...
+
     async def save_theme(self, theme: ThemeRecord) -> None:
         """Insert or update (the logo is kept)."""
 

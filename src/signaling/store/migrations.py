@@ -166,6 +166,32 @@ MIGRATIONS: list[tuple[int, str]] = [
         );
         """,
     ),
+    (
+        6,
+        """
+        CREATE TABLE recordings (
+            id TEXT PRIMARY KEY,
+            room_id TEXT NOT NULL,
+            room_name TEXT NOT NULL,
+            meeting_id TEXT NOT NULL,
+            status TEXT NOT NULL,
+            layout TEXT NOT NULL,
+            width INTEGER NOT NULL,
+            height INTEGER NOT NULL,
+            created_at TEXT NOT NULL,
+            filename TEXT NOT NULL,
+            started_at TEXT,
+            ended_at TEXT,
+            duration_s REAL,
+            size_bytes INTEGER,
+            end_reason TEXT,
+            error TEXT,
+            share_hash TEXT UNIQUE
+        );
+        CREATE INDEX recordings_by_room ON recordings (room_id, created_at DESC, id DESC);
+        CREATE INDEX recordings_by_status ON recordings (status);
+        """,
+    ),
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]
