@@ -39,7 +39,8 @@ EVENT_TYPES = (
     "room.deleted",
     "room.expired",
 )
-#: What this build sends. The recording events arrive with the recorder.
+#: Sent as rooms and meetings change (tests/signaling/test_webhooks.py sees each); the
+#: recording.* ones follow recordings (tests/signaling/test_recordings.py).
 EMITTED = tuple(t for t in EVENT_TYPES if not t.startswith("recording."))
 #: Sent by ``POST /webhooks/{id}/test`` to that endpoint only.
 TEST_EVENT = "webhook.test"

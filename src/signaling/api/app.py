@@ -101,7 +101,9 @@ def create_app(services: Services, web_dir: str | Path | None = None) -> BodyLim
         # What room links open (the secret rides in the fragment, never sent here).
         @app.get("/room/{room_id}", include_in_schema=False)
         @app.get("/recordings/{room_id}", include_in_schema=False)
-        async def room(room_id: str) -> FileResponse:
+        # A recording's share link (``#share=...``).
+        @app.get("/recording/{recording_id}", include_in_schema=False)
+        async def room(room_id: str = "", recording_id: str = "") -> FileResponse:
             return FileResponse(room_page, media_type="text/html")
 
     @app.get("/", include_in_schema=False)
