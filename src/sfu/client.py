@@ -62,6 +62,15 @@ class MeetboxClient:
     #: subscriber mid -> the track id it carries now (from ``subscribe_offer``)
     mids: dict[str, str] = field(default_factory=dict)
     messages: list[dict[str, Any]] = field(default_factory=list)
+    #: Append every signaling message to ``messages``; a long-lived client (the recorder)
+    #: turns this off and listens with ``on_message`` instead.
+    keep_messages: bool = True
+    #: Called on the event loop with each signaling message after ``joined``, once the client
+    #: has handled it. It must not block; an exception it raises is logged.
+    on_message: Callable[[dict[str, Any]], None] | None = None
+    #: Called on the event loop with ``(track_id, participant_id, frame)`` for each decoded
+    #: frame. It must not block; an exception it raises is logged and the track goes on.
+    on_frame: Callable[[str, str, av.VideoFrame | av.AudioFrame], None] | None = None
     ice_connected_at: float | None = None
     closed_with: tuple[int, str] | None = None
 
@@ -117,7 +126,8 @@ class MeetboxClient:
         await self.send(type="publish_offer", sdp=self.publisher.localDescription.sdp, sources=mids)
         answer = await self._answers.get()
         if not answer:
-            raise ConnectionError(f"publishing refused: {self.messages[-1]}")
+            last = self.messages[-1] if self.messages else "(messages not kept)"
+            raise ConnectionError(f"publishing refused: {last}")
         await self.publisher.setRemoteDescription(RTCSessionDescription(answer, "answer"))
 
     async def wait_for(self, predicate: Callable[[MeetboxClient], bool]) -> None:
@@ -150,7 +160,8 @@ class MeetboxClient:
         try:
             async for raw in self._ws:
                 message = json.loads(raw)
-                self.messages.append(message)
+                if self.keep_messages:
+                    self.messages.append(message)
                 kind = message["type"]
                 if kind == "publish_answer":
                     self._answers.put_nowait(message["sdp"])
@@ -159,6 +170,11 @@ class MeetboxClient:
                     await self._answer(message["sdp"])
                 elif kind == "error" and message.get("code") in ("invalid_sdp", "forbidden"):
                     self._answers.put_nowait("")
+                if self.on_message is not None:
+                    try:
+                        self.on_message(message)
+                    except Exception:
+                        logger.exception("on_message failed for a %s message", kind)
                 await self._notify()
         except websockets.ConnectionClosed:
             pass
@@ -193,6 +209,11 @@ class MeetboxClient:
             while True:
                 frame = await track.recv()
                 received = self._received(track, mid)
+                if self.on_frame is not None and isinstance(frame, av.VideoFrame | av.AudioFrame):
+                    try:
+                        self.on_frame(received.track_id, received.participant_id, frame)
+                    except Exception:
+                        logger.exception("on_frame failed for track %s", received.track_id)
                 received.frames += 1
                 if received.first_frame_at is None:
                     received.first_frame_at = time.monotonic()

@@ -243,7 +243,9 @@ class RecordingService:
         media = download = None
         if not rec.status.live:
             base = f"{self._public_url}/api/v1/recordings/{rec.id}"
-            query = "" if viewer.admin else f"?access={self.media_access(rec.id)}"
+            # A share link's access ends with the share (revoked or replaced).
+            bound = rec.share_hash if viewer.shared_recording is not None else None
+            query = "" if viewer.admin else f"?access={self.media_access(rec.id, bound)}"
             media, download = f"{base}/media{query}", f"{base}/download{query}"
         return Recording(
             id=rec.id,
@@ -266,19 +268,32 @@ class RecordingService:
             download_url=download,
         )
 
-    def media_access(self, recording_id: str) -> str:
+    def media_access(self, recording_id: str, share_hash: str | None = None) -> str:
         """A parameter that lets a player without headers fetch one recording's media for a
-        while (``<video src>`` cannot send a header)."""
+        while (``<video src>`` cannot send a header). Bound to ``share_hash`` when handed to
+        a share link's holder: it stops working when that share does."""
         expires = int((self._clock.now() + MEDIA_ACCESS_TTL).timestamp())
-        mac = hmac.new(self._key, f"media:{recording_id}:{expires}".encode(), hashlib.sha256)
-        return f"{expires}.{mac.hexdigest()[:32]}"
+        kind = "s" if share_hash else "l"
+        return f"{expires}.{kind}.{self._access_mac(recording_id, expires, share_hash)}"
 
-    def check_media_access(self, recording_id: str, access: str) -> bool:
-        expires, _, mac = access.partition(".")
+    def _access_mac(self, recording_id: str, expires: int, share_hash: str | None) -> str:
+        message = f"media:{recording_id}:{expires}:{share_hash or ''}".encode()
+        return hmac.new(self._key, message, hashlib.sha256).hexdigest()[:32]
+
+    async def check_media_access(self, recording_id: str, access: str) -> bool:
+        expires, kind, mac = [*access.split(".", 2), "", ""][:3]
         if not expires.isdigit() or int(expires) < self._clock.now().timestamp():
             return False
-        expected = hmac.new(self._key, f"media:{recording_id}:{expires}".encode(), hashlib.sha256)
-        return hmac.compare_digest(mac, expected.hexdigest()[:32])
+        share_hash = None
+        if kind == "s":
+            rec = await self._store.get_recording(recording_id)
+            if rec is None or rec.share_hash is None:
+                return False
+            share_hash = rec.share_hash
+        elif kind != "l":
+            return False
+        expected = self._access_mac(recording_id, int(expires), share_hash)
+        return hmac.compare_digest(mac, expected)
 
     def path(self, rec: RecordingRecord) -> Path:
         return self.settings.directory / rec.filename

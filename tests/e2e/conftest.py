@@ -43,3 +43,16 @@ async def browser(tmp_path: Path) -> AsyncIterator[Any]:
             yield chromium
         finally:
             await chromium.close()
+
+
+@pytest.fixture
+async def launcher(server: Any) -> AsyncIterator[Any]:
+    """The server's recorders are scripted (tests/signaling/test_recordings.py): the test says
+    what each reports; the real recorder is tested in tests/recorder/."""
+    from tests.signaling.test_recordings import ScriptedLauncher
+
+    fake = ScriptedLauncher()
+    server.services.recordings.launcher = fake
+    yield fake
+    for recorder in fake.all:  # what a real recorder does when the server goes
+        recorder.exit(0)

@@ -474,6 +474,9 @@ async def test_share_links_open_one_recording_until_revoked(
     assert listing.status_code == 401  # a share link is not a key to the list
 
     assert (await server.http.delete(f"/api/v1/recordings/{rec_id}/share")).status_code == 204
+    # What the share link handed out stops playing too.
+    cut = await server.http.get(local(shared.json()["media_url"]), headers={"X-API-Key": ""})
+    assert cut.status_code == 401
     gone = await server.http.get(
         f"/api/v1/recordings/{rec_id}", headers={"X-Meetbox-Share": share, "X-API-Key": ""}
     )

@@ -35,6 +35,7 @@ for (const tab of document.querySelectorAll(".tabs button")) {
     if (tab.dataset.page === "keys-page") await loadKeys();
     if (tab.dataset.page === "hooks-page") await loadHooks();
     if (tab.dataset.page === "rooms-page") await loadRooms();
+    if (tab.dataset.page === "recordings-page") await Promise.all([loadRecordingRooms(), loadRecordings()]);
   });
 }
 
@@ -139,7 +140,280 @@ $("#hook-form").addEventListener("submit", async (event) => {
   }
 });
 
+// -- recordings -----------------------------------------------------------------------------
+
+const UNDER_WAY = new Set(["starting", "active", "ending"]);
+const RECORDING_STATUS = {
+  starting: "starting…", active: "recording", ending: "finishing…",
+  complete: "complete", failed: "failed", aborted: "aborted",
+};
+const recordings = { items: [], cursor: null, shareUrls: new Map() };
+
+// The API's URLs are under the public address; the console fetches them from its own origin.
+function local(url) {
+  const parsed = new URL(url, location.href);
+  return parsed.pathname + parsed.search;
+}
+
+function formatDuration(seconds) {
+  if (seconds === null || seconds === undefined) return "";
+  const total = Math.round(seconds);
+  const h = Math.floor(total / 3600);
+  const m = Math.floor((total % 3600) / 60);
+  const s = String(total % 60).padStart(2, "0");
+  return h ? `${h}:${String(m).padStart(2, "0")}:${s}` : `${m}:${s}`;
+}
+
+function formatSize(bytes) {
+  if (!bytes) return "";
+  const units = ["bytes", "KB", "MB", "GB", "TB"];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1000 && unit < units.length - 1) { value /= 1000; unit += 1; }
+  return `${unit ? value.toFixed(value < 10 ? 1 : 0) : value} ${units[unit]}`;
+}
+
+function playable(rec) {
+  return Boolean(rec.media_url) && (rec.status === "complete" || (rec.status === "failed" && rec.size_bytes > 0));
+}
+
+function recordingsNote(text) {
+  $("#recordings-note").textContent = text;
+}
+
+async function loadRecordingRooms() {
+  const page = await call("GET", "/rooms?limit=100");
+  const current = $("#recording-room").value;
+  $("#recording-room").replaceChildren(new Option("All rooms", ""),
+    ...page.items.map((room) => new Option(room.name, room.id, false, room.id === current)));
+}
+
+async function loadRecordings(more = false) {
+  const query = new URLSearchParams({ limit: "50" });
+  if ($("#recording-room").value) query.set("room_id", $("#recording-room").value);
+  for (const status of $("#recording-status").value.split(",").filter(Boolean)) query.append("status", status);
+  if (more && recordings.cursor) query.set("cursor", recordings.cursor);
+  try {
+    const page = await call("GET", `/recordings?${query}`);
+    recordings.items = more ? [...recordings.items, ...page.items] : page.items;
+    recordings.cursor = page.next_cursor;
+  } catch (error) {
+    recordingsNote(`The recordings could not be loaded: ${error.message}.`);
+    return;
+  }
+  // Rows whose recording did not change stay, so a refresh does not stop a selection.
+  const old = new Map([...document.querySelectorAll("#recordings tr")].map((row) => [row.dataset.recording, row]));
+  const rows = recordings.items.map((rec) => {
+    const key = `${rec.status}|${rec.shared}|${rec.size_bytes}`;
+    const row = old.get(rec.id);
+    return row && row.dataset.key === key ? row : recordingRow(rec, key);
+  });
+  $("#recordings").replaceChildren(...rows);
+  $("#recordings-empty").hidden = rows.length > 0;
+  $("#recordings-more").hidden = !recordings.cursor;
+  pickedRecordings();
+}
+
+function pickedRecordings() {
+  const picked = [...document.querySelectorAll("#recordings .pick:checked")].map((box) => box.value);
+  $("#recordings-zip").disabled = !picked.length
+    || picked.some((id) => !playable(recordings.items.find((rec) => rec.id === id) || {}));
+  $("#recordings-bulk-delete").disabled = !picked.length;
+  const boxes = document.querySelectorAll("#recordings .pick");
+  $("#recordings-all").checked = boxes.length > 0 && picked.length === boxes.length;
+  return picked;
+}
+
+function recordingRow(rec, key) {
+  const row = document.createElement("tr");
+  row.dataset.recording = rec.id;
+  row.dataset.status = rec.status;
+  row.dataset.key = key;
+  const when = new Date(rec.started_at || rec.created_at).toLocaleString();
+  const what = `the recording of ${rec.room_name} on ${when}`;
+  const pick = document.createElement("td");
+  if (!UNDER_WAY.has(rec.status)) {
+    const box = document.createElement("input");
+    box.type = "checkbox";
+    box.className = "pick";
+    box.value = rec.id;
+    box.setAttribute("aria-label", `Select ${what}`);
+    box.addEventListener("change", pickedRecordings);
+    pick.append(box);
+  }
+  const status = cell(RECORDING_STATUS[rec.status] || rec.status);
+  if (rec.error) {
+    const error = document.createElement("span");
+    error.className = "error";
+    error.textContent = rec.error;
+    status.append(document.createElement("br"), error);
+  }
+  if (rec.shared) status.append(document.createElement("br"), document.createTextNode("shared"));
+  const actions = document.createElement("td");
+  const shown = document.createElement("div");
+  const act = (label, aria, onClick, danger) => button(label, aria, async () => {
+    try {
+      await onClick();
+    } catch (error) {
+      recordingsNote(`${error.message[0].toUpperCase()}${error.message.slice(1)}.`);
+    }
+  }, danger);
+  if (playable(rec)) {
+    actions.append(button("Play", `Play ${what}`, () => play(rec, when)));
+    const download = document.createElement("a");
+    download.href = local(rec.download_url);
+    download.download = "";
+    download.textContent = "Download";
+    download.setAttribute("aria-label", `Download ${what}`);
+    actions.append(download);
+    actions.append(act(rec.shared ? "New share link" : "Share", `Share ${what}`, async () => {
+      const { url } = await call("POST", `/recordings/${encodeURIComponent(rec.id)}/share`);
+      recordings.shareUrls.set(rec.id, url);
+      await loadRecordings();
+      try {
+        await navigator.clipboard.writeText(url);
+        recordingsNote("Share link copied.");
+      } catch {
+        recordingsNote("Share link made: copy it from its row.");
+      }
+    }));
+  }
+  if (rec.shared) {
+    actions.append(act("Revoke share", `Revoke the share link of ${what}`, async () => {
+      await call("DELETE", `/recordings/${encodeURIComponent(rec.id)}/share`);
+      recordings.shareUrls.delete(rec.id);
+      recordingsNote("The share link no longer works.");
+      await loadRecordings();
+    }));
+    const url = recordings.shareUrls.get(rec.id);
+    if (url) secretNote(shown, "Share link (whoever has it can watch, until revoked):", url);
+  }
+  if (UNDER_WAY.has(rec.status)) {
+    if (rec.status !== "ending") {
+      actions.append(act("Stop", `Stop ${what}`, async () => {
+        await call("POST", `/recordings/${encodeURIComponent(rec.id)}/stop`);
+        await loadRecordings();
+      }, true));
+    }
+  } else {
+    actions.append(act("Delete", `Delete ${what}`, async () => {
+      if (!confirm(`Delete ${what}? Its file goes too.`)) return;
+      await call("DELETE", `/recordings/${encodeURIComponent(rec.id)}`);
+      recordingsNote("Recording deleted.");
+      await loadRecordings();
+    }, true));
+  }
+  actions.append(shown);
+  row.append(pick, cell(rec.room_name), cell(when), cell(formatDuration(rec.duration_s)),
+    cell(formatSize(rec.size_bytes)), status, actions);
+  return row;
+}
+
+function play(rec, when) {
+  $("#player-title").textContent = `${rec.room_name}, ${when}`;
+  $("#player-video").src = local(rec.media_url);
+  $("#player").showModal();
+}
+$("#player").addEventListener("close", () => {
+  $("#player-video").pause();
+  $("#player-video").removeAttribute("src");
+  $("#player-video").load();
+});
+
+$("#recording-filter").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  await loadRecordings();
+});
+$("#recordings-refresh").addEventListener("click", () => loadRecordings());
+$("#recordings-more").addEventListener("click", () => loadRecordings(true));
+$("#recordings-all").addEventListener("change", () => {
+  for (const box of document.querySelectorAll("#recordings .pick")) box.checked = $("#recordings-all").checked;
+  pickedRecordings();
+});
+
+$("#recordings-zip").addEventListener("click", () => {
+  const ids = pickedRecordings();
+  if (!ids.length) return;
+  const link = document.createElement("a");
+  link.href = `/api/v1/recordings/download?ids=${ids.map(encodeURIComponent).join(",")}`;
+  link.download = "recordings.zip";
+  document.body.append(link);
+  link.click();
+  link.remove();
+});
+
+$("#recordings-bulk-delete").addEventListener("click", async () => {
+  const ids = pickedRecordings();
+  if (!ids.length || !confirm(`Delete ${ids.length} recording(s)? Their files go too.`)) return;
+  try {
+    const result = await call("DELETE", `/recordings?ids=${ids.map(encodeURIComponent).join(",")}`);
+    const failed = result.failed.map((f) => `${f.id}: ${f.detail}`).join("; ");
+    recordingsNote(`${result.deleted.length} deleted.${failed ? ` Not deleted: ${failed}.` : ""}`);
+  } catch (error) {
+    recordingsNote(`${error.message[0].toUpperCase()}${error.message.slice(1)}.`);
+  }
+  await loadRecordings();
+});
+
 // -- live meeting ---------------------------------------------------------------------------
+
+let liveTimer = 0;
+
+// The live meeting's recording: its status, and Start or Stop. While it starts or ends the
+// panel looks again every two seconds.
+async function showLiveRecording(room) {
+  clearTimeout(liveTimer);
+  if (room.config.recording?.enabled === false) {
+    $("#live-recording").textContent = "Recording is off for this room.";
+    $("#live-record").hidden = true;
+    $("#live-stop").hidden = true;
+    return;
+  }
+  let rec = null;
+  try {
+    const query = new URLSearchParams({ room_id: room.id, limit: "1" });
+    for (const status of UNDER_WAY) query.append("status", status);
+    rec = (await call("GET", `/recordings?${query}`)).items[0] || null;
+  } catch (error) {
+    $("#live-recording").textContent = `The recording status is unknown: ${error.message}.`;
+  }
+  if (rec) {
+    $("#live-recording").dataset.status = rec.status;
+    $("#live-recording").textContent = `Recording: ${RECORDING_STATUS[rec.status]}`;
+  } else {
+    delete $("#live-recording").dataset.status;
+    $("#live-recording").textContent = "Not being recorded.";
+  }
+  $("#live-record").hidden = Boolean(rec);
+  $("#live-stop").hidden = !rec;
+  $("#live-stop").disabled = rec?.status === "ending";
+  $("#live-record").onclick = async () => {
+    $("#live-recording-error").hidden = true;
+    $("#live-record").disabled = true;
+    try {
+      await call("POST", `/rooms/${encodeURIComponent(room.id)}/recordings`, {});
+    } catch (error) {
+      $("#live-recording-error").textContent = `${error.message[0].toUpperCase()}${error.message.slice(1)}.`;
+      $("#live-recording-error").hidden = false;
+    } finally {
+      $("#live-record").disabled = false;
+    }
+    await showLiveRecording(room);
+  };
+  $("#live-stop").onclick = async () => {
+    $("#live-recording-error").hidden = true;
+    try {
+      await call("POST", `/recordings/${encodeURIComponent(rec.id)}/stop`);
+    } catch (error) {
+      $("#live-recording-error").textContent = `${error.message[0].toUpperCase()}${error.message.slice(1)}.`;
+      $("#live-recording-error").hidden = false;
+    }
+    await showLiveRecording(room);
+  };
+  if (rec && rec.status !== "active") {
+    liveTimer = setTimeout(() => { if (!$("#live").hidden) showLiveRecording(room); }, 2000);
+  }
+}
 
 async function showLive(room) {
   let meeting;
@@ -159,6 +433,8 @@ async function showLive(room) {
       }, true));
     return item;
   }));
+  $("#live-recording-error").hidden = true;
+  await showLiveRecording(room);
   $("#live-end").onclick = async () => {
     if (!confirm(`End the meeting in ${room.name} for everyone?`)) return;
     await call("DELETE", `/rooms/${encodeURIComponent(room.id)}/meeting`);
@@ -167,7 +443,10 @@ async function showLive(room) {
   };
   $("#live").hidden = false;
 }
-$("#live-close").addEventListener("click", () => { $("#live").hidden = true; });
+$("#live-close").addEventListener("click", () => {
+  clearTimeout(liveTimer);
+  $("#live").hidden = true;
+});
 
 async function loadThemes() {
   const page = await call("GET", "/themes?limit=100");
@@ -341,7 +620,18 @@ function roomRow(room) {
   remove.setAttribute("aria-label", `Delete ${room.name}`);
   remove.addEventListener("click", async () => {
     if (!confirm(`Delete ${room.name}? Anyone in it is disconnected.`)) return;
-    await call("DELETE", `/rooms/${encodeURIComponent(room.id)}?with_meeting=force`);
+    const path = `/rooms/${encodeURIComponent(room.id)}?with_meeting=force`;
+    try {
+      await call("DELETE", path);
+    } catch (error) {
+      if (!error.message.includes("with_recordings")) throw error;
+      // The room has recordings: they go with it, or stay (listed under its name).
+      if (confirm(`${room.name} has recordings. Delete them too?`)) {
+        await call("DELETE", `${path}&with_recordings=force`);
+      } else if (confirm(`Keep the recordings of ${room.name} and delete the room?`)) {
+        await call("DELETE", `${path}&with_recordings=keep`);
+      }
+    }
     await loadRooms();
   });
   actions.append(remove);
@@ -361,7 +651,11 @@ function roomBody() {
     auto_delete_at: auto ? new Date(auto).toISOString() : null,
     delete_after_use: $("#room-after-use").checked,
     theme_id: $("#room-theme").value || null,
-    config: { chat: { enabled: $("#room-chat").checked }, screen_share: { enabled: $("#room-screen").checked } },
+    config: {
+      chat: { enabled: $("#room-chat").checked },
+      screen_share: { enabled: $("#room-screen").checked },
+      recording: { enabled: $("#room-recording").checked, access: $("#room-recording-access").value },
+    },
   };
   if (editing) body.status = $("#room-closed").checked ? "closed" : "open";
   else body.kind = $("#room-kind").value;
@@ -384,6 +678,8 @@ function editRoom(room) {
   $("#room-after-use").checked = room.delete_after_use;
   $("#room-chat").checked = room.config.chat.enabled;
   $("#room-screen").checked = room.config.screen_share.enabled;
+  $("#room-recording").checked = room.config.recording?.enabled ?? true;
+  $("#room-recording-access").value = room.config.recording?.access || "moderator";
   $("#room-closed").checked = room.status === "closed";
   $("#room-name").focus();
 }

@@ -19,6 +19,22 @@ const REASONS = {
 };
 const CAN_REJOIN = new Set(["left", "replaced", "server_shutting_down", "timeout", "media_failed", "connection_lost"]);
 const ROLES = { moderator: "a moderator", speaker: "a speaker", recordings: "a recordings viewer" };
+// A recording is under way while it is one of these; then complete, failed or aborted.
+const UNDER_WAY = new Set(["starting", "active", "ending"]);
+const REC_TEXT = { starting: "REC starting…", active: "REC", ending: "REC stopping…" };
+const REC_SPOKEN = {
+  starting: "Recording is starting.",
+  active: "This meeting is being recorded.",
+  ending: "Recording is stopping.",
+};
+const REC_STATUS = {
+  starting: "Starting…",
+  active: "Recording now",
+  ending: "Finishing the file…",
+  complete: "Complete",
+  failed: "Failed",
+  aborted: "Stopped before anything was recorded",
+};
 
 const state = {
   preview: null,
@@ -30,6 +46,8 @@ const state = {
   trackTiles: new Map(), // track id -> {key, kind}: where it shows
   screen: null,
   unread: 0,
+  recording: null, // the meeting's recording under way: {recording_id, status, error}
+  recordRef: null, // the ref of our start/stop request still unanswered
 };
 window.meetboxRoom = state; // for tests and the curious
 
@@ -42,6 +60,27 @@ function show(id) {
 function problem(text) {
   $("#problem-text").textContent = text;
   show("problem");
+}
+
+// The API hands out absolute URLs under the server's public address. This page is served by
+// meetbox itself, so media and downloads are fetched from where the page came from.
+function local(url) {
+  const parsed = new URL(url, location.href);
+  return parsed.pathname + parsed.search;
+}
+
+// A REST call with the link's (or share link's) secret in a header; errors carry the status
+// and the problem's detail.
+async function request(method, path, headers = {}) {
+  const response = await fetch(path, { method, headers });
+  if (response.status === 204) return null;
+  const data = await response.json().catch(() => ({}));
+  if (!response.ok) {
+    const error = new Error(data.detail || `the server answered ${response.status}`);
+    error.status = response.status;
+    throw error;
+  }
+  return data;
 }
 
 async function api(path, body) {
@@ -79,6 +118,7 @@ function applyTheme(theme) {
 }
 
 async function start() {
+  if (location.pathname.startsWith("/recording/")) return openShared();
   if (!secret) return problem("This link is incomplete: it should end with #secret=... Ask the organiser for the whole link.");
   try {
     state.preview = await api("/api/v1/join/preview", { secret });
@@ -88,7 +128,9 @@ async function start() {
   const { room, role, theme } = state.preview;
   if (theme) applyTheme(theme);
   for (const el of document.querySelectorAll("[data-room-name]")) el.textContent = room.name;
-  if (role === "recordings") return show("recordings");
+  const recordingsHref = `/recordings/${encodeURIComponent(room.id)}#secret=${encodeURIComponent(secret)}`;
+  for (const el of [$("#recordings-link"), $("#end-recordings")]) el.href = recordingsHref;
+  if (role === "recordings" || location.pathname.startsWith("/recordings/")) return openRecordings();
   document.title = `${room.name} - meetbox`;
   $("[data-role]").textContent = ROLES[role] || role;
   $("#nickname").value = localStorage.getItem("meetbox.nickname") || "";
@@ -209,6 +251,9 @@ async function enter() {
   $("#screen").hidden = !joined.screen_share_enabled || !navigator.mediaDevices.getDisplayMedia;
   $("#end-all").hidden = state.me.role !== "moderator";
   $("#invite").hidden = !state.preview.invite_url;
+  $("#record").hidden = state.me.role !== "moderator" || state.preview.room.config.recording?.enabled === false;
+  $("#recordings-link").hidden = !maySeeRecordings();
+  renderRecording();
   show("meeting");
   renderPeople();
   if (state.stream) {
@@ -284,6 +329,13 @@ function onTrack({ track, info }) {
 
 function onMessage(message) {
   switch (message.type) {
+    case "joined": // also after resuming: the recording may have changed meanwhile
+      state.recording = message.recording && UNDER_WAY.has(message.recording.status) ? message.recording : null;
+      renderRecording();
+      break;
+    case "recording":
+      onRecording(message);
+      break;
     case "participant_joined":
     case "participant_updated":
       state.people.set(message.participant.id, message.participant);
@@ -325,10 +377,67 @@ function onMessage(message) {
       banner(`A moderator turned off your ${message.kind === "audio" ? "microphone" : message.kind === "video" ? "camera" : "screen share"}.`);
       break;
     case "error":
-      if (message.code === "forbidden") banner(message.message);
+      if (message.ref && message.ref === state.recordRef) {
+        state.recordRef = null;
+        recordingNotice(`${state.recording ? "The recording could not be stopped" : "The meeting could not be recorded"}: ${message.message}.`);
+        renderRecording();
+      } else if (message.code === "forbidden") {
+        banner(message.message);
+      }
       break;
   }
 }
+
+// -- recording in the meeting ----------------------------------------------------------------
+
+function maySeeRecordings() {
+  const access = state.preview.room.config.recording?.access || "moderator";
+  return (state.preview.role === "moderator" && access !== "admin")
+    || (state.preview.role === "speaker" && access === "moderator_speaker");
+}
+
+function onRecording(message) {
+  if (UNDER_WAY.has(message.status)) {
+    if (!state.recording) $("#rec-notice").hidden = true; // a new one: the last notice is old news
+    state.recording = message;
+  } else {
+    state.recording = null;
+    if (message.status === "complete") recordingNotice("The recording stopped and was saved.");
+    else if (message.status === "failed") recordingNotice(`The recording failed: ${message.error || "no reason given"}.`);
+    else recordingNotice("The recording stopped before anything was recorded.");
+  }
+  state.recordRef = null;
+  renderRecording();
+}
+
+function renderRecording() {
+  const rec = state.recording;
+  $("#rec").hidden = !rec;
+  if (rec) {
+    $("#rec").dataset.status = rec.status;
+    $("#rec-text").textContent = REC_TEXT[rec.status];
+    $("#rec-spoken").textContent = REC_SPOKEN[rec.status];
+  }
+  const button = $("#record");
+  button.textContent = rec ? "Stop recording" : "Record";
+  button.classList.toggle("danger", Boolean(rec));
+  button.disabled = Boolean(state.recordRef) || rec?.status === "starting" || rec?.status === "ending";
+}
+
+let noticeTimer = 0;
+function recordingNotice(text) {
+  clearTimeout(noticeTimer);
+  $("#rec-notice").textContent = text;
+  $("#rec-notice").hidden = false;
+  noticeTimer = setTimeout(() => { $("#rec-notice").hidden = true; }, 12000);
+}
+
+$("#record").addEventListener("click", () => {
+  if (!state.client?.joined) return;
+  state.recordRef = `record-${Date.now()}`;
+  state.client.send({ type: state.recording ? "stop_recording" : "start_recording", ref: state.recordRef });
+  renderRecording();
+});
 
 function renderPeople() {
   const list = $("#people");
@@ -483,8 +592,254 @@ function finish(reason) {
   $("#end-reason").textContent = REASONS[reason] || "The meeting is over for you.";
   $("#end").dataset.reason = reason;
   $("#rejoin").hidden = !CAN_REJOIN.has(reason);
+  $("#end-recordings").hidden = !maySeeRecordings();
   show("end");
 }
 $("#rejoin").addEventListener("click", () => location.reload());
+
+// -- recordings view (the recordings link, or a moderator's link at /recordings/...) --------
+
+const list = { items: [], cursor: null, poll: 0, shareUrls: new Map() };
+
+function formatDuration(seconds) {
+  if (seconds === null || seconds === undefined) return "";
+  const total = Math.round(seconds);
+  const h = Math.floor(total / 3600);
+  const m = Math.floor((total % 3600) / 60);
+  const s = String(total % 60).padStart(2, "0");
+  return h ? `${h}:${String(m).padStart(2, "0")}:${s}` : `${m}:${s}`;
+}
+
+function formatSize(bytes) {
+  if (!bytes) return "";
+  const units = ["bytes", "KB", "MB", "GB", "TB"];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1000 && unit < units.length - 1) { value /= 1000; unit += 1; }
+  return `${unit ? value.toFixed(value < 10 ? 1 : 0) : value} ${units[unit]}`;
+}
+
+function playable(rec) {
+  return Boolean(rec.media_url) && (rec.status === "complete" || (rec.status === "failed" && rec.size_bytes > 0));
+}
+
+async function openRecordings() {
+  document.title = `Recordings of ${state.preview.room.name} - meetbox`;
+  show("recordings");
+  await loadRecordings();
+}
+
+function linkHeaders() {
+  return { "X-Meetbox-Link": secret };
+}
+
+function recordingsStatus(text) {
+  $("#recordings-status").textContent = text;
+}
+
+// more: the next page after what is shown; otherwise the newest again (as many as shown).
+async function loadRecordings(more = false) {
+  clearTimeout(list.poll);
+  $("#recordings-refresh").disabled = true;
+  try {
+    const query = new URLSearchParams({ limit: String(more ? 20 : Math.min(100, Math.max(20, list.items.length))) });
+    if (more && list.cursor) query.set("cursor", list.cursor);
+    const page = await request("GET", `/api/v1/recordings?${query}`, linkHeaders());
+    list.items = more ? [...list.items, ...page.items] : page.items;
+    list.cursor = page.next_cursor;
+    recordingsStatus("");
+    renderRecordings();
+  } catch (error) {
+    if (error.status === 403) {
+      $("#recordings-forbidden").hidden = false;
+      $("#recordings-refresh").hidden = true;
+      $("#recording-list").replaceChildren();
+      return;
+    }
+    recordingsStatus(`The recordings could not be loaded: ${error.message}.`);
+  } finally {
+    $("#recordings-refresh").disabled = false;
+  }
+  // While one is under way, look again now and then: it becomes playable when it ends.
+  if (list.items.some((rec) => UNDER_WAY.has(rec.status))) list.poll = setTimeout(loadRecordings, 4000);
+}
+
+$("#recordings-refresh").addEventListener("click", () => loadRecordings());
+$("#recordings-more").addEventListener("click", () => loadRecordings(true));
+
+// Items are kept while their status stays, so a refresh does not interrupt a playing video.
+function renderRecordings() {
+  const old = new Map([...document.querySelectorAll("#recording-list > li")].map((li) => [li.dataset.recording, li]));
+  const items = list.items.map((rec) => {
+    const key = `${rec.status}|${rec.size_bytes}|${rec.duration_s}`;
+    let item = old.get(rec.id);
+    if (!item || item.dataset.key !== key) item = recordingItem(rec, key);
+    recordingActions(item, rec);
+    return item;
+  });
+  $("#recording-list").replaceChildren(...items);
+  $("#recordings-empty").hidden = items.length > 0;
+  $("#recordings-more").hidden = !list.cursor;
+}
+
+function recordingItem(rec, key) {
+  const item = document.createElement("li");
+  item.className = "recording";
+  item.dataset.recording = rec.id;
+  item.dataset.status = rec.status;
+  item.dataset.key = key;
+  const when = new Date(rec.started_at || rec.created_at).toLocaleString();
+  const title = document.createElement("h2");
+  title.textContent = when;
+  const meta = document.createElement("p");
+  meta.className = "meta";
+  meta.textContent = [formatDuration(rec.duration_s), formatSize(rec.size_bytes), REC_STATUS[rec.status] || rec.status]
+    .filter(Boolean).join(" · ");
+  item.append(title, meta);
+  if (rec.error) {
+    const error = document.createElement("p");
+    error.className = "error";
+    error.textContent = rec.status === "failed" ? `Failed: ${rec.error}` : rec.error;
+    item.append(error);
+  }
+  if (playable(rec)) {
+    const video = document.createElement("video");
+    video.controls = true;
+    video.playsInline = true;
+    video.preload = "metadata";
+    video.src = local(rec.media_url);
+    video.setAttribute("aria-label", `Recording of ${when}`);
+    item.append(video);
+  } else if (UNDER_WAY.has(rec.status)) {
+    const note = document.createElement("p");
+    note.className = "note";
+    note.textContent = "It can be played and downloaded once it has ended.";
+    item.append(note);
+  }
+  const actions = document.createElement("div");
+  actions.className = "actions";
+  const shared = document.createElement("div");
+  shared.className = "share";
+  item.append(actions, shared);
+  return item;
+}
+
+function actionButton(label, aria, onClick, danger = false) {
+  const b = document.createElement("button");
+  b.type = "button";
+  b.textContent = label;
+  b.setAttribute("aria-label", aria);
+  if (danger) b.className = "danger";
+  b.addEventListener("click", async () => {
+    b.disabled = true;
+    try {
+      await onClick();
+    } catch (error) {
+      recordingsStatus(`${error.message[0].toUpperCase()}${error.message.slice(1)}.`);
+    } finally {
+      b.disabled = false;
+    }
+  });
+  return b;
+}
+
+function recordingActions(item, rec) {
+  const when = new Date(rec.started_at || rec.created_at).toLocaleString();
+  const actions = item.querySelector(".actions");
+  actions.replaceChildren();
+  if (playable(rec) && rec.download_url) {
+    const download = document.createElement("a");
+    download.className = "button download";
+    download.href = local(rec.download_url);
+    download.download = "";
+    download.textContent = "Download";
+    download.setAttribute("aria-label", `Download the recording of ${when}`);
+    actions.append(download);
+  }
+  const manage = state.preview.role === "moderator";
+  if (manage && !UNDER_WAY.has(rec.status)) {
+    if (playable(rec)) {
+      actions.append(actionButton(rec.shared ? "New share link" : "Share", `Share the recording of ${when}`, async () => {
+        const { url } = await request("POST", `/api/v1/recordings/${encodeURIComponent(rec.id)}/share`, linkHeaders());
+        list.shareUrls.set(rec.id, url);
+        rec.shared = true;
+        recordingActions(item, rec);
+        let copied = false;
+        try {
+          await navigator.clipboard.writeText(url);
+          copied = true;
+        } catch {
+          // no clipboard (permission, insecure origin): the link is shown to copy by hand
+        }
+        recordingsStatus(copied ? "Share link copied." : "Share link made: copy it from below.");
+      }));
+    }
+    if (rec.shared) {
+      actions.append(actionButton("Revoke share", `Revoke the share link of the recording of ${when}`, async () => {
+        await request("DELETE", `/api/v1/recordings/${encodeURIComponent(rec.id)}/share`, linkHeaders());
+        list.shareUrls.delete(rec.id);
+        rec.shared = false;
+        recordingActions(item, rec);
+        recordingsStatus("The share link no longer works.");
+      }));
+    }
+    actions.append(actionButton("Delete", `Delete the recording of ${when}`, async () => {
+      if (!confirm(`Delete the recording of ${when}? This cannot be undone.`)) return;
+      await request("DELETE", `/api/v1/recordings/${encodeURIComponent(rec.id)}`, linkHeaders());
+      list.items = list.items.filter((other) => other.id !== rec.id);
+      renderRecordings();
+      recordingsStatus("Recording deleted.");
+    }, true));
+  }
+  const share = item.querySelector(".share");
+  const url = rec.shared ? list.shareUrls.get(rec.id) : null;
+  share.replaceChildren();
+  if (url) {
+    const label = document.createElement("p");
+    label.className = "note";
+    label.textContent = "Share link: whoever has it can watch and download this recording, until it is revoked.";
+    const code = document.createElement("code");
+    code.className = "share-url";
+    code.textContent = url;
+    share.append(label, code);
+  } else if (rec.shared && manage) {
+    const note = document.createElement("p");
+    note.className = "note";
+    note.textContent = "Shared: a share link to it works.";
+    share.append(note);
+  }
+}
+
+// -- share page (/recording/{id}#share=...) --------------------------------------------------
+
+async function openShared() {
+  const share = new URLSearchParams(location.hash.slice(1)).get("share");
+  const id = decodeURIComponent(location.pathname.split("/")[2] || "");
+  if (!share || !id) {
+    return problem("This share link is incomplete: it should end with #share=... Ask whoever shared it for the whole link.");
+  }
+  let rec;
+  try {
+    rec = await request("GET", `/api/v1/recordings/${encodeURIComponent(id)}`, { "X-Meetbox-Share": share });
+  } catch (error) {
+    return problem(error.status === 404
+      ? "This share link no longer works: it was revoked or replaced by a newer one, or the recording was deleted. Ask whoever shared it for a new link."
+      : `${error.message[0].toUpperCase()}${error.message.slice(1)}.`);
+  }
+  document.title = `Recording of ${rec.room_name} - meetbox`;
+  $("#shared-title").textContent = `Recording of ${rec.room_name}`;
+  const when = new Date(rec.started_at || rec.created_at).toLocaleString();
+  $("#shared-when").textContent = [when, formatDuration(rec.duration_s), formatSize(rec.size_bytes)].filter(Boolean).join(" · ");
+  if (playable(rec)) {
+    $("#shared-video").src = local(rec.media_url);
+    $("#shared-video").setAttribute("aria-label", `Recording of ${rec.room_name}, ${when}`);
+    $("#shared-video").hidden = false;
+    $("#shared-download").href = local(rec.download_url);
+    $("#shared-actions").hidden = false;
+  } else {
+    $("#shared-when").textContent += ` · ${REC_STATUS[rec.status] || rec.status}`;
+  }
+  show("shared");
+}
 
 start();

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict
 
 from ..errors import NotFound
 from ..pagination import MAX_LIMIT, encode_cursor
-from ..protocol import ByeReason, MediaKind, ParticipantInfo
+from ..protocol import ByeReason, MediaKind, ParticipantInfo, RecordingState
 from ..schemas import PastMeeting
 from .deps import ApiKeyAuth, ServicesDep
 from .problems import problem_doc
@@ -35,6 +35,8 @@ class LiveMeetingOut(BaseModel):
     room_id: str
     started_at: datetime
     participants: list[ParticipantInfo]
+    #: The recording under way (starting, active or ending), if any.
+    recording: RecordingState | None = None
 
 
 class MuteRequest(BaseModel):
@@ -58,6 +60,7 @@ async def get_meeting(room_id: RoomId, services: ServicesDep, _: ApiKeyAuth) -> 
         room_id=room_id,
         started_at=live.core.started_at,
         participants=live.core.snapshot(),
+        recording=live.recording,
     )
 
 

@@ -79,7 +79,11 @@ async def get_viewer(
     if share and recording_id:
         return await services.recordings.viewer_for_share(recording_id, share)
     access = request.query_params.get("access")
-    if access and recording_id and services.recordings.check_media_access(recording_id, access):
+    if (
+        access
+        and recording_id
+        and await services.recordings.check_media_access(recording_id, access)
+    ):
         return Viewer(shared_recording=recording_id)
     await require_api_key(request, services, request.headers.get("X-API-Key"))
     return ADMIN
