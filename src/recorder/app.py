@@ -30,7 +30,7 @@ import numpy.typing as npt
 from sfu.client import MeetboxClient
 
 from .compositor import Compositor, Scene
-from .layout import Layout, compute_layout
+from .layout import Glide, Layout, compute_layout
 from .mixer import RATE, Mixer
 from .roster import Roster
 from .status import Active, Complete, Ending, Failed, Progress, StatusWriter
@@ -91,6 +91,8 @@ class Recorder:
         self.timeline = Timeline(options.fps, RATE, options.max_seconds)
         self.compositor = Compositor(options.width, options.height)
         self.mixer = Mixer()
+        #: Joins, leaves and speaker changes re-layout with a short glide, not a jump.
+        self.glide = Glide()
         self.roster: Roster | None = None
         self._wake = asyncio.Event()
         self._carry: list[npt.NDArray[np.float32]] = []
@@ -223,12 +225,15 @@ class Recorder:
                 raise RecordingFailed(_disk_error(worker.error))
             scene = None
             if tick.video_pts is not None:
-                tiles = compute_layout(
-                    roster.people(),
-                    roster.active_speaker,
-                    options.layout,
-                    options.width,
-                    options.height,
+                tiles = self.glide.step(
+                    compute_layout(
+                        roster.people(),
+                        roster.active_speaker,
+                        options.layout,
+                        options.width,
+                        options.height,
+                    ),
+                    now,
                 )
                 nicknames = {pid: m.nickname for pid, m in roster.members.items()}
                 video_off = {pid for pid in roster.members if roster.muted(pid, "video")}

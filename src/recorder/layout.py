@@ -16,6 +16,7 @@ from enum import StrEnum
 __all__ = [
     "GAP",
     "MAX_TILES",
+    "Glide",
     "Layout",
     "Person",
     "Rect",
@@ -183,3 +184,65 @@ def compute_layout(
         return [main]
     others = [(pid, Source.CAMERA) for pid in ids if pid != speaker]
     return _main_and_strip(main, others, width, height)
+
+
+class Glide:
+    """Moves tiles smoothly when the layout changes: a tile that was on the canvas slides
+    and resizes from where it was to where it goes over ``duration`` seconds (eased); a new
+    tile appears in place. Sans-I/O: ``now`` is an argument.
+
+        glide = Glide()
+        tiles = glide.step(compute_layout(...), now)
+    """
+
+    def __init__(self, duration: float = 0.3) -> None:
+        self.duration = duration
+        #: (participant, source) -> where it is drawn now
+        self._shown: dict[tuple[str, Source], Rect] = {}
+        #: (participant, source) -> (from, to, start time)
+        self._moving: dict[tuple[str, Source], tuple[Rect, Rect, float]] = {}
+
+    def step(self, tiles: Sequence[Tile], now: float) -> list[Tile]:
+        out: list[Tile] = []
+        shown: dict[tuple[str, Source], Rect] = {}
+        for tile in tiles:
+            key = (tile.participant_id, tile.source)
+            target = tile.rect
+            moving = self._moving.get(key)
+            if moving is not None and moving[1] != target:
+                moving = None  # the target moved again: glide on from where it is now
+            if moving is None:
+                was = self._shown.get(key)
+                if was is None or was == target:
+                    self._moving.pop(key, None)
+                    shown[key] = target
+                    out.append(tile)
+                    continue
+                moving = (was, target, now)
+                self._moving[key] = moving
+            start_rect, end_rect, began = moving
+            t = (now - began) / self.duration if self.duration > 0 else 1.0
+            if t >= 1.0:
+                del self._moving[key]
+                rect = end_rect
+            else:
+                rect = _between(start_rect, end_rect, _ease(max(0.0, t)))
+            shown[key] = rect
+            out.append(Tile(tile.participant_id, tile.source, rect, tile.main))
+        self._moving = {k: v for k, v in self._moving.items() if k in shown}
+        self._shown = shown
+        return out
+
+
+def _ease(t: float) -> float:
+    """Smoothstep: starts and ends gently."""
+    return t * t * (3 - 2 * t)
+
+
+def _between(a: Rect, b: Rect, t: float) -> Rect:
+    return Rect(
+        _even(a.x + (b.x - a.x) * t),
+        _even(a.y + (b.y - a.y) * t),
+        max(2, _even(a.w + (b.w - a.w) * t)),
+        max(2, _even(a.h + (b.h - a.h) * t)),
+    )

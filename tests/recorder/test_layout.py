@@ -6,7 +6,7 @@ import itertools
 
 import pytest
 
-from recorder.layout import GAP, Layout, Person, Rect, Source, Tile, compute_layout
+from recorder.layout import GAP, Glide, Layout, Person, Rect, Source, Tile, compute_layout
 
 W, H = 1280, 720
 
@@ -135,3 +135,32 @@ def test_other_canvas_sizes_stay_even_and_inside() -> None:
                     assert inside(r, w, h)
                     assert all(v % 2 == 0 for v in (r.x, r.y, r.w, r.h))
     assert GAP % 2 == 0
+
+
+def test_a_join_glides_the_tiles_to_their_new_places_instead_of_jumping() -> None:
+    glide = Glide(duration=0.3)
+    one = compute_layout([Person("a")], None, Layout.GRID, 1280, 720)
+    two = compute_layout([Person("a"), Person("b")], None, Layout.GRID, 1280, 720)
+    assert glide.step(one, 0.0) == one
+    start = glide.step(two, 1.0)
+    a_before, a_after = one[0].rect, two[0].rect
+    assert start[0].rect == a_before  # a starts where it was...
+    assert start[1] == two[1]  # ...the newcomer appears in its place
+    middle = glide.step(two, 1.15)[0].rect
+    assert a_after.w < middle.w < a_before.w  # halfway, a is between sizes
+    assert all(v % 2 == 0 for v in (middle.x, middle.y, middle.w, middle.h))
+    assert glide.step(two, 1.3) == two  # and then exactly where the layout puts it
+    assert glide.step(two, 5.0) == two
+
+
+def test_a_glide_retargets_from_where_the_tile_is() -> None:
+    glide = Glide(duration=1.0)
+    one = compute_layout([Person("a")], None, Layout.GRID, 1280, 720)
+    two = compute_layout([Person("a"), Person("b")], None, Layout.GRID, 1280, 720)
+    three = compute_layout([Person("a"), Person("b"), Person("c")], None, Layout.GRID, 1280, 720)
+    glide.step(one, 0.0)
+    glide.step(two, 1.0)
+    halfway = glide.step(two, 1.5)[0].rect
+    again = glide.step(three, 1.5)[0].rect
+    assert again == halfway  # no jump when the target changes mid-glide
+    assert glide.step(three, 3.0) == three
