@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import os
 import signal
+import subprocess
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -268,3 +270,48 @@ async def test_a_recording_survives_the_server_being_killed(tmp_path: Path) -> N
             assert sum(1 for _ in container.decode(video=0)) >= 30
     finally:
         await asyncio.to_thread(second.stop)
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 96 KiB tmpfs: a disk that fills within seconds of recording (root only)."""
+    if os.geteuid() != 0:
+        if os.environ.get("CI") == "true":
+            pytest.fail("CI runs as root, which this test needs to mount a tmpfs")
+        pytest.skip("mounting a tmpfs needs root")
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=96k", "tmpfs", str(disk)], check=True)
+    try:
+        yield disk
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], check=False)
+
+
+async def test_a_full_disk_fails_the_recording_and_the_meeting_goes_on(
+    server: Server, small_disk: Path, tmp_path: Path
+) -> None:
+    """RELIABILITY 21, on a real full filesystem (ENOSPC from the kernel)."""
+    service = server.services.recordings
+    service.settings = dataclasses.replace(service.settings, directory=small_disk, min_free_bytes=0)
+    room = await server.room(name="Full disk")
+    async with meeting(server, room) as people:
+        recording_id = await start(server, room, preset="480p")
+        rec = await wait(server, recording_id, RecordingStatus.FAILED, RecordingStatus.COMPLETE)
+        assert rec.status is RecordingStatus.FAILED
+        assert (rec.error or "").startswith("disk full"), rec.error
+        # Nobody in the meeting noticed anything but the recording's end.
+        assert server.services.meetings.live(room.id) is not None
+        assert all(c.closed_with is None for c in people.values())
+        red = people["Red"]
+        async with asyncio.timeout(10):
+            await red.wait_for(
+                lambda c: any(
+                    m.get("status") == "failed" for m in c.messages if m["type"] == "recording"
+                )
+            )
+    # What fit on the disk plays.
+    path = tmp_path / "partial.mp4"
+    await fetch(server, recording_id, path)
+    with av.open(str(path)) as container:
+        assert sum(1 for _ in container.decode(video=0)) > 0
