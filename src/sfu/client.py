@@ -30,6 +30,7 @@ from aiortc import (
     RTCSessionDescription,
 )
 
+from .media import close_peer_connection
 from .synthetic import dominant_tone, mean_rgb
 
 __all__ = ["MeetboxClient", "ReceivedTrack"]
@@ -143,8 +144,8 @@ class MeetboxClient:
             await asyncio.gather(self._reader, return_exceptions=True)
         if self._ws is not None:
             await self._ws.close()
-        await self.publisher.close()
-        await self.subscriber.close()
+        await close_peer_connection(self.publisher)
+        await close_peer_connection(self.subscriber)
 
     # -- internals -------------------------------------------------------------------------
 

@@ -39,6 +39,7 @@ from aiortc import (
 from aiortc.codecs import is_rtx
 from aiortc.rtcdtlstransport import RTCDtlsTransport
 from aiortc.rtcdtlstransport import State as DtlsState
+from aiortc.rtcicetransport import RTCIceTransport
 from aiortc.rtcrtpreceiver import NackGenerator
 from aiortc.rtp import (
     RTCP_PSFB_FIR,
@@ -684,6 +685,26 @@ async def close_peer_connection(pc: RTCPeerConnection) -> None:
     ]
     if pending:
         await asyncio.wait(pending, timeout=CLOSE_WAIT)
+    await stop_late_consent(pc)
+
+
+async def stop_late_consent(pc: RTCPeerConnection) -> None:
+    """Stop ICE consent checks that started after ``pc`` was closed.
+
+    aioice's ``Connection.connect`` starts its consent task once it reads the finished check
+    list; when ``close()`` runs between the checks finishing and ``connect`` resuming, the task
+    starts after ``close()`` looked for it, and loops for ever over the (cleared) nominated
+    pairs: one task leaked per such race. Call once the connection task has ended.
+    """
+    ice_transports: set[RTCIceTransport] = pc._RTCPeerConnection__iceTransports  # type: ignore[attr-defined]
+    tasks = []
+    for ice in ice_transports:
+        task = ice._connection._query_consent_task
+        if task is not None and not task.done():
+            task.cancel()
+            tasks.append(task)
+    if tasks:
+        await asyncio.wait(tasks, timeout=CLOSE_WAIT)
 
 
 class MediaRoom:

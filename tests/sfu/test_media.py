@@ -222,3 +222,50 @@ async def test_a_role_without_publish_rights_cannot_publish() -> None:
         assert info.value.code == "forbidden"
     finally:
         await room.close()
+
+
+class _HeldCheckList(asyncio.Queue[Any]):
+    """aioice's check-list result queue, holding ``connect()`` after it reads the result
+    until ``release`` is set: the moment when a ``close()`` finds no consent task yet."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reached = asyncio.Event()
+        self.release = asyncio.Event()
+
+    async def get(self) -> Any:
+        result = await super().get()
+        self.reached.set()
+        await self.release.wait()
+        return result
+
+
+async def test_closing_while_ice_completes_leaves_no_consent_task() -> None:
+    """aioice starts consent checks after a close() that ran while its connect() was about
+    to resume; close_peer_connection stops them (a task leaked per race before: the test's
+    hygiene check fails on it)."""
+    from sfu.media import close_peer_connection
+
+    offerer, answerer = RTCPeerConnection(), RTCPeerConnection()
+    offerer.addTransceiver("audio", direction="sendrecv")
+    await offerer.setLocalDescription(await offerer.createOffer())
+    (ice,) = offerer._RTCPeerConnection__iceTransports  # type: ignore[attr-defined]
+    connection = ice._connection
+    held = _HeldCheckList()
+    connection._check_list_state = held
+    real_close = connection.close
+
+    async def close_then_release() -> None:
+        await real_close()
+        held.release.set()  # connect() resumes after close() is done: the race
+
+    connection.close = close_then_release
+    await answerer.setRemoteDescription(offerer.localDescription)
+    await answerer.setLocalDescription(await answerer.createAnswer())
+    await offerer.setRemoteDescription(answerer.localDescription)
+    async with asyncio.timeout(10):
+        await held.reached.wait()
+        await close_peer_connection(offerer)
+        await close_peer_connection(answerer)
+    task = connection._query_consent_task
+    assert task is None or task.done()
