@@ -496,7 +496,12 @@ class RecordingService:
         return rec
 
     async def stop(self, recording_id: str, viewer: Viewer = ADMIN) -> RecordingRecord:
+        # Not ``get(recording_id, viewer)``: a room's moderators may stop its recording even
+        # where ``access`` keeps them from watching it. But another room's link gets the 404
+        # of a recording that does not exist, as everywhere else: no telling it exists.
         rec = await self.get(recording_id)
+        if viewer.room_id is not None and viewer.room_id != rec.room_id:
+            raise NotFound(f"no recording with id {recording_id!r}")
         await self._require_manage(viewer, rec.room_id)
         run = self._runs.get(recording_id)
         if run is None or run.finished:

@@ -605,3 +605,19 @@ async def test_restart_closes_recordings_left_under_way(
     assert failed.size_bytes == lost.output.stat().st_size
     finished.exit(0)
     lost.exit(0)
+
+
+async def test_another_rooms_moderator_link_cannot_tell_a_recording_exists(
+    server: Server, launcher: ScriptedLauncher, made: list[MeetboxClient]
+) -> None:
+    room = await server.room(name="Mine")
+    await in_meeting(server, room, made)
+    rec_id, recorder = await active(server, launcher, room)
+    other = await server.room(name="Theirs")
+    foreign = {"X-Meetbox-Link": secret(other, "moderator"), "X-API-Key": ""}
+    stop = await server.http.post(f"/api/v1/recordings/{rec_id}/stop", headers=foreign)
+    # The same answer as for a recording that does not exist at all.
+    missing = await server.http.post("/api/v1/recordings/rec_nope/stop", headers=foreign)
+    assert (stop.status_code, missing.status_code) == (404, 404)
+    assert not recorder.stop_requested.is_set()
+    assert (await recordings(server).get(rec_id)).status is RecordingStatus.ACTIVE
