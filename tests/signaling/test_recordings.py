@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from sfu.client import MeetboxClient
-from signaling.models import RecordingStatus, RoomRecord
+from signaling.models import RecordingRecord, RecordingStatus, RoomRecord
 from signaling.protocol import ByeReason
 from signaling.recordings import RecordingService
 
@@ -621,3 +621,40 @@ async def test_another_rooms_moderator_link_cannot_tell_a_recording_exists(
     assert (stop.status_code, missing.status_code) == (404, 404)
     assert not recorder.stop_requested.is_set()
     assert (await recordings(server).get(rec_id)).status is RecordingStatus.ACTIVE
+
+
+async def test_the_list_pages_newest_first_with_a_cursor(server: Server) -> None:
+    room = await server.room(name="Pages")
+    store, clock = server.services.store, server.services.clock
+    made_ids = []
+    for n in range(5):  # one a minute, oldest first
+        rec_id = f"rec_page{n}"
+        await store.save_recording(
+            RecordingRecord(
+                id=rec_id,
+                room_id=room.id,
+                room_name=room.name,
+                meeting_id="mtg_x",
+                status=RecordingStatus.COMPLETE,
+                layout="grid",
+                width=1280,
+                height=720,
+                created_at=clock.now(),
+                filename=f"{rec_id}.mp4",
+            )
+        )
+        made_ids.append(rec_id)
+        clock.advance(timedelta(minutes=1))  # type: ignore[attr-defined]
+
+    pages, cursor = [], None
+    while True:
+        params = {"limit": "2"} | ({"cursor": cursor} if cursor else {})
+        body = (await server.http.get("/api/v1/recordings", params=params)).json()
+        pages.append([r["id"] for r in body["items"]])
+        cursor = body["next_cursor"]
+        if cursor is None:
+            break
+    newest_first = made_ids[::-1]
+    assert pages == [newest_first[0:2], newest_first[2:4], newest_first[4:5]]
+    bad = await server.http.get("/api/v1/recordings", params={"cursor": "not-a-cursor"})
+    assert bad.status_code == 422
