@@ -68,10 +68,13 @@ def test_no_frame_stale_frame_or_muted_camera_show_the_grey_placeholder() -> Non
     assert [t.frame is None for t in scene.tiles] == [True, True, True]
     assert [t.initial for t in scene.tiles] == ["A", "B", "C"]
     canvas = comp.render(scene)
+    out = comp.video_frame(scene)
     for tile in tiles:
         x, y = tile.rect.x + 6, tile.rect.y + 6  # a corner: placeholder grey, no letter
         assert canvas[y, x] == PLACEHOLDER_Y
-        assert canvas[H + (y // 2) * (W // 2) // W, 0] > 0  # chroma plane exists
+        # Grey as people see it: no tint left of the green or blue pictures.
+        seen = rgb(out, x, y)
+        assert max(seen) - min(seen) <= 4 and 40 < seen[0] < 90, (tile.participant_id, seen)
     # The initial is drawn: the centre row has bright pixels.
     tile = tiles[0].rect
     centre_row = canvas[tile.centre[1], tile.x : tile.x + tile.w]
@@ -108,10 +111,18 @@ def test_screen_share_tile_uses_the_screen_frame() -> None:
 def test_render_reuses_one_canvas_and_handles_odd_sources() -> None:
     comp = Compositor(W, H)
     comp.push("a", "camera", solid(COLOURS["a"], 322, 182).reformat(format="rgb24"), now=0.0)
-    first = comp.render(comp.scene(grid(["a"]), NAMES, now=0.0))
-    second = comp.render(comp.scene(grid(["a"]), NAMES, now=0.0))
-    assert first is second and first.shape == (H * 3 // 2, W)
-    assert np.array_equal(first, second)
+    comp.push("b", "camera", solid(COLOURS["b"]), now=0.0)
+    alone = comp.scene(grid(["a"]), NAMES, now=0.0)
+    first = comp.render(alone)
+    assert first.shape == (H * 3 // 2, W)
+    kept = first.copy()  # the canvas is reused: keep what it showed
+    (tile,) = grid(["a"])
+    assert close_to(rgb(comp.video_frame(alone), *tile.rect.centre), COLOURS["a"])
+    # Two people, then one again: nothing of the two-tile picture is left over.
+    both = comp.render(comp.scene(grid(["a", "b"]), NAMES, now=0.0))
+    assert both is first and not np.array_equal(both, kept)
+    again = comp.render(comp.scene(grid(["a"]), NAMES, now=0.0))
+    assert np.array_equal(again, kept)
 
 
 def test_a_new_frame_replaces_the_scaled_one_kept_for_its_tile() -> None:
