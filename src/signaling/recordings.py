@@ -20,7 +20,7 @@ import os
 import shutil
 import signal
 import sys
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -53,6 +53,7 @@ __all__ = [
     "RecordingSettings",
     "SubprocessLauncher",
     "Viewer",
+    "recorder_environment",
 ]
 
 logger = logging.getLogger(__name__)
@@ -149,12 +150,31 @@ class _Subprocess:
         return code
 
 
+#: What the recorder inherits from the server's environment: enough to run Python and find
+#: its packages. Not the rest, which holds the server's secrets (``MEETBOX_TURN_SECRET``,
+#: ``MEETBOX_INITIAL_API_KEY``, whatever the operator exports).
+_RECORDER_ENV = frozenset({"PATH", "HOME", "LANG", "LANGUAGE", "TZ", "TMPDIR", "VIRTUAL_ENV"})
+_RECORDER_ENV_PREFIXES = ("LC_", "PYTHON")
+
+
+def recorder_environment(token: str, environ: Mapping[str, str] = os.environ) -> dict[str, str]:
+    """The recorder's environment: the few variables of ``environ`` it needs, and its token
+    (kept out of its command line, which ``ps`` shows)."""
+    env = {
+        name: value
+        for name, value in environ.items()
+        if name in _RECORDER_ENV or name.startswith(_RECORDER_ENV_PREFIXES)
+    }
+    env["MEETBOX_RECORDER_TOKEN"] = token
+    return env
+
+
 class SubprocessLauncher:
     """Runs ``python -m recorder`` with this interpreter; its logs go to our stderr, the
-    token goes in its environment (not its command line, which ``ps`` shows)."""
+    token goes in its environment (see :func:`recorder_environment`)."""
 
     async def launch(self, args: list[str], token: str) -> RecorderProcess:
-        env = {**os.environ, "MEETBOX_RECORDER_TOKEN": token}
+        env = recorder_environment(token)
         process = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",

@@ -19,7 +19,7 @@ import pytest
 from sfu.client import MeetboxClient
 from signaling.models import RecordingRecord, RecordingStatus, RoomRecord
 from signaling.protocol import ByeReason
-from signaling.recordings import RecordingService
+from signaling.recordings import RecordingService, SubprocessLauncher
 
 from ..conftest import Server, serve_receiver
 
@@ -658,3 +658,27 @@ async def test_the_list_pages_newest_first_with_a_cursor(server: Server) -> None
     assert pages == [newest_first[0:2], newest_first[2:4], newest_first[4:5]]
     bad = await server.http.get("/api/v1/recordings", params={"cursor": "not-a-cursor"})
     assert bad.status_code == 422
+
+
+async def test_the_recorder_process_gets_none_of_the_servers_secrets(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("MEETBOX_INITIAL_API_KEY", "MEETBOX_TURN_SECRET", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.setenv(name, "s3cret-" + name)
+    monkeypatch.setenv("LC_ALL", "C.UTF-8")
+    # A signaling URL that accepts and never answers: the recorder waits there to join.
+    silent = await asyncio.start_server(lambda r, w: None, "127.0.0.1", 0)
+    port = silent.sockets[0].getsockname()[1]
+    args = ["--ws-url", f"ws://127.0.0.1:{port}/ws", "--output", str(tmp_path / "r.mp4")]
+    process = await SubprocessLauncher().launch(args, "the-recorder-token")
+    try:
+        pid = process._process.pid  # type: ignore[attr-defined]
+        environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")  # noqa: ASYNC240
+        env = dict(e.decode().split("=", 1) for e in environ if e)
+    finally:
+        process.kill()
+        await process.wait()
+        silent.close()
+    assert env["MEETBOX_RECORDER_TOKEN"] == "the-recorder-token"
+    assert env["PATH"] and env["LC_ALL"] == "C.UTF-8"
+    assert not [name for name, value in env.items() if value.startswith("s3cret-")]
