@@ -69,6 +69,8 @@ MEDIA_ACCESS_TTL = timedelta(hours=6)
 RECORDER_TOKEN_TTL = timedelta(minutes=2)
 #: Longest accepted report line from a recorder (they are a few dozen bytes).
 MAX_REPORT_BYTES = 4096
+#: The error of an aborted recording.
+NOTHING_RECORDED = "stopped before anything was recorded"
 
 
 class InsufficientStorage(MeetboxError):
@@ -636,6 +638,9 @@ class RecordingService:
                     self._tell(rec)
             elif kind == "complete":
                 run.finished = True
+                if rec.started_at is None:  # stopped before its first frame: no recording
+                    await self._end(rec, RecordingStatus.ABORTED, error=NOTHING_RECORDED)
+                    return
                 reason = str(report.get("reason") or "stopped")[:64]
                 await self._end(rec, RecordingStatus.COMPLETE, end_reason=reason)
             elif kind == "failed":
@@ -644,7 +649,7 @@ class RecordingService:
                 status = RecordingStatus.FAILED
                 if run.stop_requested and not run.became_active:
                     status = RecordingStatus.ABORTED
-                    error = "stopped before anything was recorded"
+                    error = NOTHING_RECORDED
                 await self._end(rec, status, error=error)
 
     async def _exited(self, run: _Run, code: int) -> None:
@@ -653,9 +658,7 @@ class RecordingService:
             if rec is None or not rec.status.live:
                 return
             if run.stop_requested and not run.became_active:
-                await self._end(
-                    rec, RecordingStatus.ABORTED, error="stopped before anything was recorded"
-                )
+                await self._end(rec, RecordingStatus.ABORTED, error=NOTHING_RECORDED)
             else:
                 await self._end(
                     rec,
@@ -676,6 +679,10 @@ class RecordingService:
         rec.ended_at = self._clock.now()
         rec.end_reason = end_reason
         rec.error = error
+        if status is RecordingStatus.ABORTED:
+            # Nothing was recorded: what the recorder opened holds no frame, not worth keeping.
+            self.path(rec).unlink(missing_ok=True)
+            rec.size_bytes = None
         with contextlib.suppress(OSError):
             rec.size_bytes = self.path(rec).stat().st_size
         await self._save(rec, "recording.ended")
@@ -781,7 +788,9 @@ class RecordingService:
             duration = _number(final.get("duration_s"))
             if duration is not None:
                 rec.duration_s = round(duration, 3)
-            if final.get("event") == "complete":
+            if final.get("event") == "complete" and rec.started_at is None:
+                await self._end(rec, RecordingStatus.ABORTED, error=NOTHING_RECORDED)
+            elif final.get("event") == "complete":
                 reason = str(final.get("reason") or "stopped")[:64]
                 await self._end(rec, RecordingStatus.COMPLETE, end_reason=reason)
             elif final.get("event") == "failed":

@@ -370,6 +370,10 @@ async def test_a_meeting_with_only_its_recorder_left_ends(
     bot = MeetboxClient(server.ws_url, recorder.token)
     made.append(bot)
     await bot.connect()
+    recorder.write_file()
+    recorder.report(event="active", started_at="2026-03-01T09:00:00Z")
+    async with asyncio.timeout(5):
+        await recordings(server).wait_for(rec_id, RecordingStatus.ACTIVE)
     await ada.send(type="leave")
     live = server.services.meetings.live(room.id)
     assert live is not None
@@ -682,3 +686,50 @@ async def test_the_recorder_process_gets_none_of_the_servers_secrets(
     assert env["MEETBOX_RECORDER_TOKEN"] == "the-recorder-token"
     assert env["PATH"] and env["LC_ALL"] == "C.UTF-8"
     assert not [name for name, value in env.items() if value.startswith("s3cret-")]
+
+
+async def test_a_stop_before_the_first_frame_aborts_and_keeps_no_file(
+    server: Server, launcher: ScriptedLauncher, made: list[MeetboxClient]
+) -> None:
+    room = await server.room(name="Early")
+    await in_meeting(server, room, made)
+    rec_id = (await start(server, room))["id"]
+    async with asyncio.timeout(5):
+        recorder = await launcher.launched.get()
+    recorder.write_file(b"\x00\x00\x00\x18ftypmp42")  # opened, nothing in it yet
+    assert (await server.http.post(f"/api/v1/recordings/{rec_id}/stop")).status_code == 202
+    async with asyncio.timeout(5):
+        await recorder.stop_requested.wait()
+    recorder.finish(duration=0.0)  # the recorder calls a file with no frame finished
+    async with asyncio.timeout(5):
+        rec = await recordings(server).wait_for(
+            rec_id, RecordingStatus.ABORTED, RecordingStatus.COMPLETE
+        )
+    body = (await server.http.get(f"/api/v1/recordings/{rec_id}")).json()
+    assert (body["status"], body["started_at"], body["error"]) == (
+        "aborted",
+        None,
+        "stopped before anything was recorded",
+    )
+    assert rec.ended_at is not None and not recorder.output.exists()
+    media = await server.http.get(f"/api/v1/recordings/{rec_id}/media")
+    assert media.status_code == 404
+
+    # The same after a restart, from the sidecar of a recorder that never got a frame.
+    late_id = (await start(server, room))["id"]
+    late = await launcher.launched.get()
+    late.write_file(b"\x00\x00\x00\x18ftypmp42")
+    late.write_sidecar({"event": "complete", "duration_s": 0.0, "reason": "stopped"})
+    fresh = RecordingService(
+        server.services.store,
+        server.services.rooms,
+        server.services.meetings,
+        server.services.clock,
+        recordings(server).settings,
+        token_key=b"k" * 32,
+        public_url="https://meet.example.test",
+    )
+    await fresh.recover()
+    assert (await fresh.get(late_id)).status is RecordingStatus.ABORTED
+    assert not late.output.exists()
+    late.exit(0)
