@@ -22,7 +22,7 @@ import signal
 import sys
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -90,7 +90,8 @@ class RecordingSettings:
     #: Below this much free space no recording starts, and a running one stops as failed.
     min_free_bytes: int = 256 * 1024 * 1024
     fps: int = 30
-    #: After a stop, the recorder has this long to finish its file before it is killed.
+    #: After a stop, the recorder has this long to finish its file before it is killed, and
+    #: this long again each time its files grew meanwhile (see ``check_stop_deadlines``).
     stop_timeout: float = 60.0
 
 
@@ -213,8 +214,13 @@ class _Run:
     room_id: str
     meeting_id: str
     process: RecorderProcess
+    #: The MP4 it writes.
+    output: Path
     task: asyncio.Task[None] | None = None
     stop_requested: bool = False
+    #: Once asked to stop: when it is killed unless its files grew, and their size then.
+    kill_at: datetime | None = None
+    finishing_bytes: int = 0
     became_active: bool = False
     finished: bool = False
     killer: asyncio.Task[None] | None = None
@@ -511,7 +517,7 @@ class RecordingService:
         except OSError as exc:
             await self._end(rec, RecordingStatus.FAILED, error=f"the recorder did not start: {exc}")
             raise ServiceUnavailable(f"the recorder could not be started: {exc}") from None
-        run = _Run(recording_id, room.id, meeting_id, process)
+        run = _Run(recording_id, room.id, meeting_id, process, self.path(rec))
         self._runs[recording_id] = run
         run.task = asyncio.create_task(self._watch(run), name=f"recorder-{recording_id}")
         logger.info("room %s: recording %s starting (%s, %dp)", room.id, rec.id, layout, height)
@@ -541,7 +547,9 @@ class RecordingService:
     async def _request_stop(self, run: _Run) -> None:
         run.stop_requested = True
         run.process.stop()
-        run.killer = asyncio.create_task(self._kill_after(run, self.settings.stop_timeout))
+        run.finishing_bytes = _finishing_bytes(run.output)
+        run.kill_at = self._clock.now() + timedelta(seconds=self.settings.stop_timeout)
+        run.killer = asyncio.create_task(self._kill_when_stuck(run))
         async with self._lock:
             rec = await self._store.get_recording(run.recording_id)
             if rec is not None and rec.status in (RecordingStatus.STARTING, RecordingStatus.ACTIVE):
@@ -549,15 +557,45 @@ class RecordingService:
                 await self._save(rec, "recording.updated")
                 self._tell(rec)
 
-    async def _kill_after(self, run: _Run, seconds: float) -> None:
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(seconds):
-                await run.done.wait()
-                return
+    def check_stop_deadlines(self) -> None:
+        """Kill the recorders asked to stop that are past their deadline and stuck.
+
+        Finishing a file takes time in proportion to its length (the faststart rewrite
+        copies all of it, minutes for a multi-hour file on a slow disk), so no one deadline
+        fits every recording. Instead a recorder gets ``stop_timeout`` at a time: at each
+        deadline, if its MP4 or its faststart copy grew since the last look, it is making
+        progress and gets another ``stop_timeout``; if not, it is killed. (Its own timers
+        call this; tests step the clock and call it.)"""
+        now = self._clock.now()
+        for run in list(self._runs.values()):
+            self._check_stop_deadline(run, now)
+
+    def _check_stop_deadline(self, run: _Run, now: datetime) -> None:
+        """Past its deadline, a run either gets a later one or is killed (no deadline)."""
+        if run.kill_at is None or now < run.kill_at:
+            return
+        size = _finishing_bytes(run.output)
+        if size != run.finishing_bytes:
+            run.finishing_bytes = size
+            run.kill_at = now + timedelta(seconds=self.settings.stop_timeout)
+            logger.info("recording %s: still finishing its file", run.recording_id)
+            return
         logger.warning(
-            "recording %s: the recorder did not finish in time; killed", run.recording_id
+            "recording %s: the recorder made no progress finishing its file; killed",
+            run.recording_id,
         )
+        run.kill_at = None
         run.process.kill()
+
+    async def _kill_when_stuck(self, run: _Run) -> None:
+        while run.kill_at is not None and not run.done.is_set():
+            delay = (run.kill_at - self._clock.now()).total_seconds()
+            if delay > 0:
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(delay):
+                        await run.done.wait()
+            else:
+                self._check_stop_deadline(run, self._clock.now())
 
     def meeting_started(self, room_id: str) -> None:
         """Start recording if the room says so (``config.recording.auto_start``)."""
@@ -653,6 +691,8 @@ class RecordingService:
                 await self._end(rec, status, error=error)
 
     async def _exited(self, run: _Run, code: int) -> None:
+        for path in _temporaries(run.output):  # it died before moving them into place
+            path.unlink(missing_ok=True)
         async with self._lock:
             rec = await self._store.get_recording(run.recording_id)
             if rec is None or not rec.status.live:
@@ -722,7 +762,7 @@ class RecordingService:
         if rec.status.live or recording_id in self._runs:
             raise Conflict("the recording is under way: stop it first")
         await self._store.delete_recording(rec.id)
-        for path in (self.path(rec), self._sidecar(rec)):
+        for path in (self.path(rec), self._sidecar(rec), *_temporaries(self.path(rec))):
             path.unlink(missing_ok=True)
         logger.info("recording %s deleted", rec.id)
 
@@ -772,7 +812,14 @@ class RecordingService:
 
     async def recover(self) -> int:
         """Close recordings a previous process left under way: complete if its recorder
-        finished the file (its sidecar says so), failed otherwise; the file stays."""
+        finished the file (its sidecar says so), failed otherwise; the file stays. And
+        remove the temporary files of recorders that died before moving them into place
+        (one of a previous server still finishing its file only loses its faststart copy:
+        it keeps the fragmented file, which plays)."""
+        with contextlib.suppress(OSError):
+            for pattern in ("rec_*.mp4.faststart.tmp", "rec_*.mp4.json.tmp"):
+                for path in self.settings.directory.glob(pattern):
+                    path.unlink(missing_ok=True)
         page = await self._store.list_recordings(
             None,
             [RecordingStatus.STARTING, RecordingStatus.ACTIVE, RecordingStatus.ENDING],
@@ -819,6 +866,25 @@ class RecordingService:
                 await asyncio.wait(pending, timeout=5)
         if self._background:
             await asyncio.wait(set(self._background), timeout=5)
+
+
+def _temporaries(output: Path) -> list[Path]:
+    """What a recorder writes beside ``output`` before moving it into place: the faststart
+    copy (:func:`recorder.writer.remux_faststart`) and the sidecar in the making."""
+    return [
+        output.with_name(output.name + ".faststart.tmp"),
+        output.with_name(output.name + ".json.tmp"),
+    ]
+
+
+def _finishing_bytes(output: Path) -> int:
+    """Bytes in the recorder's files: they grow while it finishes (the MP4 while the last
+    frames are encoded, then its faststart copy)."""
+    total = 0
+    for path in (output, *_temporaries(output)):
+        with contextlib.suppress(OSError):
+            total += path.stat().st_size
+    return total
 
 
 def _number(value: Any) -> float | None:

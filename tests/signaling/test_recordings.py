@@ -733,3 +733,77 @@ async def test_a_stop_before_the_first_frame_aborts_and_keeps_no_file(
     assert (await fresh.get(late_id)).status is RecordingStatus.ABORTED
     assert not late.output.exists()
     late.exit(0)
+
+
+async def test_a_recorder_finishing_a_long_file_is_not_killed_while_it_makes_progress(
+    server: Server, launcher: ScriptedLauncher, made: list[MeetboxClient]
+) -> None:
+    service, clock = recordings(server), server.services.clock
+    past_deadline = timedelta(seconds=service.settings.stop_timeout + 1)
+    room = await server.room(name="Long")
+    await in_meeting(server, room, made)
+    rec_id, recorder = await active(server, launcher, room)
+    await server.http.post(f"/api/v1/recordings/{rec_id}/stop")
+    async with asyncio.timeout(5):
+        await recorder.stop_requested.wait()
+    # The faststart rewrite of a multi-hour file: several stop timeouts, its copy growing.
+    tmp = recorder.output.with_name(recorder.output.name + ".faststart.tmp")
+    for _ in range(3):
+        with tmp.open("ab") as f:
+            f.write(b"\0" * 4096)
+        clock.advance(past_deadline)  # type: ignore[attr-defined]
+        service.check_stop_deadlines()
+    assert not recorder.killed
+    tmp.replace(recorder.output)
+    recorder.finish()
+    async with asyncio.timeout(5):
+        await service.wait_for(rec_id, RecordingStatus.COMPLETE)
+
+    # One whose files stopped growing is stuck: killed, failed, and its half copy removed.
+    rec_id, stuck = await active(server, launcher, room)
+    await server.http.post(f"/api/v1/recordings/{rec_id}/stop")
+    async with asyncio.timeout(5):
+        await stuck.stop_requested.wait()
+    stuck_tmp = stuck.output.with_name(stuck.output.name + ".faststart.tmp")
+    stuck_tmp.write_bytes(b"\0" * 4096)
+    clock.advance(past_deadline)  # type: ignore[attr-defined]
+    service.check_stop_deadlines()
+    assert not stuck.killed  # it had written since the stop
+    clock.advance(past_deadline)  # type: ignore[attr-defined]
+    service.check_stop_deadlines()
+    assert stuck.killed
+    async with asyncio.timeout(5):
+        rec = await service.wait_for(rec_id, RecordingStatus.FAILED)
+    assert "killed by SIGKILL" in (rec.error or "")
+    assert stuck.output.exists() and not stuck_tmp.exists()
+
+
+async def test_leftover_temporary_files_go_on_delete_and_restart(
+    server: Server, launcher: ScriptedLauncher, made: list[MeetboxClient]
+) -> None:
+    room = await server.room(name="Leftovers")
+    await in_meeting(server, room, made)
+    rec_id, recorder = await active(server, launcher, room)
+    await server.http.post(f"/api/v1/recordings/{rec_id}/stop")
+    recorder.finish()
+    await recordings(server).wait_for(rec_id, RecordingStatus.COMPLETE)
+    directory = recordings(server).settings.directory
+    # What a recorder killed mid-write leaves: its faststart copy, its sidecar being written.
+    mine = [directory / f"{rec_id}.mp4.faststart.tmp", directory / f"{rec_id}.mp4.json.tmp"]
+    orphans = [directory / "rec_gone.mp4.faststart.tmp", directory / "rec_gone.mp4.json.tmp"]
+    for path in mine + orphans:
+        path.write_bytes(b"\0" * 100)
+    assert (await server.http.delete(f"/api/v1/recordings/{rec_id}")).status_code == 204
+    assert not any(path.exists() for path in mine)
+    fresh = RecordingService(
+        server.services.store,
+        server.services.rooms,
+        server.services.meetings,
+        server.services.clock,
+        recordings(server).settings,
+        token_key=b"k" * 32,
+        public_url="https://meet.example.test",
+    )
+    await fresh.recover()
+    assert not any(path.exists() for path in orphans)
+    assert sorted(p.name for p in directory.iterdir()) == []
