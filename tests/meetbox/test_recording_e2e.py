@@ -152,6 +152,54 @@ async def test_a_recording_started_by_the_api_shows_everyone_where_the_grid_puts
         assert tone_strength(path, tone) > 1, name
 
 
+async def test_the_speaker_layout_shows_the_one_speaking_large(
+    server: Server, tmp_path: Path
+) -> None:
+    room = await server.room(name="Speaker")
+    made: dict[str, MeetboxClient] = {}
+    try:
+        for name, (colour, _) in PEOPLE.items():
+            client = MeetboxClient(server.ws_url, await server.token(room, "moderator", name))
+            made[name] = client
+            await client.connect()
+            await client.publish({"camera": ColorTrack(colour)})
+        ids = {name: client.joined["you"]["id"] for name, client in made.items()}
+        recording_id = await start(server, room, preset="480p", layout="speaker")
+        await wait(server, recording_id, RecordingStatus.ACTIVE)
+        # Green, who joined second, starts speaking once the recorder is in (``joined``
+        # does not say who is speaking: a recorder joining mid-speech would not know).
+        await made["Green"].publish({"microphone": ToneTrack(PEOPLE["Green"][1])})
+        async with asyncio.timeout(15):
+            await made["Red"].wait_for(
+                lambda c: any(
+                    m["type"] == "active_speaker" and m.get("participant_id") == ids["Green"]
+                    for m in c.messages
+                )
+            )
+        await asyncio.sleep(2)  # recording the new layout, once the tiles have glided there
+        await server.http.post(f"/api/v1/recordings/{recording_id}/stop")
+        rec = await wait(server, recording_id, RecordingStatus.COMPLETE, RecordingStatus.FAILED)
+        assert rec.status is RecordingStatus.COMPLETE, rec.error
+    finally:
+        for client in made.values():
+            await client.close()
+
+    path = tmp_path / "speaker.mp4"
+    await fetch(server, recording_id, path)
+    people = [Person(ids[n]) for n in PEOPLE]
+    tiles = compute_layout(people, ids["Green"], Layout.SPEAKER, 854, 480)
+    largest = max(tiles, key=lambda t: t.rect.w * t.rect.h)
+    assert largest.participant_id == ids["Green"]  # Green, though Red joined first
+    frame = last_frame(path)
+    for tile in tiles:
+        name = next(n for n, pid in ids.items() if pid == tile.participant_id)
+        got = rgb_at(frame, *tile.rect.centre)
+        assert all(abs(a - b) < 50 for a, b in zip(got, PEOPLE[name][0], strict=True)), (
+            name,
+            got,
+        )
+
+
 def recorder_pid(recording_id: str) -> int:
     """The recorder process working on ``recording_id`` (its output path names it)."""
     for entry in Path("/proc").iterdir():
