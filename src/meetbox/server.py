@@ -16,6 +16,7 @@ from typing import IO, Any
 import uvicorn
 
 from sfu import ports
+from sfu.egress import fast_path
 from signaling import Services, build_services
 from signaling.accounts import FirstStart
 from signaling.api import create_app
@@ -183,6 +184,11 @@ async def _serve(settings: Settings) -> None:
 
 def serve(settings: Settings) -> int:
     configure_logging(settings.log_format, settings.log_level)
+    if not fast_path():
+        logger.warning(
+            "the relay's C send path (sfu._wire) was not built (no C compiler at install?): "
+            "forwarding uses the Python path, about 1.3x the CPU per packet"
+        )
     with ExitStack() as stack:
         try:
             lock_data_dir(settings.data_dir, stack)

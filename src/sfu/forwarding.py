@@ -13,12 +13,20 @@ decoding, no encoding, ever.
 
 from __future__ import annotations
 
+from typing import Generic, TypeVar
+
 __all__ = [
     "HISTORY_SIZE",
     "KeyframeThrottle",
     "PacketHistory",
+    "SentPacket",
     "StreamRewriter",
 ]
+
+P = TypeVar("P")
+#: What the relay keeps of a packet it sent: (header byte 1, timestamp, header extension
+#: elements after ``mid``, payload).
+SentPacket = tuple[int, int, bytes, bytes]
 
 SEQ_MOD = 1 << 16
 TS_MOD = 1 << 32
@@ -128,21 +136,22 @@ class StreamRewriter:
         return offset
 
 
-class PacketHistory:
-    """The last :data:`HISTORY_SIZE` packets sent on one stream, by sequence number."""
+class PacketHistory(Generic[P]):
+    """The last :data:`HISTORY_SIZE` packets sent on one stream, by sequence number (a
+    packet is whatever the caller needs to send it again)."""
 
     __slots__ = ("_packets", "_seqs")
 
     def __init__(self, size: int = HISTORY_SIZE) -> None:
         self._seqs: list[int] = [-1] * size
-        self._packets: list[bytes | None] = [None] * size
+        self._packets: list[P | None] = [None] * size
 
-    def put(self, seq: int, packet: bytes) -> None:
+    def put(self, seq: int, packet: P) -> None:
         slot = seq % len(self._seqs)
         self._seqs[slot] = seq
         self._packets[slot] = packet
 
-    def get(self, seq: int) -> bytes | None:
+    def get(self, seq: int) -> P | None:
         slot = seq % len(self._seqs)
         return self._packets[slot] if self._seqs[slot] == seq else None
 

@@ -55,9 +55,9 @@ from aiortc.sdp import SessionDescription, candidate_from_sdp
 
 from .background import log_failure
 from .egress import Egress
-from .forwarding import KeyframeThrottle, PacketHistory, StreamRewriter
+from .forwarding import KeyframeThrottle, PacketHistory, SentPacket, StreamRewriter
 from .keyframes import H264_IDR, H264_SPS, h264_start, vp8_keyframe
-from .rtpwrite import abs_send_time_element, audio_level_element, build, element
+from .rtpwrite import abs_send_time_element, audio_level_element, element
 from .speaker import ActiveSpeaker
 
 __all__ = [
@@ -193,7 +193,9 @@ class Forward:
     transceiver: RTCRtpTransceiver
     sender: RTCRtpSender
     rewriter: StreamRewriter
-    history: PacketHistory = field(default_factory=PacketHistory)
+    #: What was sent, by outgoing sequence number: (header byte 1, timestamp, elements,
+    #: payload), enough to send it again; the payload is shared with the other subscribers.
+    history: PacketHistory[SentPacket] = field(default_factory=PacketHistory)
     payload_type: int = 0
     #: The ``mid`` header extension element for this subscriber's m-line.
     mid_element: bytes = b""
@@ -216,15 +218,19 @@ class Forward:
         self.ext_ids = (ids.get(URI_ABS_SEND_TIME, 0), ids.get(URI_AUDIO_LEVEL, 0))
         self.ready = True
 
-    def transmit(self, data: bytes) -> None:
-        """Encrypt and send through the subscriber's :class:`Egress`."""
+    def transmit(self, second: int, seq: int, ts: int, elements: bytes, payload: bytes) -> None:
+        """Write, encrypt and send one packet through the subscriber's :class:`Egress`:
+        header byte 1 ``second`` (marker | payload type), this subscriber's SSRC and ``mid``,
+        then ``elements``."""
         dtls = self.sender.transport
         egress = self.subscriber.egress
         if egress is None or egress.dtls is not dtls or dtls._state is not DtlsState.CONNECTED:
             egress = self.subscriber.open_egress(dtls)
             if egress is None:
                 return  # not connected (yet, or any more)
-        if egress.send(data):
+        if egress.send_rtp(
+            second, seq, ts, self.rewriter.ssrc, self.mid_element, elements, payload
+        ):
             self.sent += 1
 
 
@@ -304,7 +310,8 @@ class PublishedTrack:
                 fwd.rewriter.drop(ssrc, seq)
             return
         keyframe: bool | None = None
-        ts, marker = packet.timestamp, packet.marker
+        ts, marker = packet.timestamp, 0x80 if packet.marker else 0
+        size = len(payload)
         abs_send_time = packet.extensions.abs_send_time
         audio_level = packet.extensions.audio_level
         shared: dict[tuple[int, int], bytes] = {}
@@ -336,18 +343,11 @@ class PublishedTrack:
                 if level_id and audio_level is not None:
                     elements += audio_level_element(level_id, *audio_level)
                 shared[fwd.ext_ids] = elements
-            data = build(
-                bool(marker),
-                fwd.payload_type,
-                out[0],
-                out[1],
-                fwd.rewriter.ssrc,
-                fwd.mid_element + elements,
-                payload,
-            )
-            fwd.history.put(out[0], data)
-            fwd.octets += len(payload)
-            fwd.transmit(data)
+            second = marker | fwd.payload_type
+            out_seq, out_ts = out
+            fwd.history.put(out_seq, (second, out_ts, elements, payload))
+            fwd.octets += size
+            fwd.transmit(second, out_seq, out_ts, elements, payload)
 
     def on_sender_report(self, report: RtcpSrPacket) -> None:
         """The publisher's RTCP SR maps its RTP clock to wall-clock time; each subscriber
@@ -577,9 +577,10 @@ class MediaPeer:
         async def handle(packet: AnyRtcpPacket) -> None:
             if isinstance(packet, RtcpRtpfbPacket) and packet.fmt == RTCP_RTPFB_NACK:
                 for seq in packet.lost:
-                    data = forward.history.get(seq)
-                    if data is not None:
-                        forward.transmit(data)
+                    sent = forward.history.get(seq)
+                    if sent is not None:
+                        second, ts, elements, payload = sent
+                        forward.transmit(second, seq, ts, elements, payload)
             elif isinstance(packet, RtcpPsfbPacket) and packet.fmt in (
                 RTCP_PSFB_PLI,
                 RTCP_PSFB_FIR,

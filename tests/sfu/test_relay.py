@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from sfu.forwarding import StreamRewriter
 from sfu.media import Forward, PublishedTrack, TrackInfo
+from sfu.rtpwrite import build
 from sfu.speaker import ActiveSpeaker
 
 VP8 = RTCRtpCodecParameters(mimeType="video/VP8", clockRate=90000, payloadType=96)
@@ -36,8 +37,11 @@ class Receiver:
 
 
 class Recording(Forward):
-    def transmit(self, data: bytes) -> None:
+    def transmit(self, second: int, seq: int, ts: int, elements: bytes, payload: bytes) -> None:
         self.sent += 1
+        data = build(
+            bool(second & 0x80), second & 0x7F, seq, ts, self.rewriter.ssrc, elements, payload
+        )
         self.subscriber.packets.append(RtpPacket.parse(data))  # type: ignore[attr-defined]
 
 
