@@ -76,6 +76,8 @@ class Roster:
             roster._add(_member(participant))
         for track in joined.get("tracks", []):
             roster.tracks[str(track["id"])] = _track(track)
+        speaker = joined.get("active_speaker")
+        roster.active_speaker = str(speaker) if speaker is not None else None
         return roster
 
     def _add(self, member: Member) -> None:

@@ -313,6 +313,7 @@ class MeetingService:
                 chat_enabled=live.core.rules.chat_enabled,
                 screen_share_enabled=live.core.rules.screen_share_enabled,
                 recording=live.recording,
+                active_speaker=live.media.speaker.current,
             )
             session.send(joined)
             await self._apply(live, outputs)

@@ -359,6 +359,8 @@ class Joined(_Out):
     screen_share_enabled: bool
     #: The recording under way (starting, active or ending), if any.
     recording: RecordingState | None = None
+    #: Who is speaking now (``active_speaker`` messages only say when that changes).
+    active_speaker: str | None = None
 
 
 class ParticipantJoined(_Out):

@@ -74,3 +74,8 @@ def test_bye_is_remembered_and_long_nicknames_are_cut() -> None:
     assert len(roster.nickname("l")) == 40
     roster.handle({"type": "bye", "reason": "ended_by_api"})
     assert roster.bye == "ended_by_api"
+
+
+def test_whoever_speaks_when_the_recorder_joins_is_the_speaker_at_once() -> None:
+    assert Roster.from_joined({**joined(), "active_speaker": "a"}).active_speaker == "a"
+    assert Roster.from_joined(joined()).active_speaker is None  # an older server: nobody yet

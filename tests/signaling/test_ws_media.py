@@ -266,3 +266,23 @@ async def test_unpublish_then_publish_again_and_churn_reuse_the_subscribers_m_li
         host_peer = live.media.peers[host.joined["you"]["id"]]
         transceivers = host_peer.subscriber.getTransceivers()
         assert len(transceivers) <= 2, [t.mid for t in transceivers]
+
+
+async def test_a_newcomer_is_told_who_is_speaking_already(server: Server) -> None:
+    """active_speaker is only sent on a change: someone joining mid-speech learned nothing
+    until the speaker changed (the recorder, too, put the wrong person large)."""
+    room = await server.room()
+    async with clients() as made:
+        talker = await join(server, room, "red", made)
+        await talker.publish({"microphone": ToneTrack(PEOPLE["red"][1])})
+        listener = await join(server, room, "first", made)
+        talker_id = talker.joined["you"]["id"]
+        async with asyncio.timeout(15):
+            await listener.wait_for(
+                lambda c: any(
+                    m["type"] == "active_speaker" and m["participant_id"] == talker_id
+                    for m in c.messages
+                )
+            )
+        late = await join(server, room, "late", made)
+        assert late.joined["active_speaker"] == talker_id

@@ -48,6 +48,7 @@ const state = {
   unread: 0,
   recording: null, // the meeting's recording under way: {recording_id, status, error}
   recordRef: null, // the ref of our start/stop request still unanswered
+  speaker: null, // participant id of the active speaker
 };
 window.meetboxRoom = state; // for tests and the curious
 
@@ -302,6 +303,7 @@ function tile(key) {
     el.append(video, audio, avatar, name);
     $("#grid").append(el);
     state.tiles.set(key, el);
+    el.classList.toggle("speaking", key === state.speaker);
   }
   const person = state.people.get(participantId);
   const label = person ? person.nickname + (participantId === state.me?.id ? " (you)" : "") : "";
@@ -327,11 +329,18 @@ function onTrack({ track, info }) {
   }
 }
 
+/** Highlight whoever speaks now; tiles made later pick it up from state.speaker. */
+function showSpeaker(participantId) {
+  state.speaker = participantId;
+  for (const [id, el] of state.tiles) el.classList.toggle("speaking", id === participantId);
+}
+
 function onMessage(message) {
   switch (message.type) {
     case "joined": // also after resuming: the recording may have changed meanwhile
       state.recording = message.recording && UNDER_WAY.has(message.recording.status) ? message.recording : null;
       renderRecording();
+      showSpeaker(message.active_speaker ?? null);
       break;
     case "recording":
       onRecording(message);
@@ -370,7 +379,7 @@ function onMessage(message) {
       addChat(message, true);
       break;
     case "active_speaker":
-      for (const [id, el] of state.tiles) el.classList.toggle("speaking", id === message.participant_id);
+      showSpeaker(message.participant_id);
       break;
     case "muted_by_moderator":
       setMuted(message.kind === "screen" ? "screen" : message.kind, true, false);
