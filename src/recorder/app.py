@@ -139,6 +139,7 @@ class Recorder:
             self.options.ws_url,
             self.options.token,
             keep_messages=False,
+            instrument=False,
             on_message=self._on_message,
             on_frame=self._on_frame,
         )

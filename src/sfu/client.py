@@ -66,6 +66,10 @@ class MeetboxClient:
     #: Append every signaling message to ``messages``; a long-lived client (the recorder)
     #: turns this off and listens with ``on_message`` instead.
     keep_messages: bool = True
+    #: Per received frame, sample the picture's colour and the sound's tone and wake
+    #: :meth:`wait_for` (what tests and the bench look at); the recorder, which decodes
+    #: everyone for the whole meeting, turns this off.
+    instrument: bool = True
     #: Called on the event loop with each signaling message after ``joined``, once the client
     #: has handled it. It must not block; an exception it raises is logged.
     on_message: Callable[[dict[str, Any]], None] | None = None
@@ -218,6 +222,8 @@ class MeetboxClient:
                 received.frames += 1
                 if received.first_frame_at is None:
                     received.first_frame_at = time.monotonic()
+                if not self.instrument:
+                    continue
                 if isinstance(frame, av.VideoFrame):
                     received.width = frame.width
                     if received.frames % 5 == 1:
