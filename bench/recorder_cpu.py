@@ -1,11 +1,13 @@
 """Recorder CPU: N participants publishing colour + tone, one recorder at 720p30.
 
 Starts ``meetbox serve`` on a temporary data dir, joins N synthetic participants (a solid
-colour with a moving square, so the encoders have something to do, and a tone), spawns
-``python -m recorder`` the way the server does, lets it record for ``--seconds``, stops it,
-and reads its CPU time (user + system, /proc/PID/stat) over the recording window. Prints
-CPU seconds per recorded minute, cores used, the real-time factor (media duration / wall
-time) and the file size. Bounded in time; targets only 127.0.0.1.
+colour with a moving square, so the encoders have something to do, and a tone), starts a
+recording through the REST API (the server spawns ``python -m recorder``, which joins hidden),
+lets it record for ``--seconds``, stops it through the API, and reads the recorder process's
+CPU time (user + system, /proc/PID/stat) over the recording window. Prints CPU seconds per
+recorded minute, cores used, the real-time factor (media duration / wall time), the mean
+frame rate of the file (below 30 when the recorder fell behind and skipped frame slots) and
+the file size. Bounded in time; targets only 127.0.0.1.
 
     .venv/bin/python bench/recorder_cpu.py --participants 4 --seconds 60
 """
@@ -63,12 +65,27 @@ class MovingTrack(ColorTrack):
         return frame
 
 
-async def events(stdout: asyncio.StreamReader) -> dict[str, Any]:
-    line = await stdout.readline()
-    if not line:
-        raise RuntimeError("the recorder exited early")
-    event: dict[str, Any] = json.loads(line)
-    return event
+async def wait_status(
+    http: httpx.AsyncClient, recording_id: str, statuses: set[str], within: float
+) -> dict[str, Any]:
+    async with asyncio.timeout(within):
+        while True:
+            response = await http.get(f"/api/v1/recordings/{recording_id}")
+            recording: dict[str, Any] = response.json()
+            if recording["status"] in statuses:
+                return recording
+            if recording["status"] in ("complete", "failed", "aborted"):
+                raise RuntimeError(f"the recording ended early: {recording}")
+            await asyncio.sleep(0.2)  # polling the REST API, as an integrator would
+
+
+def recorder_child(server_pid: int) -> int:
+    """The ``python -m recorder`` process the server spawned."""
+    for task in Path(f"/proc/{server_pid}/task").iterdir():
+        for child in (task / "children").read_text().split():
+            if b"recorder" in Path(f"/proc/{child}/cmdline").read_bytes():
+                return int(child)
+    raise RuntimeError("the server has no recorder process")
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -82,7 +99,6 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         stderr=asyncio.subprocess.DEVNULL,
     )  # fmt: skip
     clients: list[MeetboxClient] = []
-    recorder: asyncio.subprocess.Process | None = None
     try:
         base = f"http://127.0.0.1:{port}"
         async with httpx.AsyncClient(base_url=base, headers={"X-API-Key": API_KEY}) as http:
@@ -107,31 +123,27 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 await client.publish(
                     {"camera": video, "microphone": ToneTrack(TONES[i % len(TONES)])}
                 )
+            # Started the way a moderator or integrator starts one: the server spawns
+            # ``python -m recorder`` with a hidden recorder token.
+            response = await http.post(
+                f"/api/v1/rooms/{room['id']}/recordings",
+                json={"layout": args.layout, "preset": "720p"},
+            )
+            response.raise_for_status()
+            recording_id = response.json()["id"]
+            recording = await wait_status(http, recording_id, {"active"}, 30)
+            recorder_pid = recorder_child(server.pid)
+            cpu0, t0 = cpu_seconds(recorder_pid), time.monotonic()
+            await asyncio.sleep(args.seconds)  # the measurement window
+            cpu1, t1 = cpu_seconds(recorder_pid), time.monotonic()
+            (await http.post(f"/api/v1/recordings/{recording_id}/stop")).raise_for_status()
+            stopped_at = time.monotonic()
+            recording = await wait_status(http, recording_id, {"complete", "failed"}, 60)
             output = Path(data) / "recording.mp4"
-            recorder = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "recorder", "--ws-url", ws, "--output", str(output),
-                "--layout", args.layout, "--width", "1280", "--height", "720", "--fps", "30",
-                "--preset", args.preset, "--threads", str(args.threads),
-                "--log-level", args.log_level,
-                env={**os.environ, "MEETBOX_RECORDER_TOKEN": await token("Recorder")},
-                stdin=asyncio.subprocess.PIPE,
-                stdout=asyncio.subprocess.PIPE,
-            )  # fmt: skip
-        assert recorder.stdout is not None and recorder.stdin is not None
-        async with asyncio.timeout(30):
-            while (await events(recorder.stdout))["event"] != "active":
-                pass
-        cpu0, t0 = cpu_seconds(recorder.pid), time.monotonic()
-        await asyncio.sleep(args.seconds)  # the measurement window
-        cpu1, t1 = cpu_seconds(recorder.pid), time.monotonic()
-        recorder.stdin.write(b"stop\n")
-        await recorder.stdin.drain()
-        stopped_at = time.monotonic()
-        async with asyncio.timeout(60):
-            while (final := await events(recorder.stdout))["event"] not in ("complete", "failed"):
-                pass
-            cpu2 = cpu_seconds(recorder.pid)
-            await recorder.wait()
+            async with http.stream("GET", f"/api/v1/recordings/{recording_id}/media") as media:
+                with output.open("wb") as f:
+                    async for chunk in media.aiter_bytes():
+                        f.write(chunk)
         with av.open(str(output)) as container:
             duration = (container.duration or 0) / 1e6
             frames = container.streams.video[0].frames
@@ -141,24 +153,22 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             "participants": args.participants,
             "published": f"{args.width}x{args.height}",
             "recording": "1280x720@30",
-            "preset": args.preset,
-            "threads": args.threads,
+            "encoder": "libx264 superfast, 1 thread (the recorder's defaults)",
             "window_s": round(wall, 2),
             "recorder_cpu_s": round(cpu, 2),
             "cpu_s_per_recorded_minute": round(cpu / wall * 60, 2),
             "cores": round(cpu / wall, 3),
-            "finalize_cpu_s": round(cpu2 - cpu1, 2),
             "media_duration_s": round(duration, 2),
             "real_time_factor": round(duration / (stopped_at - t0), 3),
             "video_frames": frames,
+            # Below 30: the recorder fell behind and skipped frame slots to stay on time.
             "mean_fps": round(frames / duration, 2) if duration else None,
+            "frames_short_of_30fps": round(30 * duration) - frames,
             "file_bytes": output.stat().st_size,
-            "final_event": final,
+            "status": recording["status"],
+            "error": recording.get("error"),
         }
     finally:
-        if recorder is not None and recorder.returncode is None:
-            recorder.kill()
-            await recorder.wait()
         for client in clients:
             await client.close()
         server.terminate()
@@ -173,9 +183,6 @@ def main() -> None:
     parser.add_argument("--width", type=int, default=640)
     parser.add_argument("--height", type=int, default=480)
     parser.add_argument("--layout", default="grid", choices=["grid", "speaker", "single_speaker"])
-    parser.add_argument("--preset", default="superfast", help="libx264 preset of the recorder")
-    parser.add_argument("--threads", type=int, default=1, help="libx264 threads")
-    parser.add_argument("--log-level", default="warning", help="the recorder's (on stderr)")
     args = parser.parse_args()
     if not 1 <= args.participants <= 9 or not 5 <= args.seconds <= 600:
         parser.error("participants 1-9, seconds 5-600")
