@@ -188,5 +188,8 @@ class Egress:
         return True
 
     def close(self) -> None:
+        # The C path stops here: its descriptor number may be given to another socket next.
+        self._sockaddr = None
+        self._fd = -1
         if self._sock is not None:
             self._sock.close()

@@ -145,3 +145,16 @@ def test_sockaddr_leaves_what_the_c_path_cannot_take_to_python() -> None:
         assert sockaddr(v4, ("::1", 5000)) is None  # another family than the socket's
     with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as v6:
         assert sockaddr(v6, ("fe80::1%lo", 5000)) is None  # scoped: Python's job
+
+
+def test_a_closed_egress_never_writes_to_a_descriptor_reused_by_another_socket() -> None:
+    with udp_pair(socket.AF_INET, "127.0.0.1") as (tx, rx):
+        egress = Egress(ConnectedDtls(), tx, rx.getsockname())  # type: ignore[arg-type]
+        egress.close()  # closes tx: its descriptor number is free again
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as other:
+            other.bind(("127.0.0.1", 0))  # likely gets the same number
+            assert not egress.send_rtp(96, 1, 1, 1, b"", b"", b"late")
+        rx.settimeout(0.05)
+        with pytest.raises(TimeoutError):
+            rx.recv(2048)
+        assert egress.dropped == 1
