@@ -13,7 +13,7 @@ and targets 127.0.0.1 only. See docs/benchmarks.md.
 Scenarios (presets; ``--rooms``, ``--publishers``, ``--subscribers`` override them):
 
 - ``meeting``: 4 rooms x 5 participants, each publishes audio and video and receives the others.
-- ``webinar``: 1 room, 1 publisher, subscribers added in ``--steps`` (default 1,5,10,20,40).
+- ``webinar``: 1 room, 1 publisher, subscribers added in ``--steps`` (default 1,5,10,20,40,70,100).
 - ``audio``: 8 rooms x 4 participants, audio only, everyone receives everyone.
 - ``soak``: 1 publisher; subscribers join and leave in batches for ``--soak-seconds``;
   server RSS, descriptors and threads at the start and the end.
@@ -63,7 +63,7 @@ class Scenario:
 
 PRESETS = {
     "meeting": Scenario("meeting", 4, 5, (0,), True),
-    "webinar": Scenario("webinar", 1, 1, (1, 5, 10, 20, 40), False),
+    "webinar": Scenario("webinar", 1, 1, (1, 5, 10, 20, 40, 70, 100), False),
     "audio": Scenario("audio", 8, 4, (0,), True, audio_only=True),
     "soak": Scenario("soak", 1, 1, (5,), False),
     "custom": Scenario("custom", 1, 1, (2,), False),
