@@ -199,6 +199,9 @@ class Viewer:
     role: Role | None = None
     #: Set for a share-link holder: the one recording they may watch.
     shared_recording: str | None = None
+    #: For a room link's holder: the hash of that link's secret (media URLs handed to them
+    #: stop working when the link is rotated).
+    link_hash: str | None = None
 
     @property
     def admin(self) -> bool:
@@ -272,9 +275,17 @@ class RecordingService:
         if not rec.status.live:
             base = f"{self._public_url}/api/v1/recordings/{rec.id}"
             # A share link's access ends with the share (revoked or replaced).
-            bound = rec.share_hash if viewer.shared_recording is not None else None
-            query = "" if viewer.admin else f"?access={self.media_access(rec.id, bound)}"
-            media, download = f"{base}/media{query}", f"{base}/download{query}"
+            if viewer.admin:
+                query = ""
+            elif viewer.shared_recording is not None and rec.share_hash is not None:
+                query = f"?access={self.media_access(rec.id, share_hash=rec.share_hash)}"
+            elif viewer.role is not None and viewer.link_hash is not None:
+                link = (viewer.role, viewer.link_hash)
+                query = f"?access={self.media_access(rec.id, link=link)}"
+            else:
+                query = None
+            if query is not None:
+                media, download = f"{base}/media{query}", f"{base}/download{query}"
         return Recording(
             id=rec.id,
             room_id=rec.room_id,
@@ -296,31 +307,57 @@ class RecordingService:
             download_url=download,
         )
 
-    def media_access(self, recording_id: str, share_hash: str | None = None) -> str:
+    def media_access(
+        self,
+        recording_id: str,
+        *,
+        share_hash: str | None = None,
+        link: tuple[Role, str] | None = None,
+    ) -> str:
         """A parameter that lets a player without headers fetch one recording's media for a
-        while (``<video src>`` cannot send a header). Bound to ``share_hash`` when handed to
-        a share link's holder: it stops working when that share does."""
+        while (``<video src>`` cannot send a header). Bound to what it was handed out for: a
+        share (``share_hash``: it stops working when that share is revoked or replaced) or a
+        room link (its role and secret hash: it stops working when the link is rotated, or
+        when the room's ``recording.access`` no longer lets that role see recordings)."""
         expires = int((self._clock.now() + MEDIA_ACCESS_TTL).timestamp())
-        kind = "s" if share_hash else "l"
-        return f"{expires}.{kind}.{self._access_mac(recording_id, expires, share_hash)}"
+        if share_hash is not None:
+            kind, bound = "s", share_hash
+        elif link is not None:
+            kind, bound = f"l-{link[0].value}", link[1]
+        else:
+            raise ValueError("media access is bound to a share or a link")
+        return f"{expires}.{kind}.{self._access_mac(recording_id, expires, kind, bound)}"
 
-    def _access_mac(self, recording_id: str, expires: int, share_hash: str | None) -> str:
-        message = f"media:{recording_id}:{expires}:{share_hash or ''}".encode()
+    def _access_mac(self, recording_id: str, expires: int, kind: str, bound: str) -> str:
+        message = f"media:{recording_id}:{expires}:{kind}:{bound}".encode()
         return hmac.new(self._key, message, hashlib.sha256).hexdigest()[:32]
 
     async def check_media_access(self, recording_id: str, access: str) -> bool:
         expires, kind, mac = [*access.split(".", 2), "", ""][:3]
         if not expires.isdigit() or int(expires) < self._clock.now().timestamp():
             return False
-        share_hash = None
-        if kind == "s":
-            rec = await self._store.get_recording(recording_id)
-            if rec is None or rec.share_hash is None:
-                return False
-            share_hash = rec.share_hash
-        elif kind != "l":
+        if kind != "s" and not kind.startswith("l-"):
             return False
-        expected = self._access_mac(recording_id, int(expires), share_hash)
+        rec = await self._store.get_recording(recording_id)
+        if rec is None:
+            return False
+        if kind == "s":
+            if rec.share_hash is None:
+                return False
+            bound = rec.share_hash
+        else:
+            try:
+                role = Role(kind[2:])
+            except ValueError:
+                return False
+            room = await self._store.get_room(rec.room_id)
+            link = room.links.get(role) if room is not None else None
+            if link is None:
+                return False
+            if not await self._may_see(Viewer(room_id=rec.room_id, role=role), rec.room_id, rec.id):
+                return False  # the room's recording access was tightened since
+            bound = link.secret_hash
+        expected = self._access_mac(recording_id, int(expires), kind, bound)
         return hmac.compare_digest(mac, expected)
 
     def path(self, rec: RecordingRecord) -> Path:
@@ -331,7 +368,7 @@ class RecordingService:
     async def viewer_for_link(self, secret: str) -> Viewer:
         """The viewer a room link's secret makes (refused like ``/join`` refuses it)."""
         role, room = await self._rooms.preview(secret)
-        return Viewer(room_id=room.id, role=role)
+        return Viewer(room_id=room.id, role=role, link_hash=sha256_hex(secret))
 
     async def viewer_for_share(self, recording_id: str, secret: str) -> Viewer:
         rec = await self._store.find_shared_recording(sha256_hex(secret))
@@ -820,13 +857,16 @@ class RecordingService:
             for pattern in ("rec_*.mp4.faststart.tmp", "rec_*.mp4.json.tmp"):
                 for path in self.settings.directory.glob(pattern):
                     path.unlink(missing_ok=True)
-        page = await self._store.list_recordings(
-            None,
-            [RecordingStatus.STARTING, RecordingStatus.ACTIVE, RecordingStatus.ENDING],
-            1000,
-            None,
-        )
-        for rec in page.items:
+        under_way = [RecordingStatus.STARTING, RecordingStatus.ACTIVE, RecordingStatus.ENDING]
+        left: list[RecordingRecord] = []
+        after: tuple[str, str] | None = None
+        while True:  # every one of them, a page at a time
+            page = await self._store.list_recordings(None, under_way, 500, after)
+            left += page.items
+            if page.next_after is None:
+                break
+            after = page.next_after
+        for rec in left:
             final: dict[str, Any] = {}
             with contextlib.suppress(OSError, ValueError):
                 loaded = json.loads(self._sidecar(rec).read_text())
@@ -848,7 +888,7 @@ class RecordingService:
                 if self.path(rec).is_file():
                     error += "; the file plays up to its last complete fragment"
                 await self._end(rec, RecordingStatus.FAILED, error=error)
-        return len(page.items)
+        return len(left)
 
     async def shutdown(self, deadline: float = 20.0) -> None:
         """Stop every recording and give the recorders ``deadline`` seconds to finish."""

@@ -451,6 +451,41 @@ async def test_who_sees_recordings_follows_the_room_access_setting(
     assert foreign.status_code == 404
 
 
+async def test_a_links_media_url_stops_with_the_link_or_its_access(
+    server: Server, launcher: ScriptedLauncher, made: list[MeetboxClient]
+) -> None:
+    """A <video src> URL handed to a link's holder works without headers, but only while
+    that link stands and its role may still see recordings (before, it worked for 6 h)."""
+    room = await server.room(name="Bound", config={"recording": {"access": "moderator"}})
+    await in_meeting(server, room, made)
+    rec_id, recorder = await active(server, launcher, room)
+    await server.http.post(f"/api/v1/recordings/{rec_id}/stop")
+    recorder.finish()
+    await recordings(server).wait_for(rec_id, RecordingStatus.COMPLETE)
+
+    async def media_url(role: str) -> str:
+        got = await server.http.get(
+            f"/api/v1/recordings/{rec_id}",
+            headers={"X-Meetbox-Link": secret(room, role), "X-API-Key": ""},
+        )
+        assert got.status_code == 200, got.text
+        return local(got.json()["media_url"])
+
+    async def status(url: str) -> int:
+        return (await server.http.get(url, headers={"X-API-Key": ""})).status_code
+
+    moderator_url, recordings_url = await media_url("moderator"), await media_url("recordings")
+    assert await status(moderator_url) == 200 and await status(recordings_url) == 200
+    await server.http.patch(
+        f"/api/v1/rooms/{room.id}", json={"config": {"recording": {"access": "admin"}}}
+    )
+    assert await status(moderator_url) == 401  # moderators may no longer see recordings
+    assert await status(recordings_url) == 200
+    rotated = await server.http.post(f"/api/v1/rooms/{room.id}/links/rotate")
+    assert rotated.status_code == 200, rotated.text
+    assert await status(recordings_url) == 401  # the link it was handed out for is gone
+
+
 async def test_share_links_open_one_recording_until_revoked(
     server: Server, launcher: ScriptedLauncher, made: list[MeetboxClient]
 ) -> None:
@@ -609,6 +644,33 @@ async def test_restart_closes_recordings_left_under_way(
     assert failed.size_bytes == lost.output.stat().st_size
     finished.exit(0)
     lost.exit(0)
+
+
+async def test_restart_closes_every_recording_left_under_way_not_just_a_first_page(
+    server: Server,
+) -> None:
+    room = await server.room(name="Many")
+    now = server.services.clock.now()
+    for i in range(1001):  # past the 1000 the first version looked at, and past a page
+        await server.services.store.save_recording(
+            RecordingRecord(
+                id=f"rec_many{i:04d}",
+                room_id=room.id,
+                room_name=room.name,
+                meeting_id="mtg_gone",
+                status=RecordingStatus.ACTIVE,
+                layout="grid",
+                width=1280,
+                height=720,
+                created_at=now,
+                filename=f"rec_many{i:04d}.mp4",
+            )
+        )
+    assert await recordings(server).recover() == 1001
+    left = await server.services.store.list_recordings(
+        None, [RecordingStatus.STARTING, RecordingStatus.ACTIVE, RecordingStatus.ENDING], 10, None
+    )
+    assert left.items == []
 
 
 async def test_another_rooms_moderator_link_cannot_tell_a_recording_exists(
