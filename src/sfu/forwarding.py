@@ -157,32 +157,52 @@ class PacketHistory(Generic[P]):
 
 
 class KeyframeThrottle:
-    """At most one keyframe request upstream per ``interval`` seconds per publisher stream;
-    a request inside the interval is remembered and sent when it ends, so none is lost."""
+    """Keyframe requests upstream for one publisher stream: at most one per ``interval``
+    seconds, and none while one is already answered by a keyframe on its way.
 
-    __slots__ = ("_interval", "_last", "_pending")
+    - A request inside the interval is remembered and sent when it ends, so none is lost.
+    - A request made while an earlier one is *outstanding* (sent, no keyframe seen since, for
+      less than ``patience`` seconds) is dropped: the keyframe that answers the earlier one
+      serves it too (whoever waits starts on the next keyframe, whichever request it came
+      from). Subscribers joining in a burst thus share keyframes instead of queueing behind
+      the interval. Call :meth:`keyframe_seen` when a keyframe arrives.
+    """
 
-    def __init__(self, interval: float = 0.5) -> None:
+    __slots__ = ("_interval", "_last", "_patience", "_pending", "outstanding")
+
+    def __init__(self, interval: float = 0.2, patience: float = 1.0) -> None:
         self._interval = interval
+        self._patience = patience
         self._last: float | None = None
         self._pending = False
+        #: A request went upstream and no keyframe has been seen since.
+        self.outstanding = False
 
     def request(self, now: float) -> bool:
         """A subscriber needs a keyframe: ``True`` if a PLI should go upstream now."""
+        if self._last is not None and self.outstanding and now - self._last < self._patience:
+            return False  # the keyframe on its way serves this request as well
         if self._last is None or now - self._last >= self._interval:
-            self._last = now
-            self._pending = False
+            self._sent(now)
             return True
         self._pending = True
         return False
 
+    def keyframe_seen(self) -> None:
+        """A keyframe arrived from the publisher: requests after it need a new one."""
+        self.outstanding = False
+
     def due(self, now: float) -> bool:
         """Poll: ``True`` if a deferred request should go upstream now."""
         if self._pending and self._last is not None and now - self._last >= self._interval:
-            self._last = now
-            self._pending = False
+            self._sent(now)
             return True
         return False
+
+    def _sent(self, now: float) -> None:
+        self._last = now
+        self._pending = False
+        self.outstanding = True
 
     def next_due(self) -> float | None:
         return self._last + self._interval if self._pending and self._last is not None else None

@@ -310,6 +310,10 @@ class PublishedTrack:
                 fwd.rewriter.drop(ssrc, seq)
             return
         keyframe: bool | None = None
+        if self.throttle.outstanding and self.is_video:
+            keyframe = self.keyframe(payload)
+            if keyframe:
+                self.throttle.keyframe_seen()
         ts, marker = packet.timestamp, 0x80 if packet.marker else 0
         size = len(payload)
         abs_send_time = packet.extensions.abs_send_time

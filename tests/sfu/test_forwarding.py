@@ -71,12 +71,32 @@ def test_history_answers_recent_sequence_numbers_only() -> None:
 def test_keyframe_requests_are_rate_limited_but_not_lost() -> None:
     throttle = KeyframeThrottle(interval=0.5)
     assert throttle.request(10.0)
+    throttle.keyframe_seen()  # answered: the next request needs a keyframe of its own
     assert not throttle.request(10.1) and not throttle.request(10.2)
     assert throttle.next_due() == pytest.approx(10.5)
     assert not throttle.due(10.4)
     assert throttle.due(10.5)
     assert not throttle.due(10.6) and throttle.next_due() is None
+    throttle.keyframe_seen()
     assert throttle.request(11.1)
+
+
+def test_requests_while_a_keyframe_is_on_its_way_share_it() -> None:
+    """Subscribers joining in a burst start on the keyframe already asked for, instead of
+    each waiting for the interval to let another request through."""
+    throttle = KeyframeThrottle(interval=0.2, patience=1.0)
+    assert throttle.request(10.0)
+    assert not throttle.request(10.05) and not throttle.request(10.3)
+    assert throttle.next_due() is None and not throttle.due(10.4)  # nothing more to send
+    throttle.keyframe_seen()
+    assert throttle.request(10.45)  # past the interval, after the keyframe: a new one
+
+
+def test_a_keyframe_that_never_comes_is_asked_for_again() -> None:
+    throttle = KeyframeThrottle(interval=0.2, patience=1.0)
+    assert throttle.request(10.0)
+    assert not throttle.request(10.9)  # still on its way, perhaps
+    assert throttle.request(11.0)  # lost, or ignored: ask again
 
 
 VP8_KEY = bytes([0x10, 0x00, 0x00, 0x9D, 0x01, 0x2A])  # S=1, PID=0, tag P=0

@@ -56,6 +56,10 @@ def make() -> tuple[PublishedTrack, Receiver, Recording]:
         rtx_payload_type=97,
         nacks=NackGenerator(),
     )
+    return track, receiver, add_forward(track)
+
+
+def add_forward(track: PublishedTrack, ssrc: int = 0x5555) -> Recording:
     subscriber: Any = SimpleNamespace(packets=[])
     sender: Any = SimpleNamespace(transport=SimpleNamespace(_state=DtlsState.CONNECTED))
     forward = Recording(
@@ -63,11 +67,11 @@ def make() -> tuple[PublishedTrack, Receiver, Recording]:
         subscriber,
         None,  # type: ignore[arg-type]
         sender,
-        StreamRewriter(0x5555, 1000, 0, 3000),  # type: ignore[arg-type]
+        StreamRewriter(ssrc, 1000, 0, 3000),  # type: ignore[arg-type]
     )
     forward.payload_type, forward.ready = 100, True
     track.forwards.append(forward)
-    return track, receiver, forward
+    return forward
 
 
 def rtp(seq: int, payload: bytes, pt: int = 96, ssrc: int = 0xAAAA) -> RtpPacket:
@@ -102,6 +106,21 @@ async def test_a_new_subscriber_waits_for_a_keyframe_and_asks_for_one() -> None:
     assert forward.sent == 2
     out = forward.subscriber.packets  # type: ignore[attr-defined]
     assert [p.sequence_number for p in out] == [1000, 1001]
+
+
+async def test_subscribers_waiting_together_share_one_keyframe() -> None:
+    """Each waiting subscriber asked again on every packet; the one keyframe asked for
+    serves them all, and no second request is left queued behind the rate limit (which
+    made the next subscriber wait up to 0.5 s for its first picture)."""
+    track, receiver, first = make()
+    second = add_forward(track, ssrc=0x6666)
+    await track.on_rtp(rtp(1, DELTA))
+    await track.on_rtp(rtp(2, DELTA))
+    await asyncio.sleep(0)  # one loop turn: the PLI is sent from a task
+    assert receiver.plis == [0xAAAA]
+    await track.on_rtp(rtp(3, KEY))
+    assert (first.sent, second.sent) == (1, 1)
+    assert track.throttle.next_due() is None and not track.throttle.outstanding
 
 
 async def test_a_subscriber_starts_only_once_it_can_receive() -> None:
