@@ -349,6 +349,7 @@ class Run:
         await self.setup()
         await self.wait_flowing()
         start = status(self.target.pid)
+        tasks_start = await self.target.tasks()
         cycles = joins = 0
         deadline = time.monotonic() + self.args.soak_seconds
         while time.monotonic() < deadline and cycles < 1000:
@@ -367,6 +368,7 @@ class Run:
         await asyncio.sleep(5)  # the server notices the last leaves
         result = await self.measure(0, [])
         end = status(self.target.pid)
+        tasks_end = await self.target.tasks()
         result.update(
             cycles=cycles,
             joins=joins,
@@ -377,6 +379,9 @@ class Run:
             fds_end=end["fds"],
             threads_start=start["threads"],
             threads_end=end["threads"],
+            # The server's asyncio tasks (meetbox's /metrics; None for the others).
+            tasks_start=tasks_start,
+            tasks_end=tasks_end,
         )
         return result
 

@@ -49,14 +49,17 @@ def markdown(results: list[dict[str, Any]]) -> str:
         lines += [
             "",
             "| target | soak s | cycles | joins | RSS MiB start -> end | fds start -> end "
-            "| threads start -> end |",
-            "|---" * 7 + "|",
+            "| threads start -> end | asyncio tasks start -> end |",
+            "|---" * 8 + "|",
         ]
         for r in soaks:
+            tasks = "-"
+            if r.get("tasks_start") is not None:
+                tasks = f"{r['tasks_start']} -> {r['tasks_end']}"
             lines.append(
                 f"| {r['target']} | {r['soak_s']:g} | {r['cycles']} | {r['joins']} "
                 f"| {r['rss_mib_start']} -> {r['rss_mib_end']} | {r['fds_start']} -> "
-                f"{r['fds_end']} | {r['threads_start']} -> {r['threads_end']} |"
+                f"{r['fds_end']} | {r['threads_start']} -> {r['threads_end']} | {tasks} |"
             )
     peers = [r for r in results if "meetbox_ratio" in r]
     if peers:

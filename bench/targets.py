@@ -164,6 +164,10 @@ class Target:
             stdin=asyncio.subprocess.DEVNULL,
         )
 
+    async def tasks(self) -> int | None:
+        """The server's own count of its asyncio tasks, where it reports one."""
+        return None
+
     async def _until(self, probe: Any, what: str, seconds: float = 30.0) -> None:
         deadline = time.monotonic() + seconds
         while True:
@@ -204,6 +208,14 @@ class Target:
 
 class MeetboxTarget(Target):
     name = "meetbox"
+
+    async def tasks(self) -> int | None:
+        """From ``/metrics`` (``meetbox_asyncio_tasks``)."""
+        with contextlib.suppress(Exception):
+            for line in (await self.http.get("/metrics")).text.splitlines():
+                if line.startswith("meetbox_asyncio_tasks "):
+                    return int(float(line.split()[1]))
+        return None
 
     async def start(self) -> None:
         self.port = free_port()

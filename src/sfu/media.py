@@ -59,6 +59,7 @@ from .forwarding import KeyframeThrottle, PacketHistory, SentPacket, StreamRewri
 from .keyframes import H264_IDR, H264_SPS, h264_start, vp8_keyframe
 from .rtpwrite import abs_send_time_element, audio_level_element, element
 from .speaker import ActiveSpeaker
+from .stats import STATS
 
 __all__ = [
     "MAX_PUBLISHED_TRACKS",
@@ -232,6 +233,9 @@ class Forward:
             second, seq, ts, self.rewriter.ssrc, self.mid_element, elements, payload
         ):
             self.sent += 1
+            STATS.forwarded_packets += 1
+        else:
+            STATS.dropped_packets += 1
 
 
 @dataclass(eq=False, slots=True)
@@ -275,6 +279,7 @@ class PublishedTrack:
 
     def _send_pli(self) -> None:
         assert self.media_ssrc is not None
+        STATS.keyframe_requests += 1
         task = asyncio.ensure_future(self.receiver._send_rtcp_pli(self.media_ssrc))
         task.add_done_callback(log_failure)
 
@@ -298,6 +303,7 @@ class PublishedTrack:
         else:
             return  # another codec than the one negotiated first: not relayed
         self.packets += 1
+        STATS.received_packets += 1
         now = time.monotonic()
         if not self.is_video and packet.extensions.audio_level is not None:
             self.owner.room.speaker.observe(self.owner.id, packet.extensions.audio_level[1], now)
@@ -584,6 +590,7 @@ class MediaPeer:
                     sent = forward.history.get(seq)
                     if sent is not None:
                         second, ts, elements, payload = sent
+                        STATS.retransmitted_packets += 1
                         forward.transmit(second, seq, ts, elements, payload)
             elif isinstance(packet, RtcpPsfbPacket) and packet.fmt in (
                 RTCP_PSFB_PLI,

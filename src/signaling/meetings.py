@@ -197,6 +197,13 @@ class MeetingService:
     def live(self, room_id: str) -> LiveMeeting | None:
         return self._live.get(room_id)
 
+    def counts(self) -> tuple[int, int, int]:
+        """Live meetings, the people in them (recorders not counted), published tracks."""
+        meetings = list(self._live.values())
+        people = sum(len(live.core.visible()) for live in meetings)
+        tracks = sum(len(live.media.tracks()) for live in meetings)
+        return len(meetings), people, tracks
+
     async def history(self, room_id: str, limit: int, cursor: str | None) -> Page[MeetingRecord]:
         await self._rooms.get(room_id)
         return await self._store.list_meetings(room_id, limit, decode_cursor(cursor))

@@ -360,6 +360,11 @@ class RecordingService:
         expected = self._access_mac(recording_id, int(expires), kind, bound)
         return hmac.compare_digest(mac, expected)
 
+    @property
+    def running(self) -> int:
+        """Recorder processes under way."""
+        return len(self._runs)
+
     def path(self, rec: RecordingRecord) -> Path:
         return self.settings.directory / rec.filename
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import contextlib
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Header, Path, Query, Response
 
 from ..errors import NotFound, ServiceUnavailable
+from ..metrics import CONTENT_TYPE, collect, render
 from ..models import Role, RoomRecord
 from ..pagination import MAX_LIMIT, encode_cursor
 from ..schemas import (
@@ -154,3 +155,23 @@ async def readyz(services: ServicesDep) -> dict[str, str]:
     except Exception as exc:
         raise ServiceUnavailable("the database does not answer") from exc
     return {"status": "ready"}
+
+
+@health_router.get(
+    "/metrics",
+    summary="The server's state for Prometheus (text format 0.0.4)",
+    response_class=Response,
+    responses={200: {"content": {CONTENT_TYPE: {}}}, 401: problem_doc("No or an invalid API key.")},
+)
+async def metrics(
+    services: ServicesDep,
+    x_api_key: Annotated[str | None, Header(max_length=256)] = None,
+    authorization: Annotated[str | None, Header(max_length=300)] = None,
+) -> Response:
+    """An API key as ``X-API-Key``, or as ``Authorization: Bearer <key>`` (what Prometheus's
+    ``authorization`` scrape setting sends). Answers while the server drains, too."""
+    key = x_api_key or None
+    if key is None and authorization is not None and authorization[:7].lower() == "bearer ":
+        key = authorization[7:].strip()
+    await services.accounts.authenticate(key)
+    return Response(render(collect(services)), media_type=CONTENT_TYPE)

@@ -1,0 +1,110 @@
+"""``GET /metrics``: the server's state in the Prometheus text format (version 0.0.4).
+
+:func:`render` is pure: it takes the numbers and returns the text; :func:`collect` reads
+them from the services, the relay's counters and ``/proc/self`` (Linux; elsewhere the
+process lines are left out).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from dataclasses import dataclass
+
+from sfu.stats import STATS
+
+from .services import Services
+
+__all__ = ["CONTENT_TYPE", "Metric", "collect", "render"]
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+_STARTED = time.time()
+
+
+@dataclass(frozen=True, slots=True)
+class Metric:
+    name: str
+    kind: str  # "gauge" or "counter"
+    help: str
+    value: float
+
+
+def render(metrics: list[Metric]) -> str:
+    lines: list[str] = []
+    for m in metrics:
+        lines.append(f"# HELP {m.name} {m.help}")
+        lines.append(f"# TYPE {m.name} {m.kind}")
+        value = int(m.value) if float(m.value).is_integer() else m.value
+        lines.append(f"{m.name} {value}")
+    return "\n".join(lines) + "\n"
+
+
+def _process() -> list[Metric]:
+    try:
+        with open("/proc/self/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        ticks = os.sysconf("SC_CLK_TCK")
+        cpu = (int(fields[11]) + int(fields[12])) / ticks
+        rss = int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
+        fds = len(os.listdir("/proc/self/fd"))
+    except (OSError, IndexError, ValueError):
+        return []
+    return [
+        Metric("process_cpu_seconds_total", "counter", "User and system CPU time.", cpu),
+        Metric("process_resident_memory_bytes", "gauge", "Resident memory.", rss),
+        Metric("process_open_fds", "gauge", "Open file descriptors.", fds),
+        Metric("process_start_time_seconds", "gauge", "Start time, Unix epoch.", _STARTED),
+    ]
+
+
+def collect(services: Services) -> list[Metric]:
+    meetings, people, tracks = services.meetings.counts()
+    return [
+        Metric("meetbox_meetings", "gauge", "Meetings in progress.", meetings),
+        Metric("meetbox_participants", "gauge", "People in meetings (not recorders).", people),
+        Metric("meetbox_published_tracks", "gauge", "Tracks published in meetings.", tracks),
+        Metric(
+            "meetbox_recordings_running",
+            "gauge",
+            "Recorder processes under way.",
+            services.recordings.running,
+        ),
+        Metric(
+            "meetbox_rtp_received_packets_total",
+            "counter",
+            "RTP packets received from publishers.",
+            STATS.received_packets,
+        ),
+        Metric(
+            "meetbox_rtp_forwarded_packets_total",
+            "counter",
+            "RTP packets sent to subscribers, retransmissions included.",
+            STATS.forwarded_packets,
+        ),
+        Metric(
+            "meetbox_rtp_dropped_packets_total",
+            "counter",
+            "RTP packets for subscribers that could not be sent (socket full, too large).",
+            STATS.dropped_packets,
+        ),
+        Metric(
+            "meetbox_rtp_retransmitted_packets_total",
+            "counter",
+            "Retransmissions to subscribers from the server's history (NACK answers).",
+            STATS.retransmitted_packets,
+        ),
+        Metric(
+            "meetbox_keyframe_requests_total",
+            "counter",
+            "Keyframe requests (PLI) sent to publishers.",
+            STATS.keyframe_requests,
+        ),
+        Metric(
+            "meetbox_asyncio_tasks",
+            "gauge",
+            "Tasks on the server's event loop.",
+            len(asyncio.all_tasks()),
+        ),
+        *_process(),
+    ]
