@@ -60,6 +60,9 @@ from .keyframes import H264_IDR, H264_SPS, h264_start, vp8_keyframe
 from .rtpwrite import abs_send_time_element, audio_level_element, element
 from .speaker import ActiveSpeaker
 from .stats import STATS
+from .stunguard import install as _guard_stun
+
+_guard_stun()
 
 __all__ = [
     "MAX_PUBLISHED_TRACKS",

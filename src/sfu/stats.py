@@ -21,6 +21,8 @@ class RelayStats:
     retransmitted_packets: int = 0
     #: Keyframe requests (PLI) sent upstream to publishers.
     keyframe_requests: int = 0
+    #: STUN messages on media ports that could not be parsed, dropped (:mod:`sfu.stunguard`).
+    malformed_stun: int = 0
 
 
 #: The process's relay counters (one process serves its rooms on one loop).

@@ -101,6 +101,12 @@ def collect(services: Services) -> list[Metric]:
             STATS.keyframe_requests,
         ),
         Metric(
+            "meetbox_stun_malformed_total",
+            "counter",
+            "STUN messages on media ports that could not be parsed (dropped).",
+            STATS.malformed_stun,
+        ),
+        Metric(
             "meetbox_asyncio_tasks",
             "gauge",
             "Tasks on the server's event loop.",

@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import re
+import socket
+import struct
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -12,6 +16,7 @@ import aioice.ice
 import pytest
 
 from sfu.client import MeetboxClient
+from sfu.stats import STATS
 from sfu.synthetic import ColorTrack, ToneTrack
 from tests.conftest import Server
 from tests.sfu.test_media import assert_server_never_decoded_or_encoded
@@ -286,3 +291,38 @@ async def test_a_newcomer_is_told_who_is_speaking_already(server: Server) -> Non
             )
         late = await join(server, room, "late", made)
         assert late.joined["active_speaker"] == talker_id
+
+
+def malformed_stun() -> bytes:
+    """A binding request whose PRIORITY attribute is 2 bytes long (it takes 4): aioice's
+    parser raises struct.error on it, which it did not catch."""
+    attribute = struct.pack("!HH", 0x0024, 2) + b"\x00\x01" + b"\x00\x00"
+    return struct.pack("!HHI", 0x0001, len(attribute), 0x2112A442) + os.urandom(12) + attribute
+
+
+async def test_malformed_stun_from_a_stranger_is_dropped_and_media_goes_on(server: Server) -> None:
+    """RELIABILITY 23: a packet to a media port that aioice cannot parse raised out of its
+    datagram callback (an unhandled exception and a traceback per packet; the test's loop
+    hygiene check fails on it). Now it is dropped and counted."""
+    room = await server.room()
+    async with clients() as made:
+        sender = await join(server, room, "red", made)
+        await sender.publish({"camera": ColorTrack(PEOPLE["red"][0])})
+        viewer = await join(server, room, "first", made)
+        async with asyncio.timeout(15):
+            await viewer.wait_for(lambda c: any(t.frames >= 5 for t in c.received.values()))
+        # The server's host candidate in the viewer's subscriber connection (an address of
+        # this machine: the one the media of these tests flows over).
+        offer = viewer.subscriber.remoteDescription.sdp
+        found = re.search(r"a=candidate:\S+ 1 udp \d+ (\d+\.\d+\.\d+\.\d+) (\d+) typ host", offer)
+        assert found is not None, offer
+        before = STATS.malformed_stun
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as stranger:
+            for _ in range(3):
+                stranger.sendto(malformed_stun(), (found[1], int(found[2])))
+        frames = sum(t.frames for t in viewer.received.values())
+        async with asyncio.timeout(15):
+            await viewer.wait_for(
+                lambda c: sum(t.frames for t in c.received.values()) >= frames + 30
+            )
+        assert STATS.malformed_stun == before + 3
