@@ -4,8 +4,8 @@
  * block of ready-made elements, the payload) into a buffer, SRTP-protects it in place with
  * libsrtp's srtp_protect (a function pointer taken from pylibsrtp's binding, so the same
  * libsrtp and the same session state as aiortc's), and sends it with a non-blocking
- * sendto. The Python version of the same steps (sfu.rtpwrite.build + sfu.egress) costs
- * about as much again as the system call; see docs/performance.md.
+ * sendto. The Python version of the same steps (sfu.rtpwrite.build + sfu.egress) makes the
+ * whole relay cost about a quarter more CPU per forwarded packet; see docs/performance.md.
  *
  * The GIL is held throughout: the call never blocks (the socket is non-blocking) and is
  * shorter than a GIL hand-off.
