@@ -700,10 +700,10 @@ async def close_peer_connection(pc: RTCPeerConnection) -> None:
     ]
     if pending:
         await asyncio.wait(pending, timeout=CLOSE_WAIT)
-    await stop_late_consent(pc)
+    await _stop_late_consent(pc)
 
 
-async def stop_late_consent(pc: RTCPeerConnection) -> None:
+async def _stop_late_consent(pc: RTCPeerConnection) -> None:
     """Stop ICE consent checks that started after ``pc`` was closed.
 
     aioice's ``Connection.connect`` starts its consent task once it reads the finished check

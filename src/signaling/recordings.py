@@ -718,9 +718,6 @@ class RecordingService:
                     self._tell(rec)
             elif kind == "complete":
                 run.finished = True
-                if rec.started_at is None:  # stopped before its first frame: no recording
-                    await self._end(rec, RecordingStatus.ABORTED, error=NOTHING_RECORDED)
-                    return
                 reason = str(report.get("reason") or "stopped")[:64]
                 await self._end(rec, RecordingStatus.COMPLETE, end_reason=reason)
             elif kind == "failed":
@@ -757,6 +754,10 @@ class RecordingService:
         end_reason: str | None = None,
         error: str | None = None,
     ) -> None:
+        if status is RecordingStatus.COMPLETE and rec.started_at is None:
+            # The recorder finished before its first frame (stopped while it joined): there
+            # is no recording, whichever way its end was learned (report or sidecar).
+            status, end_reason, error = RecordingStatus.ABORTED, None, NOTHING_RECORDED
         rec.status = status
         rec.ended_at = self._clock.now()
         rec.end_reason = end_reason
@@ -859,8 +860,8 @@ class RecordingService:
         (one of a previous server still finishing its file only loses its faststart copy:
         it keeps the fragmented file, which plays)."""
         with contextlib.suppress(OSError):
-            for pattern in ("rec_*.mp4.faststart.tmp", "rec_*.mp4.json.tmp"):
-                for path in self.settings.directory.glob(pattern):
+            for suffix in _TEMPORARY_SUFFIXES:
+                for path in self.settings.directory.glob(f"rec_*.mp4{suffix}"):
                     path.unlink(missing_ok=True)
         under_way = [RecordingStatus.STARTING, RecordingStatus.ACTIVE, RecordingStatus.ENDING]
         left: list[RecordingRecord] = []
@@ -880,9 +881,7 @@ class RecordingService:
             duration = _number(final.get("duration_s"))
             if duration is not None:
                 rec.duration_s = round(duration, 3)
-            if final.get("event") == "complete" and rec.started_at is None:
-                await self._end(rec, RecordingStatus.ABORTED, error=NOTHING_RECORDED)
-            elif final.get("event") == "complete":
+            if final.get("event") == "complete":
                 reason = str(final.get("reason") or "stopped")[:64]
                 await self._end(rec, RecordingStatus.COMPLETE, end_reason=reason)
             elif final.get("event") == "failed":
@@ -913,13 +912,13 @@ class RecordingService:
             await asyncio.wait(set(self._background), timeout=5)
 
 
+#: What a recorder writes beside its MP4 before moving it into place: the faststart copy
+#: (:func:`recorder.writer.remux_faststart`) and the sidecar in the making.
+_TEMPORARY_SUFFIXES = (".faststart.tmp", ".json.tmp")
+
+
 def _temporaries(output: Path) -> list[Path]:
-    """What a recorder writes beside ``output`` before moving it into place: the faststart
-    copy (:func:`recorder.writer.remux_faststart`) and the sidecar in the making."""
-    return [
-        output.with_name(output.name + ".faststart.tmp"),
-        output.with_name(output.name + ".json.tmp"),
-    ]
+    return [output.with_name(output.name + suffix) for suffix in _TEMPORARY_SUFFIXES]
 
 
 def _finishing_bytes(output: Path) -> int:

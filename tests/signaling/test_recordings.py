@@ -110,6 +110,19 @@ def recordings(server: Server) -> RecordingService:
     return server.services.recordings
 
 
+def a_new_process(server: Server) -> RecordingService:
+    """The recording service of a new server process on the same store and data dir."""
+    return RecordingService(
+        server.services.store,
+        server.services.rooms,
+        server.services.meetings,
+        server.services.clock,
+        recordings(server).settings,
+        token_key=b"k" * 32,
+        public_url="https://meet.example.test",
+    )
+
+
 def secret(room: RoomRecord, role: str) -> str:
     return next(link.secret for r, link in room.links.items() if r.value == role)
 
@@ -618,17 +631,8 @@ async def test_restart_closes_recordings_left_under_way(
     other = await server.room(name="Restart2")
     await in_meeting(server, other, made, name="Bo")
     lost_id, lost = await active(server, launcher, other)
-    service = recordings(server)
     # A new process on the same store: what it finds.
-    fresh = RecordingService(
-        server.services.store,
-        server.services.rooms,
-        server.services.meetings,
-        server.services.clock,
-        service.settings,
-        token_key=b"k" * 32,
-        public_url="https://meet.example.test",
-    )
+    fresh = a_new_process(server)
     assert await fresh.recover() == 2
     done = await fresh.get(finished_id)
     assert (done.status, done.end_reason, done.duration_s) == (
@@ -782,15 +786,7 @@ async def test_a_stop_before_the_first_frame_aborts_and_keeps_no_file(
     late = await launcher.launched.get()
     late.write_file(b"\x00\x00\x00\x18ftypmp42")
     late.write_sidecar({"event": "complete", "duration_s": 0.0, "reason": "stopped"})
-    fresh = RecordingService(
-        server.services.store,
-        server.services.rooms,
-        server.services.meetings,
-        server.services.clock,
-        recordings(server).settings,
-        token_key=b"k" * 32,
-        public_url="https://meet.example.test",
-    )
+    fresh = a_new_process(server)
     await fresh.recover()
     assert (await fresh.get(late_id)).status is RecordingStatus.ABORTED
     assert not late.output.exists()
@@ -857,15 +853,7 @@ async def test_leftover_temporary_files_go_on_delete_and_restart(
         path.write_bytes(b"\0" * 100)
     assert (await server.http.delete(f"/api/v1/recordings/{rec_id}")).status_code == 204
     assert not any(path.exists() for path in mine)
-    fresh = RecordingService(
-        server.services.store,
-        server.services.rooms,
-        server.services.meetings,
-        server.services.clock,
-        recordings(server).settings,
-        token_key=b"k" * 32,
-        public_url="https://meet.example.test",
-    )
+    fresh = a_new_process(server)
     await fresh.recover()
     assert not any(path.exists() for path in orphans)
     assert sorted(p.name for p in directory.iterdir()) == []
