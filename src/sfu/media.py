@@ -56,13 +56,13 @@ from aiortc.sdp import SessionDescription, candidate_from_sdp
 from .background import log_failure
 from .egress import Egress
 from .forwarding import KeyframeThrottle, PacketHistory, SentPacket, StreamRewriter
+from .guard import install as _guard_media_sockets
 from .keyframes import H264_IDR, H264_SPS, h264_start, vp8_keyframe
 from .rtpwrite import abs_send_time_element, audio_level_element, element
 from .speaker import ActiveSpeaker
 from .stats import STATS
-from .stunguard import install as _guard_stun
 
-_guard_stun()
+_guard_media_sockets()
 
 __all__ = [
     "MAX_PUBLISHED_TRACKS",

@@ -1,0 +1,115 @@
+"""sfu.guard: what reaches DTLS/SRTP from a media socket, on real aioice connections over
+loopback (``--rtc-ips 127.0.0.1``)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+from collections.abc import AsyncIterator, Iterator
+
+import aioice
+import pytest
+
+from sfu import guard, ports
+from sfu.guard import MAX_DATAGRAM, MAX_QUEUED, Drop, classify
+from sfu.stats import STATS
+
+guard.install()
+
+
+def test_classify_by_first_byte_and_size() -> None:
+    assert classify(b"") is Drop.EMPTY
+    assert classify(b"\x80" * (MAX_DATAGRAM + 1)) is Drop.OVERSIZE
+    assert classify(b"\x80" * MAX_DATAGRAM) is None  # RTP/RTCP
+    assert classify(b"\x16\xfe\xfd") is None  # DTLS
+    for first in (4, 19, 64, 127, 192, 255):
+        assert classify(bytes([first, 0])) is Drop.UNKNOWN, first
+
+
+@pytest.fixture
+def loopback() -> Iterator[None]:
+    ports.install_host_addresses(("127.0.0.1",))
+    yield
+    ports.install_host_addresses(None)
+
+
+@pytest.fixture
+async def pair(loopback: None) -> AsyncIterator[tuple[aioice.Connection, aioice.Connection]]:
+    a = aioice.Connection(ice_controlling=True, use_ipv6=False)
+    b = aioice.Connection(ice_controlling=False, use_ipv6=False)
+    await asyncio.gather(a.gather_candidates(), b.gather_candidates())
+    assert [c.host for c in a.local_candidates] == ["127.0.0.1"]  # --rtc-ips
+    for here, there in ((a, b), (b, a)):
+        for candidate in there.local_candidates:
+            await here.add_remote_candidate(candidate)
+        await here.add_remote_candidate(None)
+        here.remote_username = there.local_username
+        here.remote_password = there.local_password
+    await asyncio.gather(a.connect(), b.connect())
+    yield a, b
+    await asyncio.gather(a.close(), b.close())
+
+
+def send_from(connection: aioice.Connection, data: bytes) -> None:
+    """Send ``data`` from ``connection``'s own socket to its nominated peer (asyncio's
+    transports drop an empty ``sendto``; the kernel does not)."""
+    pair = next(iter(connection._nominated.values()))
+    send_raw(pair.protocol.transport, data, pair.remote_addr)
+
+
+def send_raw(transport: asyncio.DatagramTransport, data: bytes, addr: tuple[str, int]) -> None:
+    fd = os.dup(transport.get_extra_info("socket").fileno())
+    with socket.socket(fileno=fd) as sock:
+        sock.sendto(data, addr)
+
+
+def address(connection: aioice.Connection) -> tuple[str, int]:
+    candidate = connection.local_candidates[0]
+    return (candidate.host, candidate.port)
+
+
+async def test_only_the_validated_peer_reaches_dtls(
+    pair: tuple[aioice.Connection, aioice.Connection],
+) -> None:
+    a, b = pair
+    before = STATS.dropped_datagrams.copy()
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as stranger:
+        for datagram in (b"\x16\xfe\xfdhello", b"\x80\x60" + bytes(20), b"", b"\x05junk"):
+            stranger.sendto(datagram, address(b))
+        # The peer's own junk (empty, oversize) is dropped too; its real data gets through.
+        send_from(a, b"")
+        send_from(a, b"\x80" * (MAX_DATAGRAM + 1))
+        await a.send(b"\x80\x60from the peer")
+        async with asyncio.timeout(5):
+            assert await b.recv() == b"\x80\x60from the peer"
+    assert b._queue.empty()
+    grew = STATS.dropped_datagrams - before
+    assert grew[Drop.STRANGER.value] == 2
+    assert grew[Drop.EMPTY.value] == 2
+    assert grew[Drop.UNKNOWN.value] == 1
+    assert grew[Drop.OVERSIZE.value] == 1
+
+
+async def test_a_peer_that_floods_fills_a_bounded_queue(
+    pair: tuple[aioice.Connection, aioice.Connection],
+) -> None:
+    a, b = pair
+    before = STATS.dropped_datagrams[Drop.QUEUE_FULL.value]
+    sent = MAX_QUEUED + 200
+    for i in range(sent):
+        await a.send(b"\x80\x60" + i.to_bytes(4, "big"))
+        await asyncio.sleep(0)  # one loop turn reads a datagram: the socket buffer never fills
+    for _ in range(1000):  # the last datagrams still in the socket: a few loop turns
+        if STATS.dropped_datagrams[Drop.QUEUE_FULL.value] - before >= 200:
+            break
+        await asyncio.sleep(0)
+    assert b._queue.qsize() == MAX_QUEUED
+    assert STATS.dropped_datagrams[Drop.QUEUE_FULL.value] - before == 200
+
+
+def test_rtc_ips_are_addresses() -> None:
+    assert ports.parse_addresses(" 127.0.0.1, ::1,127.0.0.1") == ("127.0.0.1", "::1")
+    for bad in ("", "localhost", "127.0.0.1,nope", "300.1.1.1"):
+        with pytest.raises(ValueError):
+            ports.parse_addresses(bad)
