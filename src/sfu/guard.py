@@ -16,7 +16,11 @@ on odd STUN (a 2-byte PRIORITY) raised out of the datagram callback too.
 - at most :data:`MAX_QUEUED` datagrams wait for the DTLS transport; more are dropped;
 - a packet that makes aiortc's (or the relay's) receive path raise is dropped, and the
   connection goes on;
-- STUN that aioice's parser cannot take is dropped.
+- STUN that aioice's parser cannot take is dropped;
+- decrypted RTP and RTCP that aiortc's parsers cannot take are dropped: they raised more
+  than the ``ValueError`` aiortc catches (``struct.error`` on a header extension of the wrong
+  length, or routing a REMB that lists more SSRCs than it holds; found by
+  tests/sfu/test_fuzz.py).
 
 Every drop is counted by reason (:data:`sfu.stats.STATS`, ``/metrics``). Nothing is logged
 per packet unless debug logging is on. :func:`classify` is the pure part.
@@ -32,6 +36,7 @@ from typing import Any, cast
 from aioice import stun
 from aioice.ice import CandidatePair, Connection, StunProtocol
 from aiortc.rtcdtlstransport import RTCDtlsTransport
+from aiortc.rtp import RtcpPacket, RtpPacket
 
 from .stats import STATS
 
@@ -64,6 +69,8 @@ class Drop(enum.Enum):
     STRANGER = "stranger"
     QUEUE_FULL = "queue_full"
     MALFORMED_STUN = "malformed_stun"
+    MALFORMED_RTP = "malformed_rtp"
+    MALFORMED_RTCP = "malformed_rtcp"
     RECEIVE_ERROR = "receive_error"
 
 
@@ -194,3 +201,32 @@ def install() -> None:
             self._meetbox_failures = 0  # type: ignore[attr-defined]
 
     RTCDtlsTransport._recv_next = guarded_recv_next  # type: ignore[method-assign]
+
+    # aiortc's own two routing steps, with every parse error caught (it catches ValueError).
+    async def handle_rtp_data(self: RTCDtlsTransport, data: bytes, arrival_time_ms: int) -> None:
+        try:
+            packet = RtpPacket.parse(data, self._rtp_header_extensions_map)
+        except _MALFORMED:
+            _count(Drop.MALFORMED_RTP, None)
+            return
+        receiver = self._rtp_router.route_rtp(packet)
+        if receiver is not None:
+            await receiver._handle_rtp_packet(packet, arrival_time_ms=arrival_time_ms)
+
+    async def handle_rtcp_data(self: RTCDtlsTransport, data: bytes) -> None:
+        try:
+            packets = RtcpPacket.parse(data)
+        except _MALFORMED:
+            _count(Drop.MALFORMED_RTCP, None)
+            return
+        for packet in packets:
+            try:
+                recipients = self._rtp_router.route_rtcp(packet)
+            except _MALFORMED:  # a REMB listing more SSRCs than it holds: struct.error
+                _count(Drop.MALFORMED_RTCP, None)
+                continue
+            for recipient in recipients:
+                await recipient._handle_rtcp_packet(packet)
+
+    RTCDtlsTransport._handle_rtp_data = handle_rtp_data  # type: ignore[method-assign]
+    RTCDtlsTransport._handle_rtcp_data = handle_rtcp_data  # type: ignore[method-assign]

@@ -7,12 +7,17 @@ import asyncio
 import os
 import socket
 from collections.abc import AsyncIterator, Iterator
+from types import SimpleNamespace
 
 import aioice
 import pytest
+from aiortc.rtcdtlstransport import RTCDtlsTransport, RtpRouter
+from aiortc.rtcrtpparameters import RTCRtpHeaderExtensionParameters, RTCRtpParameters
+from aiortc.rtp import HeaderExtensionsMap
 
 from sfu import guard, ports
 from sfu.guard import MAX_DATAGRAM, MAX_QUEUED, Drop, classify
+from sfu.media import URI_ABS_SEND_TIME, URI_AUDIO_LEVEL, URI_MID
 from sfu.stats import STATS
 
 guard.install()
@@ -113,3 +118,29 @@ def test_rtc_ips_are_addresses() -> None:
     for bad in ("", "localhost", "127.0.0.1,nope", "300.1.1.1"):
         with pytest.raises(ValueError):
             ports.parse_addresses(bad)
+
+
+def extensions_map() -> HeaderExtensionsMap:
+    ids = {URI_MID: 1, URI_ABS_SEND_TIME: 2, URI_AUDIO_LEVEL: 3}
+    extensions = [RTCRtpHeaderExtensionParameters(id=i, uri=uri) for uri, i in ids.items()]
+    result = HeaderExtensionsMap()
+    result.configure(RTCRtpParameters(headerExtensions=extensions))
+    return result
+
+
+async def test_rtp_and_rtcp_that_aiortc_cannot_parse_are_dropped() -> None:
+    """Found by tests/sfu/test_fuzz.py: an audio-level extension of 0 bytes and a REMB that
+    lists more SSRCs than it carries raised struct.error, which aiortc does not catch (it
+    catches ValueError), out of the connection's receive loop."""
+    transport = SimpleNamespace(
+        _rtp_header_extensions_map=extensions_map(), _rtp_router=RtpRouter()
+    )
+    # Two-byte header extensions (RFC 8285), audio level (id 3) with no value.
+    rtp = bytes([0x90, 96, 0, 1]) + bytes(8) + bytes([0x10, 0x00, 0, 1, 3, 0, 0, 0])
+    remb = b"REMB" + bytes([5, 0, 0, 1]) + bytes(4)  # 5 SSRCs announced, 1 there
+    rtcp = bytes([0x8F, 206, 0, 5]) + bytes(8) + remb
+    before = STATS.dropped_datagrams.copy()
+    await RTCDtlsTransport._handle_rtp_data(transport, rtp, 0)  # type: ignore[arg-type]
+    await RTCDtlsTransport._handle_rtcp_data(transport, rtcp)  # type: ignore[arg-type]
+    grew = STATS.dropped_datagrams - before
+    assert grew[Drop.MALFORMED_RTP.value] == 1 and grew[Drop.MALFORMED_RTCP.value] == 1
