@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import random
 import re
 import socket
 from collections.abc import Awaitable, Callable
@@ -231,8 +232,6 @@ async def test_fuzzed_offers_through_a_real_publisher_connection() -> None:
     offer = await client_offer()
     room = MediaRoom(Listener())
     fuzzer = Fuzzer([offer.encode()])
-    import random
-
     shuffle = random.Random(fuzzer.seed)
     try:
         for i in range(runs(60)):
