@@ -11,6 +11,7 @@ from types import SimpleNamespace
 
 import aioice
 import pytest
+from aioice import stun
 from aiortc.rtcdtlstransport import RTCDtlsTransport, RtpRouter
 from aiortc.rtcrtpparameters import RTCRtpHeaderExtensionParameters, RTCRtpParameters
 from aiortc.rtp import HeaderExtensionsMap
@@ -144,3 +145,42 @@ async def test_rtp_and_rtcp_that_aiortc_cannot_parse_are_dropped() -> None:
     await RTCDtlsTransport._handle_rtcp_data(transport, rtcp)  # type: ignore[arg-type]
     grew = STATS.dropped_datagrams - before
     assert grew[Drop.MALFORMED_RTP.value] == 1 and grew[Drop.MALFORMED_RTCP.value] == 1
+
+
+def binding_request(username: str, password: str) -> bytes:
+    request = stun.Message(message_method=stun.Method.BINDING, message_class=stun.Class.REQUEST)
+    request.attributes["USERNAME"] = username
+    request.attributes["PRIORITY"] = 0x6E7F00FF
+    request.attributes["ICE-CONTROLLING"] = 1
+    request.add_message_integrity(password.encode())
+    request.add_fingerprint()
+    return bytes(request)
+
+
+async def test_a_binding_request_with_the_wrong_password_validates_nothing(
+    pair: tuple[aioice.Connection, aioice.Connection],
+) -> None:
+    """RELIABILITY 24: a stranger who knows the username fragments (they travel in the
+    clear in checks) but not the password is answered 401 and stays a stranger; one that
+    knows the password (the peer, from another address) is let in."""
+    a, b = pair
+    loop = asyncio.get_running_loop()
+    username = f"{b.local_username}:{a.local_username}"
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as stranger:
+        stranger.bind(("127.0.0.1", 0))
+        stranger.setblocking(False)
+        before = STATS.dropped_datagrams[Drop.STRANGER.value]
+        stranger.sendto(binding_request(username, "not-the-password"), address(b))
+        async with asyncio.timeout(5):
+            answer = stun.parse_message(await loop.sock_recv(stranger, 1500))
+        assert answer.message_class == stun.Class.ERROR
+        assert answer.attributes["ERROR-CODE"][0] == 401
+        stranger.sendto(b"\x17\xfe\xfd" + bytes(30), address(b))
+        stranger.sendto(binding_request(username, b.local_password), address(b))
+        async with asyncio.timeout(5):
+            answer = stun.parse_message(await loop.sock_recv(stranger, 1500))
+        assert answer.message_class == stun.Class.RESPONSE
+        stranger.sendto(b"\x17\xfe\xfdnow known", address(b))
+        async with asyncio.timeout(5):
+            assert await b.recv() == b"\x17\xfe\xfdnow known"
+        assert STATS.dropped_datagrams[Drop.STRANGER.value] == before + 1
