@@ -1,23 +1,36 @@
 """The signaling wire protocol: JSON messages over the WebSocket at ``/ws``.
 
-Every client message is validated here (size cap, JSON, schema) before anything else sees
-it; :func:`parse_client_message` returns a typed message or raises :class:`ProtocolError`
-carrying what to do about it (reply with an ``error`` message, or close with a code). The
-catalogue and the sequences are documented in ``docs/signaling.md``.
+Every client message is validated here (size cap, nesting depth, JSON, schema) before
+anything else sees it; :func:`parse_client_message` returns a typed message or raises
+:class:`ProtocolError` carrying what to do about it (reply with an ``error`` message, or
+close with a code). It raises nothing else, whatever the input (the fuzz test in
+``tests/signaling/test_protocol_fuzz.py`` holds it to that). The catalogue and the sequences
+are documented in ``docs/signaling.md``.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime
 from enum import IntEnum, StrEnum
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StringConstraints,
+    TypeAdapter,
+    ValidationError,
+)
 
 from .models import Role
 
 __all__ = [
+    "MAX_DEPTH",
     "MAX_MESSAGE_BYTES",
     "ByeReason",
     "ClientMessage",
@@ -31,6 +44,9 @@ __all__ = [
 MAX_MESSAGE_BYTES = 256 * 1024
 MAX_CHAT_CHARS = 2000
 MAX_SDP_CHARS = 128 * 1024
+#: Deepest nesting of arrays and objects accepted (no message needs more than 2); checked
+#: before parsing, as the JSON parser recurses per level.
+MAX_DEPTH = 16
 
 
 class CloseCode(IntEnum):
@@ -102,7 +118,8 @@ ParticipantId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 
 class Join(_In):
     type: Literal["join"]
-    token: Annotated[str, StringConstraints(min_length=1, max_length=4096)]
+    #: May be empty here: an empty token is refused as a bad token (``invalid_token``).
+    token: Annotated[str, StringConstraints(max_length=4096)]
 
 
 class Resume(_In):
@@ -127,7 +144,7 @@ class Chat(_In):
 
 class RaiseHand(_In):
     type: Literal["raise_hand"]
-    raised: bool
+    raised: StrictBool
 
 
 class SetMute(_In):
@@ -135,7 +152,7 @@ class SetMute(_In):
 
     type: Literal["set_mute"]
     kind: MediaKind
-    muted: bool
+    muted: StrictBool
 
 
 class MuteParticipant(_In):
@@ -152,7 +169,7 @@ class Kick(_In):
     type: Literal["kick"]
     participant_id: ParticipantId
     #: Also give the speaker link a new secret so the old link cannot bring them back.
-    rotate_links: bool = False
+    rotate_links: StrictBool = False
 
 
 class EndMeeting(_In):
@@ -200,7 +217,7 @@ class IceCandidate(_In):
     target: Literal["publisher", "subscriber"]
     candidate: Annotated[str, StringConstraints(max_length=1024)]
     sdp_mid: Annotated[str, StringConstraints(max_length=64)] | None = None
-    sdp_mline_index: Annotated[int, Field(ge=0, le=64)] | None = None
+    sdp_mline_index: Annotated[StrictInt, Field(ge=0, le=64)] | None = None
 
 
 ClientMessage = Annotated[
@@ -242,6 +259,33 @@ _CLIENT_MODELS = (
 CLIENT_TYPES = frozenset(get_args(m.model_fields["type"].annotation)[0] for m in _CLIENT_MODELS)
 
 
+#: What the depth scan ignores: escapes (a backslash and the next character) and everything
+#: but quotes and brackets.
+_NOT_STRUCTURE = re.compile(r'\\.?|[^"\\\[\]{}]+', re.DOTALL)
+
+
+def too_deep(text: str, limit: int = MAX_DEPTH) -> bool:
+    """Whether arrays and objects nest more than ``limit`` deep in ``text`` (JSON or not;
+    brackets inside strings do not count). One pass, no recursion, stopping at the first
+    level too many: it runs before the parser, which recurses per level."""
+    if text.count("[") + text.count("{") <= limit:
+        return False  # not even that many brackets
+    depth = 0
+    in_string = False
+    for char in _NOT_STRUCTURE.sub("", text):
+        if char == '"':
+            in_string = not in_string
+        elif in_string:
+            continue
+        elif char in "[{":
+            depth += 1
+            if depth > limit:
+                return True
+        else:
+            depth -= 1
+    return False
+
+
 def parse_client_message(raw: str | bytes) -> ClientMessage:
     """The message in ``raw``, validated; :class:`ProtocolError` says why not."""
     if len(raw) > MAX_MESSAGE_BYTES:
@@ -252,9 +296,15 @@ def parse_client_message(raw: str | bytes) -> ClientMessage:
         )
     if isinstance(raw, bytes):
         raise ProtocolError("binary", "messages are JSON text frames", CloseCode.POLICY_VIOLATION)
+    if too_deep(raw):
+        raise ProtocolError(
+            "invalid_message",
+            f"arrays and objects may nest at most {MAX_DEPTH} deep",
+            CloseCode.POLICY_VIOLATION,
+        )
     try:
         data: Any = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise ProtocolError("invalid_json", "not valid JSON", CloseCode.POLICY_VIOLATION) from None
     if not isinstance(data, dict) or not isinstance(data.get("type"), str):
         raise ProtocolError(

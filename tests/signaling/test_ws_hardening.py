@@ -1,0 +1,105 @@
+"""What a hostile or careless client sees at the signaling socket (RELIABILITY 6): every
+refusal is an ``error`` saying why, then the documented close; nothing raises in the app."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+import pytest
+
+from signaling.protocol import MAX_DEPTH
+from signaling.tokens import issue_participant_token
+from tests.conftest import Server
+from tests.signaling.test_ws import connect, joined
+
+
+@pytest.fixture
+def app_errors(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
+    caplog.set_level(logging.INFO)
+    return caplog
+
+
+def tracebacks(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR]
+
+
+@pytest.mark.parametrize("frame", ["[" * 1000 + "]" * 1000, '{"type":"join","a":' * 600])
+async def test_deeply_nested_json_before_joining_is_refused_with_an_error_and_1008(
+    server: Server, app_errors: pytest.LogCaptureFixture, frame: str
+) -> None:
+    client = await connect(server)
+    await client.ws.send(frame)
+    code, reason, before = await client.closed()
+    assert code == 1008 and str(MAX_DEPTH) in reason
+    assert [m["code"] for m in before] == ["invalid_message"]
+    assert not tracebacks(app_errors)
+
+
+async def test_deeply_nested_json_in_a_meeting_closes_1008_and_the_room_goes_on(
+    server: Server, app_errors: pytest.LogCaptureFixture
+) -> None:
+    room = await server.room()
+    other, _ = await joined(server, room, "moderator", "Grace")
+    client, _ = await joined(server, room)
+    await client.ws.send('{"type": "chat", "text": ' + "[" * 5000 + "]" * 5000 + "}")
+    code, _, before = await client.closed()
+    assert code == 1008 and before[-1]["code"] == "invalid_message"
+    await other.send(type="ping")
+    await other.expect("pong")
+    assert not tracebacks(app_errors)
+    await other.ws.close()
+
+
+@pytest.mark.parametrize("token", ["", "eyJhbGciOiJIUzI1NiJ9.\u00e9.c2ln"])
+async def test_an_empty_or_non_ascii_token_is_refused_like_any_bad_token(
+    server: Server, app_errors: pytest.LogCaptureFixture, token: str
+) -> None:
+    client = await connect(server, token)
+    code, _, before = await client.closed()
+    assert code == 4001 and [m["code"] for m in before] == ["invalid_token"]
+    assert not tracebacks(app_errors)
+
+
+async def test_the_first_message_not_being_join_says_so_before_closing(server: Server) -> None:
+    client = await connect(server)
+    await client.send(type="ping", ref="r1")
+    code, _, before = await client.closed()
+    assert code == 1008 and before == [
+        {
+            "type": "error",
+            "code": "not_joined",
+            "message": "the first message must be join or resume",
+            "ref": "r1",
+        }
+    ]
+
+
+async def test_invalid_utf8_closes_1007_without_a_traceback(
+    server: Server, app_errors: pytest.LogCaptureFixture
+) -> None:
+    for _ in range(3):
+        client = await connect(server)
+        await client.ws.send(b"\xff\xfe{}", text=True)
+        code, _, _ = await client.closed()
+        assert code == 1007
+    assert not tracebacks(app_errors)
+    assert sum("not UTF-8" in r.getMessage() for r in app_errors.records) == 3
+
+
+async def test_a_token_whose_nickname_is_invisible_is_refused(server: Server) -> None:
+    room = await server.room()
+    token, _ = issue_participant_token(
+        server.services.token_key,
+        participant_id="p_ghost",
+        room_id=room.id,
+        role=next(iter(room.links)),
+        nickname="\u200b\u2063",
+        now=server.services.clock.now(),
+        ttl=timedelta(minutes=10),
+    )
+    client = await connect(server, token)
+    code, _, before = await client.closed()
+    assert code == 4001 and before[0]["code"] == "invalid_nickname"
+    assert "visible" in before[0]["message"]
+    assert server.services.meetings.live(room.id) is None
