@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 
+from signaling import FakeClock
 from signaling.protocol import MAX_DEPTH
 from signaling.tokens import issue_participant_token
 from tests.conftest import Server
@@ -103,3 +104,50 @@ async def test_a_token_whose_nickname_is_invisible_is_refused(server: Server) ->
     assert code == 4001 and before[0]["code"] == "invalid_nickname"
     assert "visible" in before[0]["message"]
     assert server.services.meetings.live(room.id) is None
+
+
+async def test_a_resume_token_works_once_and_the_second_use_says_so(server: Server) -> None:
+    room = await server.room()
+    mod, _ = await joined(server, room, "moderator", "Grace")
+    spk, first = await joined(server, room)
+    await spk.ws.close()
+    back = await connect(server)
+    await back.send(type="resume", resume_token=first["resume_token"])
+    again = await back.expect("joined")
+    assert again["resume_token"] != first["resume_token"]
+    replay = await connect(server)
+    await replay.send(type="resume", resume_token=first["resume_token"])
+    code, _, before = await replay.closed()
+    assert code == 4001 and before[0]["code"] == "resume_used"
+    await back.ws.close()
+    await mod.ws.close()
+
+
+async def test_resuming_into_an_ended_meeting_says_it_ended(server: Server) -> None:
+    room = await server.room()
+    mod, first = await joined(server, room, "moderator", "Grace")
+    await mod.send(type="end_meeting")
+    await mod.closed()
+    back = await connect(server)
+    await back.send(type="resume", resume_token=first["resume_token"])
+    code, _, before = await back.closed()
+    assert code == 4003 and before[0]["code"] == "meeting_ended"
+
+
+async def test_resuming_too_late_says_the_window_passed(server: Server, clock: FakeClock) -> None:
+    room = await server.room()
+    mod, _ = await joined(server, room, "moderator", "Grace")
+    spk, first = await joined(server, room)
+    pid = first["you"]["id"]
+    await spk.ws.close()
+    live = server.services.meetings.live(room.id)
+    assert live is not None
+    await server.services.meetings.wait_for(lambda: pid in live.core.away)
+    clock.advance(timedelta(seconds=21))
+    await server.services.meetings.tick()
+    back = await connect(server)
+    await back.send(type="resume", resume_token=first["resume_token"])
+    code, _, before = await back.closed()
+    assert code == 4001 and before[0]["code"] == "resume_expired"
+    assert "resume window" in before[0]["message"]
+    await mod.ws.close()
