@@ -290,7 +290,9 @@ class RoomService:
                 self.outbox_written()
                 logger.info("room %s deleted", room_id)
                 self._on_expiry_changed()
-                if room.in_use and self.on_deleted is not None:
+                # Even when nobody is in (any more): an empty meeting waiting out its
+                # empty timeout ends now, as room_deleted, not 20 s later as empty.
+                if self.on_deleted is not None:
                     await self.on_deleted(room_id)
                 if with_recordings is DeletePolicyRecordings.FORCE and recordings is not None:
                     await recordings.delete_room_recordings(room_id)

@@ -151,3 +151,24 @@ async def test_resuming_too_late_says_the_window_passed(server: Server, clock: F
     assert code == 4001 and before[0]["code"] == "resume_expired"
     assert "resume window" in before[0]["message"]
     await mod.ws.close()
+
+
+async def test_forced_delete_after_everyone_left_ends_the_meeting_at_once(
+    server: Server,
+) -> None:
+    """The meeting, waiting out its 20 s empty timeout, lived on after its room was deleted
+    (counted live, its media room open) and ended 20 s later as ``empty``."""
+    room = await server.room()
+    ended: list[str] = []
+    server.services.meetings.on_ended = lambda room_id, meeting_id: ended.append(meeting_id)
+    client, first = await joined(server, room)
+    await client.send(type="leave")
+    await client.closed()
+    assert server.services.meetings.live(room.id) is not None  # waiting out the empty timeout
+    response = await server.http.delete(
+        f"/api/v1/rooms/{room.id}", params={"with_meeting": "force"}
+    )
+    assert response.status_code == 204
+    assert server.services.meetings.live(room.id) is None
+    assert server.services.meetings.counts()[0] == 0
+    assert ended == [first["meeting_id"]]
