@@ -43,6 +43,7 @@ __all__ = [
 #: Largest client message accepted; bigger frames are closed with 1009 by the transport.
 MAX_MESSAGE_BYTES = 256 * 1024
 MAX_CHAT_CHARS = 2000
+MAX_REF_CHARS = 64
 MAX_SDP_CHARS = 128 * 1024
 #: Deepest nesting of arrays and objects accepted (no message needs more than 2); checked
 #: before parsing, as the JSON parser recurses per level.
@@ -109,7 +110,7 @@ class ProtocolError(Exception):
 class _In(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     #: Optional correlation id, echoed in the ``error`` that answers this message.
-    ref: Annotated[str, StringConstraints(max_length=64)] | None = None
+    ref: Annotated[str, StringConstraints(max_length=MAX_REF_CHARS)] | None = None
 
 
 Sdp = Annotated[str, StringConstraints(min_length=1, max_length=MAX_SDP_CHARS)]
@@ -312,7 +313,10 @@ def parse_client_message(raw: str | bytes) -> ClientMessage:
             "a message is a JSON object with a string 'type'",
             CloseCode.POLICY_VIOLATION,
         )
-    ref = data.get("ref") if isinstance(data.get("ref"), str) else None
+    ref = data.get("ref")
+    if not isinstance(ref, str) or len(ref) > MAX_REF_CHARS:
+        ref = None  # not echoed: an error must not send a client's 256 KiB back
+
     if data["type"] not in CLIENT_TYPES:
         raise ProtocolError("unknown_type", f"unknown message type {data['type'][:40]!r}", ref=ref)
     try:
@@ -320,7 +324,9 @@ def parse_client_message(raw: str | bytes) -> ClientMessage:
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first["loc"][1:]) or "message"
-        raise ProtocolError("invalid_message", f"{where}: {first['msg']}", ref=ref) from None
+        if len(where) > 64:  # an unknown key is the client's: not sent back whole
+            where = where[:61] + "..."
+        raise ProtocolError("invalid_message", f"{where}: {first['msg']}"[:300], ref=ref) from None
 
 
 # -- server -> client ---------------------------------------------------------------------
