@@ -601,7 +601,14 @@ class MeetingService:
             await self.end(room_id, ByeReason.SERVER_SHUTTING_DOWN)
 
     async def room_deleted(self, room_id: str) -> None:
-        await self.end(room_id, ByeReason.ROOM_DELETED)
+        """The room is about to be deleted: end its meeting now, recorded while the room and
+        its history are still there. The room is not told it became empty (it is going)."""
+        async with self._lock:
+            live = self._live.get(room_id)
+            if live is None:
+                return
+            live.room_told_empty = True
+            await self._apply(live, live.core.end(ByeReason.ROOM_DELETED, self._clock.now()))
 
     # -- internals -------------------------------------------------------------------------
 

@@ -11,7 +11,7 @@ import pytest
 from signaling import FakeClock
 from signaling.protocol import MAX_DEPTH
 from signaling.tokens import issue_participant_token
-from tests.conftest import Server
+from tests.conftest import Receiver, Server
 from tests.signaling.test_ws import connect, joined
 
 
@@ -172,3 +172,36 @@ async def test_forced_delete_after_everyone_left_ends_the_meeting_at_once(
     assert server.services.meetings.live(room.id) is None
     assert server.services.meetings.counts()[0] == 0
     assert ended == [first["meeting_id"]]
+
+
+@pytest.mark.parametrize("leave_first", [False, True])
+async def test_deleting_a_room_reports_its_meeting_ended_as_room_deleted(
+    server: Server, receiver: Receiver, leave_first: bool
+) -> None:
+    """The room's history went with it before the meeting was ended, so meeting.ended was
+    never sent for a force-deleted room (a receiver saw meetings start and never end)."""
+    hook = await server.http.post(
+        "/api/v1/webhooks",
+        json={"url": receiver.url, "events": ["meeting.ended", "room.deleted"]},
+    )
+    assert hook.status_code == 201, hook.text
+    room = await server.room()
+    client, first = await joined(server, room)
+    if leave_first:
+        await client.send(type="leave")
+        await client.closed()
+    response = await server.http.delete(
+        f"/api/v1/rooms/{room.id}", params={"with_meeting": "force"}
+    )
+    assert response.status_code == 204
+    if not leave_first:
+        _, _, before = await client.closed()
+        assert before[-1] == {"type": "bye", "reason": "room_deleted"}
+    await receiver.wait_for(2)
+    ended, deleted = receiver.events()
+    assert (ended["type"], deleted["type"]) == ("meeting.ended", "room.deleted")
+    assert ended["data"]["id"] == first["meeting_id"]
+    assert ended["data"]["end_reason"] == "room_deleted"
+    assert [p["leave_reason"] for p in ended["data"]["participants"]] == [
+        "left" if leave_first else "room_deleted"
+    ]
