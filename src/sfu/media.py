@@ -433,6 +433,8 @@ class MediaPeer:
         #: change none.
         self._changes = 0
         self._offered = -1
+        #: The offer waiting for its answer, as sent (SDP, mid -> track id).
+        self._outstanding: tuple[str, dict[str, str]] | None = None
         #: ``ice_candidate``s that came before their connection could take them.
         self._early: dict[str, list[RTCIceCandidate | None]] = {
             "publisher": [],
@@ -652,9 +654,14 @@ class MediaPeer:
             for track_id, f in self.incoming.items()
             if f.transceiver.mid is not None
         }
-        self.room.listener.subscribe_offer(
-            self.id, advertise_public_ip(sdp, self.room.public_ip), tracks
-        )
+        self._outstanding = (advertise_public_ip(sdp, self.room.public_ip), tracks)
+        self.room.listener.subscribe_offer(self.id, *self._outstanding)
+
+    def offer_again(self) -> None:
+        """Send the offer still waiting for an answer once more: the client came back on a
+        new socket (a resume) and may never have seen it."""
+        if self._outstanding is not None and not self._closed:
+            self.room.listener.subscribe_offer(self.id, *self._outstanding)
 
     async def subscribe_answer(self, sdp: str) -> None:
         if not self._negotiating:
@@ -671,6 +678,7 @@ class MediaPeer:
                 if connected:  # else: when it connects (_connection_changed)
                     forward.track.request_keyframe(now)
         self._negotiating = False
+        self._outstanding = None
         await self._add_early_candidates("subscriber")
         await self.negotiate()  # whatever changed while this offer was out
 

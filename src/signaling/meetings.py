@@ -276,6 +276,12 @@ class MeetingService:
                     await live.media.remove_peer(pid)
             if live.core.ended is not None or self._live.get(live.core.room_id) is not live:
                 await live.media.close()
+        else:
+            # An offer sent while the socket was down went nowhere; without its answer no
+            # other offer can follow.
+            peer = live.media.peers.get(claims.participant_id)
+            if peer is not None:
+                peer.offer_again()
         return joined
 
     async def _admit(

@@ -16,6 +16,7 @@ from sfu.media import MAX_PENDING_CANDIDATES, MediaRoom, close_peer_connection
 from sfu.synthetic import ColorTrack, ToneTrack
 from tests.conftest import Server
 from tests.sfu.test_media import Listener
+from tests.signaling.test_ws import connect
 from tests.signaling.test_ws_media import clients, join
 
 WAIT = 15
@@ -192,3 +193,28 @@ async def test_a_failed_renegotiation_is_logged_as_a_warning_without_sdp(
         assert "v=0" not in line
     finally:
         await room.close()
+
+
+async def test_an_offer_sent_while_the_socket_was_down_comes_again_on_resume(
+    server: Server,
+) -> None:
+    """A subscribe_offer made while the watcher's socket was down went nowhere; after the
+    resume the server still waited for its answer, so no offer ever came again and the
+    watcher never received anyone's media."""
+    room = await server.room()
+    async with clients() as made:
+        watcher = await join(server, room, "watcher", made)
+        wid = watcher.joined["you"]["id"]
+        live = server.services.meetings.live(room.id)
+        assert live is not None
+        await watcher._ws.close()  # the network drops: no leave
+        async with asyncio.timeout(WAIT):
+            await server.services.meetings.wait_for(lambda: wid in live.core.away)
+        red = await join(server, room, "red", made)
+        await red.publish({"camera": ColorTrack((200, 20, 20))})
+        back = await connect(server)
+        await back.send(type="resume", resume_token=watcher.joined["resume_token"])
+        await back.expect("joined")
+        offer = await back.expect("subscribe_offer")
+        assert list(offer["tracks"].values()) == [f"{red.joined['you']['id']}:0"]
+        await back.ws.close()
