@@ -59,9 +59,11 @@ class CloseCode(IntEnum):
     POLICY_VIOLATION = 1008
     MESSAGE_TOO_BIG = 1009
     INTERNAL_ERROR = 1011
-    #: No valid ``join`` within the admission window, or a bad/expired/revoked token.
+    #: No valid ``join`` within the admission window, a bad or expired token, a nickname
+    #: with nothing visible, a used or expired resume token.
     UNAUTHORIZED = 4001
-    #: The room refuses joins: closed, expired, full, or this participant was kicked.
+    #: The room refuses joins: closed, expired, full, deleted, the meeting ended, or this
+    #: participant was kicked (also the close of a session that is kicked).
     REFUSED = 4003
 
 
@@ -90,8 +92,8 @@ class MediaKind(StrEnum):
 class ProtocolError(Exception):
     """A client message that cannot be handled.
 
-    ``close_code`` set: close the socket (the message was not even readable). Otherwise the
-    session answers an ``error`` message with ``code`` and goes on.
+    The session answers an ``error`` message with ``code``; then, if ``close_code`` is set
+    (the message was not even readable), it closes the socket with it, else it goes on.
     """
 
     def __init__(
