@@ -64,18 +64,21 @@ async def test_changes_during_a_negotiation_go_into_one_next_offer(server: Serve
     room = await server.room()
     async with clients() as made:
         watcher = await join(server, room, "watcher", made)
-        answer_now = asyncio.Event()
+        offered, answer_now = asyncio.Event(), asyncio.Event()
         answered = watcher._answer
 
         async def held_answer(sdp: str) -> None:
+            offered.set()
             await answer_now.wait()
             await answered(sdp)
 
+        # (The client's reader waits in here, so it wakes no wait_for meanwhile.)
         watcher._answer = held_answer  # type: ignore[method-assign]
         red = await join(server, room, "red", made)
         await red.publish({"camera": ColorTrack((200, 20, 20))})
         async with asyncio.timeout(WAIT):
-            await watcher.wait_for(lambda c: len(offers(c)) == 1)
+            await offered.wait()
+        assert len(offers(watcher)) == 1
         watcher_peer = server.services.meetings.live(room.id).media.peers[  # type: ignore[union-attr]
             watcher.joined["you"]["id"]
         ]
