@@ -338,19 +338,25 @@ async def test_message_flood_is_closed(server: Server) -> None:
     assert code == 1008 and "too many" in reason
 
 
-async def test_too_many_unjoined_sockets_from_one_address_are_refused(server: Server) -> None:
+async def test_sockets_left_waiting_cannot_lock_out_a_join_from_their_address(
+    server: Server,
+) -> None:
     from signaling.api.ws import MAX_PENDING_PER_IP
 
     waiting = [await connect(server) for _ in range(MAX_PENDING_PER_IP)]
-    with pytest.raises(websockets.InvalidStatus) as info:
-        await connect(server)
-    assert info.value.response.status_code == 403  # refused at the handshake
-    # Each waiting socket is closed at the admission deadline; afterwards there is room.
-    for client in waiting:
-        assert (await client.closed())[0] == 4001
+    # A real join from the same address gets in: it takes the oldest waiting socket's place.
     room = await server.room()
-    again, _ = await joined(server, room)
-    await again.ws.close()
+    ada, hello = await joined(server, room)
+    assert hello["you"]["nickname"] == "Ada"
+    code, reason, _ = await waiting[0].closed()
+    assert (code, reason) == (1008, "replaced by a newer connection")
+    # The others still wait, until the admission deadline closes them.
+    for client in waiting[1:]:
+        assert (await client.closed())[0] == 4001
+    # Joined sockets do not count against the cap.
+    again, _ = await joined(server, room, nickname="Grace")
+    for client in (ada, again):
+        await client.ws.close()
 
 
 class _Quiet:
