@@ -50,6 +50,11 @@ def _parser() -> argparse.ArgumentParser:
         "--webhook-hosts", help="comma-separated hosts webhook URLs may point at (default: any)"
     )
     serve_p.add_argument(
+        "--trusted-proxies",
+        help="comma-separated IPs/CIDRs of reverse proxies whose X-Forwarded-For is believed "
+        "(default: none, the header is ignored)",
+    )
+    serve_p.add_argument(
         "--max-recordings", help="recordings under way at once (default 2; 0 turns recording off)"
     )
     serve_p.add_argument(

@@ -44,6 +44,8 @@ class Settings:
     turn_secret: str | None = None
     #: Hosts webhook endpoints may point at; empty: any.
     webhook_hosts: tuple[str, ...] = ()
+    #: Reverse proxies (IPs, CIDRs) whose X-Forwarded-For is believed; empty: none is.
+    trusted_proxies: tuple[str, ...] = ()
     #: Recordings under way at once (each is a process using about a third of a core).
     max_recordings: int = 2
     #: A recording stops by itself after this many minutes.
@@ -69,6 +71,7 @@ _FILE_KEYS = (
     "rtc_ips",
     "ice_servers",
     "webhook_hosts",
+    "trusted_proxies",
     "max_recordings",
     "recording_max_minutes",
     "recording_min_free_mb",
@@ -84,6 +87,27 @@ _COUNTS = {
     "recording_max_minutes": (1, 24 * 60),
     "recording_min_free_mb": (0, 1 << 20),
 }
+
+
+def _networks(value: Any, source: str) -> tuple[str, ...]:
+    """Comma-separated (or a TOML list of) IP addresses and CIDR networks, normalized."""
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, list | tuple) or not all(isinstance(i, str) for i in items):
+        raise ConfigError(f"{source}: trusted_proxies is a list of IP addresses or networks")
+    out = []
+    for item in (i.strip() for i in items if i.strip()):
+        try:
+            out.append(
+                str(ipaddress.ip_network(item, strict=False))
+                if "/" in item
+                else str(ipaddress.ip_address(item))
+            )
+        except ValueError:
+            raise ConfigError(
+                f"{source}: trusted proxy {item!r} is not an IP address or network "
+                "(such as 10.0.0.0/8)"
+            ) from None
+    return tuple(out)
 
 
 def _coerce(name: str, value: Any, source: str) -> Any:
@@ -129,6 +153,8 @@ def _coerce(name: str, value: Any, source: str) -> Any:
         if not isinstance(hosts, list | tuple) or not all(isinstance(h, str) for h in hosts):
             raise ConfigError(f"{source}: webhook_hosts is a list of host names or addresses")
         return tuple(h.strip().lower() for h in hosts if h.strip())
+    if name == "trusted_proxies":
+        return _networks(value, source)
     if not isinstance(value, str):
         raise ConfigError(f"{source}: {name} must be a string")
     if name == "public_ip":

@@ -28,6 +28,7 @@ from signaling.recordings import RecordingSettings
 from signaling.store import SqliteStore, StoreError
 
 from .config import Settings
+from .timeouts import KEEP_ALIVE_TIMEOUT, HeadTimeoutProtocol
 
 __all__ = ["DataDirInUse", "configure_logging", "lock_data_dir", "serve"]
 
@@ -173,6 +174,13 @@ async def _serve(settings: Settings) -> None:
         log_config=None,
         server_header=False,
         timeout_graceful_shutdown=10,
+        # Idle and half-sent connections are closed (uvicorn alone has no head timeout).
+        http=HeadTimeoutProtocol,
+        timeout_keep_alive=KEEP_ALIVE_TIMEOUT,
+        # X-Forwarded-For counts only from the proxies named (per-address caps and limits
+        # use the client address); with none named it is ignored.
+        proxy_headers=bool(settings.trusted_proxies),
+        forwarded_allow_ips=list(settings.trusted_proxies),
         # Frames over the cap are closed with 1009 by the WebSocket layer itself.
         ws_max_size=MAX_MESSAGE_BYTES,
         ws_ping_interval=WS_PING_INTERVAL,

@@ -5,6 +5,7 @@ HTTP layer renders them without a lookup table. The tree::
 
     MeetboxError
     ├── BadRequest            400
+    │   └── InvalidCursor
     ├── Unauthorized          401  (no, wrong or revoked API key)
     ├── Forbidden             403
     │   ├── RoomClosed
@@ -12,11 +13,16 @@ HTTP layer renders them without a lookup table. The tree::
     ├── NotFound              404
     │   └── InvalidLink
     ├── Conflict              409
-    │   └── MeetingInProgress
+    │   ├── MeetingInProgress
+    │   ├── NoMeeting         (the room exists, but no meeting is in progress)
+    │   ├── NoLogo            (the theme exists, but has no logo)
+    │   ├── UnknownTheme      (a room names a theme that does not exist)
+    │   └── InstantRoom       (``auto_delete_at`` on an instant room)
     ├── Gone                  410
     │   ├── RoomExpired
     │   └── LinkRotated
     ├── PayloadTooLarge       413
+    ├── UnsupportedMediaType  415  (a logo that is no PNG, JPEG, GIF or WebP)
     ├── Invalid               422  (a field failed validation)
     ├── ServiceUnavailable    503
     └── TokenError            401  (participant token: malformed, bad signature, expired)
@@ -34,11 +40,15 @@ __all__ = [
     "Conflict",
     "Forbidden",
     "Gone",
+    "InstantRoom",
     "Invalid",
+    "InvalidCursor",
     "InvalidLink",
     "LinkRotated",
     "MeetboxError",
     "MeetingInProgress",
+    "NoLogo",
+    "NoMeeting",
     "NotFound",
     "PayloadTooLarge",
     "RoomClosed",
@@ -47,6 +57,8 @@ __all__ = [
     "TokenError",
     "TooManyRequests",
     "Unauthorized",
+    "UnknownTheme",
+    "UnsupportedMediaType",
     "WrongLinkRole",
 ]
 
@@ -69,6 +81,13 @@ class BadRequest(MeetboxError):
     status = 400
     slug = "bad-request"
     title = "Bad request"
+
+
+class InvalidCursor(BadRequest):
+    """A cursor of the right shape that this server did not hand out."""
+
+    slug = "invalid-cursor"
+    title = "Unknown cursor"
 
 
 class Unauthorized(MeetboxError):
@@ -121,6 +140,26 @@ class MeetingInProgress(Conflict):
     title = "A meeting is in progress"
 
 
+class NoMeeting(Conflict):
+    slug = "no-meeting"
+    title = "No meeting in progress"
+
+
+class NoLogo(Conflict):
+    slug = "no-logo"
+    title = "No logo"
+
+
+class UnknownTheme(Conflict):
+    slug = "unknown-theme"
+    title = "No such theme"
+
+
+class InstantRoom(Conflict):
+    slug = "instant-room"
+    title = "Not for instant rooms"
+
+
 class Gone(MeetboxError):
     status = 410
     slug = "gone"
@@ -141,6 +180,12 @@ class PayloadTooLarge(MeetboxError):
     status = 413
     slug = "payload-too-large"
     title = "Payload too large"
+
+
+class UnsupportedMediaType(MeetboxError):
+    status = 415
+    slug = "unsupported-media-type"
+    title = "Unsupported media type"
 
 
 class Invalid(MeetboxError):

@@ -20,7 +20,7 @@ from typing import Protocol
 from sfu.media import MediaError, MediaRoom, TrackInfo
 
 from .clock import Clock
-from .errors import MeetboxError, NotFound
+from .errors import MeetboxError, NoMeeting, NotFound
 from .events import event, meeting_data, participant_data
 from .meeting import (
     DEFAULT_EMPTY_TIMEOUT,
@@ -548,7 +548,7 @@ class MeetingService:
     def _require(self, room_id: str, participant_id: str) -> LiveMeeting:
         live = self._live.get(room_id)
         if live is None:
-            raise NotFound(f"room {room_id!r} has no meeting in progress")
+            raise NoMeeting(f"room {room_id!r} has no meeting in progress")
         try:
             live.core.target(participant_id)
         except MeetingError:

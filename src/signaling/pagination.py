@@ -6,11 +6,15 @@ import base64
 import binascii
 import json
 
-from .errors import Invalid
+from .errors import InvalidCursor
 
-__all__ = ["MAX_LIMIT", "decode_cursor", "encode_cursor"]
+__all__ = ["CURSOR_PATTERN", "MAX_LIMIT", "decode_cursor", "encode_cursor"]
 
 MAX_LIMIT = 100
+#: What a cursor looks like (unpadded base64url), for the API schema. One that looks right
+#: but that this server did not make is refused with 400 ``invalid-cursor``: no schema can
+#: tell which positions a server handed out.
+CURSOR_PATTERN = r"^[A-Za-z0-9_-]+$"
 
 
 def encode_cursor(after: tuple[str, str]) -> str:
@@ -18,7 +22,8 @@ def encode_cursor(after: tuple[str, str]) -> str:
 
 
 def decode_cursor(cursor: str | None) -> tuple[str, str] | None:
-    """The sort key a cursor stands for; :class:`Invalid` if this server did not make it."""
+    """The sort key a cursor stands for; :class:`InvalidCursor` if this server did not make
+    it."""
     if not cursor:
         return None
     try:
@@ -27,7 +32,7 @@ def decode_cursor(cursor: str | None) -> tuple[str, str] | None:
             return raw[0], raw[1]
     except (ValueError, binascii.Error, UnicodeDecodeError):
         pass
-    raise Invalid(
+    raise InvalidCursor(
         "cursor is not one this server handed out",
         errors=[{"loc": ["query", "cursor"], "msg": "invalid"}],
     )

@@ -18,6 +18,7 @@ from . import lifecycle
 from .clock import Clock
 from .errors import (
     Conflict,
+    InstantRoom,
     Invalid,
     InvalidLink,
     LinkRotated,
@@ -234,7 +235,7 @@ class RoomService:
                     raise Invalid("status cannot be null", errors=[_err("status", "null")])
                 changes["closed"] = patch.status is RoomStatus.CLOSED
             if "auto_delete_at" in given:
-                self._check_auto_delete(room.kind, patch.auto_delete_at, now)
+                self._check_auto_delete(room.kind, patch.auto_delete_at, now, existing=True)
             if patch.config is not None:
                 merged = dict(room.config)
                 for section, values in patch.config.model_dump(exclude_none=True).items():
@@ -439,15 +440,19 @@ class RoomService:
         raise Conflict(f"room {room_id!r} kept changing; try again")
 
     @staticmethod
-    def _check_auto_delete(kind: RoomKind, when: datetime | None, now: datetime) -> None:
+    def _check_auto_delete(
+        kind: RoomKind, when: datetime | None, now: datetime, existing: bool = False
+    ) -> None:
         if when is None:
             return
         if kind is RoomKind.INSTANT:
-            raise Invalid(
+            why = (
                 "auto_delete_at applies to long_term rooms only; instant rooms delete "
-                "themselves 10 minutes after use",
-                errors=[_err("auto_delete_at", "not allowed for instant rooms")],
+                "themselves 10 minutes after use"
             )
+            if existing:  # the room's state, not the request, is what is wrong: 409
+                raise InstantRoom(why)
+            raise Invalid(why, errors=[_err("auto_delete_at", "not allowed for instant rooms")])
         if when < now + AUTO_DELETE_MIN_AHEAD:
             raise Invalid(
                 "auto_delete_at must be at least 1 hour in the future",

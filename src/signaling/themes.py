@@ -7,7 +7,7 @@ import dataclasses
 import logging
 
 from .clock import Clock
-from .errors import Invalid, NotFound
+from .errors import NoLogo, NotFound, PayloadTooLarge, UnknownTheme, UnsupportedMediaType
 from .models import ThemeRecord
 from .pagination import decode_cursor
 from .schemas import Theme, ThemeCreate, ThemeUpdate
@@ -86,7 +86,7 @@ class ThemeService:
     async def check_exists(self, theme_id: str | None) -> None:
         """For rooms: a theme id must name a theme."""
         if theme_id is not None and await self._store.get_theme(theme_id) is None:
-            raise Invalid(f"no theme with id {theme_id!r}")
+            raise UnknownTheme(f"no theme with id {theme_id!r}")
 
     async def list(self, limit: int, cursor: str | None) -> Page[ThemeRecord]:
         return await self._store.list_themes(limit, decode_cursor(cursor))
@@ -108,13 +108,11 @@ class ThemeService:
             raise NotFound(f"no theme with id {theme_id!r}")
 
     async def set_logo(self, theme_id: str, data: bytes) -> ThemeRecord:
-        if not data:
-            raise Invalid("the logo is empty")
         if len(data) > LOGO_MAX_BYTES:
-            raise Invalid(f"the logo is {len(data)} bytes; at most {LOGO_MAX_BYTES}")
+            raise PayloadTooLarge(f"the logo is {len(data)} bytes; at most {LOGO_MAX_BYTES}")
         kind = logo_type(data)
-        if kind is None:
-            raise Invalid("the logo must be a PNG, JPEG, GIF or WebP image")
+        if kind is None:  # an empty body too
+            raise UnsupportedMediaType("the logo must be a PNG, JPEG, GIF or WebP image")
         if not await self._store.set_theme_logo(theme_id, data, kind):
             raise NotFound(f"no theme with id {theme_id!r}")
         return await self.get(theme_id)
@@ -122,5 +120,6 @@ class ThemeService:
     async def logo(self, theme_id: str) -> tuple[bytes, str]:
         found = await self._store.get_theme_logo(theme_id)
         if found is None:
-            raise NotFound(f"theme {theme_id!r} has no logo")
+            await self.get(theme_id)  # 404 when there is no such theme
+            raise NoLogo(f"theme {theme_id!r} has no logo")
         return found

@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from .clock import Clock
-from .errors import Invalid, NotFound
+from .errors import Forbidden, NotFound
 from .events import TEST_EVENT, event
 from .models import DeliveryRecord, DeliveryStatus, DueDelivery, WebhookRecord
 from .pagination import decode_cursor
@@ -127,7 +127,7 @@ class WebhookService:
     def _check_host(self, url: str) -> None:
         host = (urlsplit(url).hostname or "").lower()
         if self.allowed_hosts and host not in self.allowed_hosts:
-            raise Invalid(
+            raise Forbidden(
                 f"webhook URLs may only point at {', '.join(self.allowed_hosts)} on this "
                 "server (--webhook-hosts)"
             )

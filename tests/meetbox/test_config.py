@@ -100,3 +100,20 @@ def test_rtc_ips_from_every_source(tmp_path: Path) -> None:
 def test_bad_media_settings(cli: dict[str, str], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         load_settings(cli, {})
+
+
+def test_trusted_proxies_default_to_none_and_take_addresses_and_networks(tmp_path: Path) -> None:
+    assert load_settings({}, {}).trusted_proxies == ()  # X-Forwarded-For ignored
+    cli = load_settings({"trusted_proxies": "10.0.0.1, 10.1.0.0/16"}, {})
+    assert cli.trusted_proxies == ("10.0.0.1", "10.1.0.0/16")
+    env = load_settings({}, {"MEETBOX_TRUSTED_PROXIES": "::1,192.168.1.7/24"})
+    assert env.trusted_proxies == ("::1", "192.168.1.0/24")  # normalized
+    toml = tmp_path / "m.toml"
+    toml.write_text('trusted_proxies = ["127.0.0.1"]\n')
+    assert load_settings({"config": str(toml)}, {}).trusted_proxies == ("127.0.0.1",)
+
+
+@pytest.mark.parametrize("value", ["proxy.example.com", "10.0.0.0/33", "1.2.3"])
+def test_a_trusted_proxy_that_is_no_address_is_refused(value: str) -> None:
+    with pytest.raises(ConfigError, match="trusted proxy"):
+        load_settings({"trusted_proxies": value}, {})

@@ -218,11 +218,11 @@ async def test_metadata_limit_is_4_kib_exactly(app_client: httpx.AsyncClient) ->
     assert_problem(await app_client.post("/api/v1/rooms", json={"metadata": too_big}), 422)
 
 
-async def test_malformed_json_is_422(app_client: httpx.AsyncClient) -> None:
+async def test_malformed_json_is_400_as_documented(app_client: httpx.AsyncClient) -> None:
     response = await app_client.post(
         "/api/v1/rooms", content=b"{not json", headers={"content-type": "application/json"}
     )
-    assert_problem(response, 422)
+    assert_problem(response, 400, "invalid-json")
 
 
 async def test_body_over_one_mib_is_413(app_client: httpx.AsyncClient) -> None:

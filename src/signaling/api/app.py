@@ -68,7 +68,11 @@ def create_app(services: Services, web_dir: str | Path | None = None) -> BodyLim
         lifespan=lifespan,
         # Every route can answer these; documenting them once keeps the spec truthful.
         responses={
-            400: problem_doc("The body is not valid JSON."),
+            400: problem_doc(
+                "The body is not valid JSON (`invalid-json`), or `cursor` is not one this "
+                "server handed out (`invalid-cursor`)."
+            ),
+            408: problem_doc("The body did not arrive within 30 s."),
             413: problem_doc("The body is over 1 MiB."),
             422: problem_doc("A field failed validation."),
             503: problem_doc("The server is shutting down."),

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from ..errors import MeetboxError
 
@@ -76,6 +78,42 @@ def _clean_errors(errors: Any) -> list[dict[str, Any]]:
     ]
 
 
+#: Methods the API uses, probed when a path outside the OpenAPI document answers 405.
+_METHODS = ("DELETE", "GET", "PATCH", "POST", "PUT")
+
+
+def _documented_methods(app: Any, path: str) -> list[str] | None:
+    """The methods the OpenAPI document gives ``path``, concrete paths before templated ones
+    (as OpenAPI matches them: ``/recordings/download`` is not ``/recordings/{id}``)."""
+    best: tuple[int, list[str]] | None = None
+    for template, operations in app.openapi().get("paths", {}).items():
+        regex = "^" + re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template)) + "$"
+        if re.match(regex, path):
+            params = template.count("{")
+            if best is None or params < best[0]:
+                best = (params, sorted(m.upper() for m in operations))
+    return None if best is None else best[1]
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method the request's path answers to. (Starlette's own 405 named only the first
+    route that matched the path, so ``Allow`` on ``/rooms`` hid ``GET`` and ``DELETE``.)"""
+    documented = _documented_methods(request.app, request.url.path)
+    if documented is not None:
+        return ", ".join(documented)
+    routes = request.app.router.routes
+    allowed = []
+    for method in _METHODS:
+        scope = {**request.scope, "method": method}
+        if any(route.matches(scope)[0] is Match.FULL for route in routes):
+            allowed.append(method)
+    return ", ".join(allowed)
+
+
+def _is_unparseable_body(errors: list[dict[str, Any]]) -> bool:
+    return any(err.get("type") == "json_invalid" for err in errors)
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     async def on_meetbox_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, MeetboxError)
@@ -87,6 +125,10 @@ def install_problem_handlers(app: FastAPI) -> None:
     async def on_validation_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
         errors = _clean_errors(exc.errors())
+        if _is_unparseable_body(errors):
+            return problem_response(
+                400, "invalid-json", "Invalid JSON", "the body is not valid JSON", errors=errors
+            )
         first = errors[0] if errors else {"loc": [], "msg": "invalid request"}
         where = ".".join(str(part) for part in first["loc"][1:]) or "request"
         return problem_response(
@@ -96,9 +138,10 @@ def install_problem_handlers(app: FastAPI) -> None:
     async def on_http_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
         slug, title = _GENERIC.get(exc.status_code, ("http-error", "HTTP error"))
-        return problem_response(
-            exc.status_code, slug, title, str(exc.detail), headers=dict(exc.headers or {})
-        )
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = _allowed_methods(request)
+        return problem_response(exc.status_code, slug, title, str(exc.detail), headers=headers)
 
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
         logger.exception("unhandled error on %s %s", request.method, request.url.path)

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel, ConfigDict
 
-from ..errors import NotFound
-from ..pagination import MAX_LIMIT, encode_cursor
+from ..errors import NoMeeting
+from ..pagination import CURSOR_PATTERN, MAX_LIMIT, encode_cursor
 from ..protocol import ByeReason, MediaKind, ParticipantInfo, RecordingState
 from ..schemas import PastMeeting
 from .deps import ApiKeyAuth, ServicesDep
@@ -49,12 +49,24 @@ class MeetingHistory(BaseModel):
     next_cursor: str | None
 
 
-@router.get("/meeting", response_model=LiveMeetingOut, summary="The live meeting and who is in")
+#: A room without a meeting in progress is a 409 (as starting a recording then is): 404 says
+#: that the room itself does not exist.
+_NO_MEETING: dict[int | str, dict[str, Any]] = {
+    409: problem_doc("The room has no meeting in progress (`no-meeting`).")
+}
+
+
+@router.get(
+    "/meeting",
+    response_model=LiveMeetingOut,
+    summary="The live meeting and who is in",
+    responses=_NO_MEETING,
+)
 async def get_meeting(room_id: RoomId, services: ServicesDep, _: ApiKeyAuth) -> LiveMeetingOut:
     await services.rooms.get(room_id)
     live = services.meetings.live(room_id)
     if live is None:
-        raise NotFound(f"room {room_id!r} has no meeting in progress")
+        raise NoMeeting(f"room {room_id!r} has no meeting in progress")
     return LiveMeetingOut(
         id=live.core.id,
         room_id=room_id,
@@ -64,11 +76,13 @@ async def get_meeting(room_id: RoomId, services: ServicesDep, _: ApiKeyAuth) -> 
     )
 
 
-@router.delete("/meeting", status_code=204, summary="End the meeting for everyone")
+@router.delete(
+    "/meeting", status_code=204, summary="End the meeting for everyone", responses=_NO_MEETING
+)
 async def end_meeting(room_id: RoomId, services: ServicesDep, _: ApiKeyAuth) -> Response:
     await services.rooms.get(room_id)
     if not await services.meetings.end(room_id, ByeReason.ENDED_BY_API):
-        raise NotFound(f"room {room_id!r} has no meeting in progress")
+        raise NoMeeting(f"room {room_id!r} has no meeting in progress")
     return Response(status_code=204)
 
 
@@ -76,6 +90,7 @@ async def end_meeting(room_id: RoomId, services: ServicesDep, _: ApiKeyAuth) -> 
     "/meeting/participants/{participant_id}",
     status_code=204,
     summary="Kick a participant",
+    responses=_NO_MEETING,
     description="The participant is closed with bye reason `kicked` and cannot rejoin this "
     "meeting with the same token. `rotate_links=true` also gives their role's link a new "
     "secret, so the old link cannot bring them back either.",
@@ -95,6 +110,7 @@ async def kick(
     "/meeting/participants/{participant_id}/mute",
     status_code=204,
     summary="Mute a participant's audio, video or screen",
+    responses=_NO_MEETING,
 )
 async def mute(
     room_id: RoomId,
@@ -113,7 +129,7 @@ async def history(
     services: ServicesDep,
     _: ApiKeyAuth,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 20,
-    cursor: Annotated[str | None, Query(max_length=512)] = None,
+    cursor: Annotated[str | None, Query(max_length=512, pattern=CURSOR_PATTERN)] = None,
 ) -> MeetingHistory:
     page = await services.meetings.history(room_id, limit, cursor)
     return MeetingHistory(

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Header, Path, Query, Response
 from ..errors import NotFound, ServiceUnavailable
 from ..metrics import CONTENT_TYPE, collect, render
 from ..models import Role, RoomRecord
-from ..pagination import MAX_LIMIT, encode_cursor
+from ..pagination import CURSOR_PATTERN, MAX_LIMIT, encode_cursor
 from ..schemas import (
     ApiKey,
     ApiKeyCreate,
@@ -113,7 +113,7 @@ async def list_keys(
     services: ServicesDep,
     _: ApiKeyAuth,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 20,
-    cursor: Annotated[str | None, Query(max_length=512)] = None,
+    cursor: Annotated[str | None, Query(max_length=512, pattern=CURSOR_PATTERN)] = None,
 ) -> ApiKeyList:
     page = await services.accounts.list_api_keys(limit, cursor)
     return ApiKeyList(

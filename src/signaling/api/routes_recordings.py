@@ -20,9 +20,10 @@ from fastapi.responses import FileResponse, StreamingResponse
 
 from ..errors import Invalid, MeetboxError
 from ..models import RecordingRecord, RecordingStatus
-from ..pagination import MAX_LIMIT
+from ..pagination import CURSOR_PATTERN, MAX_LIMIT
 from ..recordings import ADMIN, Viewer
 from ..schemas import (
+    BULK_IDS_PATTERN,
     BulkDeleteFailure,
     Recording,
     RecordingBulkDeleted,
@@ -134,7 +135,7 @@ async def list_recordings(
     room_id: Annotated[str | None, Query(max_length=64)] = None,
     status: Annotated[list[RecordingStatus] | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 20,
-    cursor: Annotated[str | None, Query(max_length=512)] = None,
+    cursor: Annotated[str | None, Query(max_length=512, pattern=CURSOR_PATTERN)] = None,
 ) -> RecordingList:
     items, next_cursor = await services.recordings.list(
         viewer, room_id, status or [], limit, cursor
@@ -153,7 +154,9 @@ async def list_recordings(
 async def download_zip(
     services: ServicesDep,
     viewer: ViewerDep,
-    ids: Annotated[str, Query(min_length=1, max_length=8000, description="a,b,c")],
+    ids: Annotated[
+        str, Query(min_length=1, max_length=13000, pattern=BULK_IDS_PATTERN, description="a,b,c")
+    ],
 ) -> StreamingResponse:
     files: list[tuple[str, FilePath]] = []
     for recording_id in _split_ids(ids):
@@ -175,7 +178,9 @@ async def download_zip(
 async def bulk_delete(
     services: ServicesDep,
     viewer: ViewerDep,
-    ids: Annotated[str, Query(min_length=1, max_length=8000, description="a,b,c")],
+    ids: Annotated[
+        str, Query(min_length=1, max_length=13000, pattern=BULK_IDS_PATTERN, description="a,b,c")
+    ],
 ) -> RecordingBulkDeleted:
     deleted: list[str] = []
     failed: list[BulkDeleteFailure] = []

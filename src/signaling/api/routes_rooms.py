@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Path, Query, Response
 from fastapi.responses import JSONResponse
 
 from ..errors import Invalid, MeetboxError
 from ..models import RoomKind, RoomRecord, RoomStatus
-from ..pagination import MAX_LIMIT, encode_cursor
+from ..pagination import CURSOR_PATTERN, MAX_LIMIT, encode_cursor
 from ..rooms import DeleteOutcome, RoomService
 from ..schemas import (
+    BULK_IDS_PATTERN,
     BulkDeleteFailure,
     BulkDeleteResult,
     DeletePolicyMeeting,
@@ -51,7 +52,14 @@ def room_out(room: RoomRecord, rooms: RoomService) -> Room:
     return rooms.represent(room)
 
 
-@router.post("", status_code=201, response_model=Room, summary="Create a room")
+_THEME_409: dict[int | str, dict[str, Any]] = {
+    409: problem_doc("`theme_id` names no theme (`unknown-theme`).")
+}
+
+
+@router.post(
+    "", status_code=201, response_model=Room, summary="Create a room", responses=_THEME_409
+)
 async def create_room(
     body: RoomCreate, services: ServicesDep, _: ApiKeyAuth, response: Response
 ) -> Room:
@@ -69,7 +77,7 @@ async def list_rooms(
     status: RoomStatus | None = None,
     kind: RoomKind | None = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 20,
-    cursor: Annotated[str | None, Query(max_length=512)] = None,
+    cursor: Annotated[str | None, Query(max_length=512, pattern=CURSOR_PATTERN)] = None,
 ) -> RoomList:
     page = await services.rooms.list_rooms(RoomFilter(name, status, kind), limit, cursor)
     return RoomList(
@@ -88,7 +96,9 @@ async def list_rooms(
 async def delete_rooms(
     services: ServicesDep,
     _: ApiKeyAuth,
-    ids: Annotated[str, Query(min_length=1, max_length=20000, description="a,b,c")],
+    ids: Annotated[
+        str, Query(min_length=1, max_length=20000, pattern=BULK_IDS_PATTERN, description="a,b,c")
+    ],
     with_meeting: WithMeeting = DeletePolicyMeeting.FAIL,
     with_recordings: WithRecordings = DeletePolicyRecordings.FAIL,
 ) -> BulkDeleteResult:
@@ -121,7 +131,17 @@ async def get_room(room_id: RoomId, services: ServicesDep, _: ApiKeyAuth) -> Roo
     return room_out(await services.rooms.get(room_id), services.rooms)
 
 
-@router.patch("/{room_id}", response_model=Room, summary="Change a room")
+@router.patch(
+    "/{room_id}",
+    response_model=Room,
+    summary="Change a room",
+    responses={
+        409: problem_doc(
+            "`theme_id` names no theme (`unknown-theme`), or `auto_delete_at` was given for "
+            "an instant room (`instant-room`)."
+        )
+    },
+)
 async def update_room(
     room_id: RoomId, body: RoomUpdate, services: ServicesDep, _: ApiKeyAuth
 ) -> Room:

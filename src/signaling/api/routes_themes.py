@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request, Response
 
 from ..errors import PayloadTooLarge
-from ..pagination import MAX_LIMIT, encode_cursor
+from ..pagination import CURSOR_PATTERN, MAX_LIMIT, encode_cursor
 from ..schemas import Theme, ThemeCreate, ThemeList, ThemeUpdate
 from ..themes import LOGO_MAX_BYTES
 from .deps import ApiKeyAuth, ServicesDep
@@ -25,6 +25,7 @@ router = APIRouter(
 )
 
 ThemeId = Annotated[str, Path(min_length=1, max_length=64)]
+LOGO_MEDIA_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp")
 
 
 @router.post("", status_code=201, response_model=Theme, summary="Create a theme")
@@ -37,7 +38,7 @@ async def list_themes(
     services: ServicesDep,
     _: ApiKeyAuth,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 20,
-    cursor: Annotated[str | None, Query(max_length=512)] = None,
+    cursor: Annotated[str | None, Query(max_length=512, pattern=CURSOR_PATTERN)] = None,
 ) -> ThemeList:
     page = await services.themes.list(limit, cursor)
     return ThemeList(
@@ -70,7 +71,19 @@ async def delete_theme(theme_id: ThemeId, services: ServicesDep, _: ApiKeyAuth) 
     "/{theme_id}/logo",
     response_model=Theme,
     summary="Upload the logo (the raw image as the body: PNG, JPEG, GIF or WebP, <= 256 KiB)",
-    responses={413: problem_doc("Over 256 KiB.")},
+    responses={
+        413: problem_doc("Over 256 KiB."),
+        415: problem_doc("The body is not a PNG, JPEG, GIF or WebP image (told by its bytes)."),
+    },
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                kind: {"schema": {"type": "string", "format": "binary"}}
+                for kind in LOGO_MEDIA_TYPES
+            },
+        }
+    },
 )
 async def put_logo(
     theme_id: ThemeId, request: Request, services: ServicesDep, _: ApiKeyAuth
@@ -85,7 +98,11 @@ async def put_logo(
     "/{theme_id}/logo",
     summary="The logo (public: the join view shows it)",
     response_class=Response,
-    responses={200: {"content": {"image/png": {}, "image/jpeg": {}}}},
+    responses={
+        200: {"content": {kind: {} for kind in LOGO_MEDIA_TYPES}},
+        404: problem_doc("No such theme."),
+        409: problem_doc("The theme has no logo (`no-logo`)."),
+    },
 )
 async def get_logo(theme_id: ThemeId, services: ServicesDep) -> Response:
     data, kind = await services.themes.logo(theme_id)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Response
 
-from ..pagination import MAX_LIMIT, encode_cursor
+from ..pagination import CURSOR_PATTERN, MAX_LIMIT, encode_cursor
 from ..schemas import (
     Delivery,
     DeliveryList,
@@ -34,10 +34,21 @@ router = APIRouter(
 WebhookId = Annotated[str, Path(min_length=1, max_length=64)]
 DeliveryId = Annotated[str, Path(min_length=1, max_length=64)]
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
-Cursor = Annotated[str | None, Query(max_length=512)]
+Cursor = Annotated[str | None, Query(max_length=512, pattern=CURSOR_PATTERN)]
 
 
-@router.post("", status_code=201, response_model=WebhookCreated, summary="Register an endpoint")
+_HOSTS_403: dict[int | str, dict[str, Any]] = {
+    403: problem_doc("The URL's host is not one `--webhook-hosts` allows.")
+}
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=WebhookCreated,
+    summary="Register an endpoint",
+    responses=_HOSTS_403,
+)
 async def create_webhook(
     body: WebhookCreate, services: ServicesDep, _: ApiKeyAuth
 ) -> WebhookCreated:
@@ -61,7 +72,12 @@ async def get_webhook(webhook_id: WebhookId, services: ServicesDep, _: ApiKeyAut
     return Webhook.model_validate(await services.webhooks.get(webhook_id))
 
 
-@router.patch("/{webhook_id}", response_model=Webhook, summary="Change url, events, enabled")
+@router.patch(
+    "/{webhook_id}",
+    response_model=Webhook,
+    summary="Change url, events, enabled",
+    responses=_HOSTS_403,
+)
 async def update_webhook(
     webhook_id: WebhookId, body: WebhookUpdate, services: ServicesDep, _: ApiKeyAuth
 ) -> Webhook:

@@ -8,7 +8,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections import Counter
+from collections import OrderedDict
 
 from fastapi import APIRouter, WebSocket
 from starlette.websockets import WebSocketDisconnect, WebSocketState
@@ -70,7 +70,9 @@ OUTBOX_SIZE = 256
 #: interval + timeout (15 s, as LiveKit).
 WS_PING_INTERVAL = 5.0
 WS_PING_TIMEOUT = 10.0
-#: Sockets from one IP address that may be waiting to join at once (the rest: 1008).
+#: Sockets from one IP address that may be waiting to join at once. A newer one takes the
+#: place of the oldest (closed 1008), so sockets left waiting cannot lock out a real join;
+#: sockets that joined are not counted here.
 MAX_PENDING_PER_IP = 20
 #: Client messages per second, sustained and in a burst.
 MESSAGE_RATE = 20.0
@@ -153,8 +155,27 @@ def quiet_invalid_utf8(logger_name: str = "uvicorn.error") -> None:
         target.addFilter(QuietInvalidUtf8())
 
 
-#: Sockets per client address that have not joined yet.
-_pending: Counter[str] = Counter()
+#: Sessions per client address that have not joined yet, oldest first.
+_pending: dict[str, OrderedDict[WsSession, None]] = {}
+
+
+def _wait_to_join(address: str, session: WsSession) -> None:
+    """Count ``session`` as waiting; over the cap, the oldest waiting one is closed."""
+    waiting = _pending.setdefault(address, OrderedDict())
+    while len(waiting) >= MAX_PENDING_PER_IP:
+        oldest, _ = waiting.popitem(last=False)
+        oldest.close(None, CloseCode.POLICY_VIOLATION, "replaced by a newer connection")
+    waiting[session] = None
+
+
+def _done_waiting(address: str, session: WsSession) -> None:
+    waiting = _pending.get(address)
+    if waiting is not None:
+        waiting.pop(session, None)
+        if not waiting:
+            del _pending[address]
+
+
 #: Seconds shutdown waits for queued byes to go out.
 FLUSH_WAIT = 5.0
 #: Writer tasks of open sessions, so shutdown can let queued byes go out.
@@ -172,10 +193,8 @@ async def flush_sessions() -> None:
 async def signaling_socket(websocket: WebSocket) -> None:
     services: Services = websocket.app.state.services
     address = websocket.client.host if websocket.client else "?"
-    if _pending[address] >= MAX_PENDING_PER_IP or services.draining:
-        await websocket.close(
-            code=CloseCode.POLICY_VIOLATION if not services.draining else CloseCode.GOING_AWAY
-        )
+    if services.draining:
+        await websocket.close(code=CloseCode.GOING_AWAY)
         return
     await websocket.accept()
     session = WsSession(websocket)
@@ -183,14 +202,12 @@ async def signaling_socket(websocket: WebSocket) -> None:
     _writers.add(writer)
     writer.add_done_callback(_writers.discard)
     claims: ParticipantClaims | None = None
-    _pending[address] += 1
+    _wait_to_join(address, session)
     try:
         try:
             claims = await _admit(services, websocket, session)
         finally:
-            _pending[address] -= 1
-            if _pending[address] <= 0:
-                del _pending[address]
+            _done_waiting(address, session)
         if claims is not None:
             await _serve(services, websocket, session, claims)
     except WebSocketDisconnect:
@@ -219,7 +236,7 @@ async def _admit(
     except TimeoutError:
         session.close(None, CloseCode.UNAUTHORIZED, "no join within the admission window")
         return None
-    if raw is None:
+    if raw is None or session.closing:  # gone, or replaced by a newer socket meanwhile
         return None
     try:
         message = parse_client_message(raw)
