@@ -60,7 +60,7 @@ from .rooms import RoomService
 from .store import Page, Store
 from .tokens import ParticipantClaims, new_secret
 
-__all__ = ["LiveMeeting", "MeetingService", "Refused", "Session"]
+__all__ = ["LiveMeeting", "MeetingService", "Refused", "Session", "shutting_down"]
 
 logger = logging.getLogger(__name__)
 
@@ -86,6 +86,15 @@ class Refused(Exception):
         self.close_code = close_code
         self.reason = reason
         self.message = message
+
+
+def shutting_down() -> Refused:
+    """The refusal of every join and resume from the first SIGTERM on."""
+    return Refused(
+        CloseCode.GOING_AWAY,
+        ByeReason.SERVER_SHUTTING_DOWN.value,
+        "the server is shutting down; join again in a moment",
+    )
 
 
 def track_out(track: TrackInfo) -> TrackOut:
@@ -185,6 +194,8 @@ class MeetingService:
         self._changed = asyncio.Condition()
         #: Called after webhook events were written to the outbox (wakes the deliverer).
         self.outbox_written: Callable[[], None] = lambda: None
+        #: Set by :meth:`shutdown`: no join or resume is admitted any more.
+        self.shutting_down = False
         #: media_failed calls under way (at most one per participant)
         self._failing: set[asyncio.Task[None]] = set()
         #: Called with the room id once a meeting has its first participant (auto-recording).
@@ -238,6 +249,8 @@ class MeetingService:
         self, claims: ParticipantClaims, session: Session
     ) -> tuple[Joined, LiveMeeting]:
         async with self._lock:
+            if self.shutting_down:  # a join that raced the shutdown: no new meeting
+                raise shutting_down()
             now = self._clock.now()
             if await self._store.is_token_revoked(claims.token_id, now):
                 raise Refused(CloseCode.UNAUTHORIZED, "token_revoked", "this token was revoked")
@@ -546,6 +559,7 @@ class MeetingService:
                     await self._wake.wait()
 
     async def shutdown(self) -> None:
+        self.shutting_down = True
         if self._failing:
             await asyncio.wait(set(self._failing))
         for room_id in list(self._live):

@@ -79,9 +79,11 @@ def _clean_errors(errors: Any) -> list[dict[str, Any]]:
 def install_problem_handlers(app: FastAPI) -> None:
     async def on_meetbox_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, MeetboxError)
-        headers = {"WWW-Authenticate": 'ApiKey header="X-API-Key"'} if exc.status == 401 else None
+        headers = dict(exc.headers)
+        if exc.status == 401:
+            headers["WWW-Authenticate"] = 'ApiKey header="X-API-Key"'
         return problem_response(
-            exc.status, exc.slug, exc.title, exc.detail, headers=headers, **exc.extra
+            exc.status, exc.slug, exc.title, exc.detail, headers=headers or None, **exc.extra
         )
 
     async def on_validation_error(request: Request, exc: Exception) -> JSONResponse:

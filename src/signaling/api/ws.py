@@ -14,7 +14,7 @@ from fastapi import APIRouter, WebSocket
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from ..errors import Forbidden, MeetboxError, TokenError
-from ..meetings import Refused
+from ..meetings import Refused, shutting_down
 from ..protocol import (
     Bye,
     ByeReason,
@@ -52,6 +52,7 @@ __all__ = [
     "WS_PING_TIMEOUT",
     "WsSession",
     "flush_sessions",
+    "refuse_waiting",
     "router",
 ]
 
@@ -135,6 +136,22 @@ FLUSH_WAIT = 5.0
 _writers: set[asyncio.Task[None]] = set()
 
 
+#: Sessions accepted that have not been admitted yet (refused when the server drains).
+_waiting: set[WsSession] = set()
+
+
+def _refuse(session: WsSession, refusal: Refused, ref: str | None = None) -> None:
+    session.send(Error(code=refusal.reason, message=refusal.message, ref=ref))
+    session.close(None, refusal.close_code, refusal.reason)
+
+
+def refuse_waiting() -> None:
+    """On shutdown: every socket still to send its ``join`` is refused now, as a join then
+    would be (``error`` ``server_shutting_down``, close 1001)."""
+    for session in list(_waiting):
+        _refuse(session, shutting_down())
+
+
 async def flush_sessions() -> None:
     """Wait (at most :data:`FLUSH_WAIT` s) for sessions already told to close to send what
     they have queued, typically their ``bye``."""
@@ -146,10 +163,8 @@ async def flush_sessions() -> None:
 async def signaling_socket(websocket: WebSocket) -> None:
     services: Services = websocket.app.state.services
     address = websocket.client.host if websocket.client else "?"
-    if _pending[address] >= MAX_PENDING_PER_IP or services.draining:
-        await websocket.close(
-            code=CloseCode.POLICY_VIOLATION if not services.draining else CloseCode.GOING_AWAY
-        )
+    if _pending[address] >= MAX_PENDING_PER_IP:
+        await websocket.close(code=CloseCode.POLICY_VIOLATION)
         return
     await websocket.accept()
     session = WsSession(websocket)
@@ -158,10 +173,15 @@ async def signaling_socket(websocket: WebSocket) -> None:
     writer.add_done_callback(_writers.discard)
     claims: ParticipantClaims | None = None
     _pending[address] += 1
+    _waiting.add(session)
     try:
         try:
-            claims = await _admit(services, websocket, session)
+            if services.draining:
+                _refuse(session, shutting_down())
+            else:
+                claims = await _admit(services, websocket, session)
         finally:
+            _waiting.discard(session)
             _pending[address] -= 1
             if _pending[address] <= 0:
                 del _pending[address]
@@ -193,12 +213,15 @@ async def _admit(
     except TimeoutError:
         session.close(None, CloseCode.UNAUTHORIZED, "no join within the admission window")
         return None
-    if raw is None:
+    if raw is None or session.closing:  # gone, or refused meanwhile (the server drains)
         return None
     try:
         message = parse_client_message(raw)
     except ProtocolError as exc:
         session.close(None, exc.close_code or CloseCode.POLICY_VIOLATION, exc.message)
+        return None
+    if services.draining:
+        _refuse(session, shutting_down(), message.ref)
         return None
     try:
         if isinstance(message, Join):
@@ -214,8 +237,7 @@ async def _admit(
         session.close(None, CloseCode.UNAUTHORIZED, exc.detail)
         return None
     except Refused as exc:
-        session.send(Error(code=exc.reason, message=exc.message, ref=message.ref))
-        session.close(None, exc.close_code, exc.reason)
+        _refuse(session, exc, message.ref)
         return None
     session.close(None, CloseCode.POLICY_VIOLATION, "the first message must be join or resume")
     return None
