@@ -10,6 +10,7 @@ import os
 import signal
 import socket
 import sys
+from collections.abc import AsyncIterator
 from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -28,7 +29,7 @@ from signaling.errors import MeetboxError
 from signaling.ice import IceConfig
 from signaling.protocol import MAX_MESSAGE_BYTES
 from signaling.recordings import RecordingSettings
-from signaling.store import SqliteStore, StoreError
+from signaling.store import SqliteStore, StoreError, StoreFull
 
 from .config import Settings
 
@@ -145,11 +146,24 @@ class _DrainingServer(uvicorn.Server):
         self._services.draining = True
         refuse_waiting()
         logger.info("shutting down: ending meetings")
-        await self._services.meetings.shutdown()
+        # Each step whatever became of the one before: a stop must not hang on a failure.
+        async with _step("ending meetings"):
+            await self._services.meetings.shutdown()
         # Recorders got their bye with everyone else: let them finish their files.
-        await self._services.recordings.shutdown()
+        async with _step("stopping recordings"):
+            await self._services.recordings.shutdown()
         await flush_sessions()
         await super().shutdown(sockets=sockets)
+
+
+@contextlib.asynccontextmanager
+async def _step(what: str) -> AsyncIterator[None]:
+    try:
+        yield
+    except StoreFull as exc:
+        logger.warning("shutting down: %s: %s", what, exc.message)
+    except Exception:
+        logger.exception("shutting down: %s failed; going on", what)
 
 
 def _exit_now(sig: int) -> None:

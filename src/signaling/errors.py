@@ -20,6 +20,7 @@ HTTP layer renders them without a lookup table. The tree::
     ├── Invalid               422  (a field failed validation)
     ├── ServiceUnavailable    503
     │   └── ShuttingDown          (with ``Retry-After``)
+    ├── InsufficientStorage   507  (the disk is full: nothing could be saved)
     └── TokenError            401  (participant token: malformed, bad signature, expired)
 
 ``StoreError`` (in :mod:`signaling.store.errors`) is separate: it is about the database, not the
@@ -35,6 +36,7 @@ __all__ = [
     "Conflict",
     "Forbidden",
     "Gone",
+    "InsufficientStorage",
     "Invalid",
     "InvalidLink",
     "LinkRotated",
@@ -169,6 +171,12 @@ class ShuttingDown(ServiceUnavailable):
 
     def __init__(self, detail: str = "the server is shutting down; try again shortly") -> None:
         super().__init__(detail)
+
+
+class InsufficientStorage(MeetboxError):
+    status = 507
+    slug = "insufficient-storage"
+    title = "Insufficient storage"
 
 
 class TooManyRequests(MeetboxError):

@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -57,7 +57,7 @@ from .protocol import (
     TrackUnpublished,
 )
 from .rooms import RoomService
-from .store import Page, Store
+from .store import Page, Store, StoreFull
 from .tokens import ParticipantClaims, new_secret
 
 __all__ = ["LiveMeeting", "MeetingService", "Refused", "Session", "shutting_down"]
@@ -86,6 +86,17 @@ class Refused(Exception):
         self.close_code = close_code
         self.reason = reason
         self.message = message
+
+
+@contextlib.contextmanager
+def _history_kept_going(meeting_id: str) -> Iterator[None]:
+    """A leave or an end that history (or the room's state) cannot record, the disk being
+    full, still happens: the people in the meeting are told, and the next start closes what
+    history left open."""
+    try:
+        yield
+    except StoreFull as exc:
+        logger.warning("meeting %s: history not updated: %s", meeting_id, exc.message)
 
 
 def shutting_down() -> Refused:
@@ -301,15 +312,16 @@ class MeetingService:
                     participant_data(live.core.id, live.core.room_id, stay),
                     now,
                 )
-                await self._store.record_join(
-                    live.core.id,
-                    claims.participant_id,
-                    claims.nickname,
-                    claims.role,
-                    now,
-                    [joined_event],
-                )
-                self.outbox_written()
+                with _history_kept_going(live.core.id):
+                    await self._store.record_join(
+                        live.core.id,
+                        claims.participant_id,
+                        claims.nickname,
+                        claims.role,
+                        now,
+                        [joined_event],
+                    )
+                    self.outbox_written()
             old = live.sessions.get(claims.participant_id)
             if old is not None and old is not session:
                 old.close(ByeReason.REPLACED, CloseCode.NORMAL)
@@ -624,8 +636,9 @@ class MeetingService:
                             )
                         ]
                     )
-                    await self._store.record_leave(core.id, pid, now, reason, left)
-                    self.outbox_written()
+                    with _history_kept_going(core.id):
+                        await self._store.record_leave(core.id, pid, now, reason, left)
+                        self.outbox_written()
                     await live.media.remove_peer(out.message.participant_id)
                 if out.to is not None:
                     target = live.sessions.get(out.to)
@@ -647,7 +660,8 @@ class MeetingService:
                     with contextlib.suppress(NotFound):
                         await self._rooms.rotate_links(core.room_id, [out.role])
             elif isinstance(out, Ended):
-                await self._end_in_store(core.id, now, out.reason.value)
+                with _history_kept_going(core.id):
+                    await self._end_in_store(core.id, now, out.reason.value)
                 live.stays.clear()
                 await live.media.close()
                 self._live.pop(core.room_id, None)
@@ -690,4 +704,5 @@ class MeetingService:
     async def _tell_room_empty(self, live: LiveMeeting) -> None:
         if not live.room_told_empty:
             live.room_told_empty = True
-            await self._rooms.room_empty(live.core.room_id)
+            with _history_kept_going(live.core.id):
+                await self._rooms.room_empty(live.core.room_id)

@@ -31,7 +31,7 @@ from .events import TEST_EVENT, event
 from .models import DeliveryRecord, DeliveryStatus, DueDelivery, WebhookRecord
 from .pagination import decode_cursor
 from .schemas import WebhookCreate, WebhookUpdate
-from .store import Page, Store
+from .store import Page, Store, StoreFull
 from .tokens import new_secret
 from .webhook_signature import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 
@@ -242,7 +242,11 @@ class WebhookService:
                 self._wake.clear()
                 if pruned_at is None or self._clock.now() - pruned_at >= PRUNE_EVERY:
                     pruned_at = self._clock.now()
-                    gone = await self._store.prune_deliveries(pruned_at - LOG_RETENTION)
+                    try:
+                        gone = await self._store.prune_deliveries(pruned_at - LOG_RETENTION)
+                    except StoreFull as exc:  # pruning is housekeeping: deliveries go on
+                        logger.warning("webhook log not pruned: %s", exc.message)
+                        gone = 0
                     if gone:
                         logger.info("webhook log: %d finished deliveries pruned", gone)
                 started = await self._start_due()

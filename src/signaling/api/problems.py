@@ -10,7 +10,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ..errors import MeetboxError
+from ..errors import InsufficientStorage, MeetboxError
+from ..store import StoreFull
 
 __all__ = [
     "PROBLEM_TYPE_BASE",
@@ -102,6 +103,19 @@ def install_problem_handlers(app: FastAPI) -> None:
             exc.status_code, slug, title, str(exc.detail), headers=dict(exc.headers or {})
         )
 
+    async def on_store_full(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, StoreFull)
+        # Not a bug: no traceback. The operator learns what to do from the message.
+        logger.warning("%s %s not saved: %s", request.method, request.url.path, exc.message)
+        return await on_meetbox_error(
+            request,
+            InsufficientStorage(
+                "the server's disk is full, so nothing can be saved; its operator has to free "
+                "space in meetbox's data dir (old recordings are usually the bulk). Reading "
+                "still works."
+            ),
+        )
+
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
         logger.exception("unhandled error on %s %s", request.method, request.url.path)
         return problem_response(
@@ -109,6 +123,7 @@ def install_problem_handlers(app: FastAPI) -> None:
         )
 
     app.add_exception_handler(MeetboxError, on_meetbox_error)
+    app.add_exception_handler(StoreFull, on_store_full)
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(StarletteHTTPException, on_http_error)
     app.add_exception_handler(Exception, on_unexpected)

@@ -43,6 +43,7 @@ from ..protocol import (
 from ..ratelimit import TokenBucket
 from ..recordings import Viewer
 from ..services import Services
+from ..store import StoreFull
 from ..tokens import ParticipantClaims, verify_participant_token
 
 __all__ = [
@@ -238,6 +239,15 @@ async def _admit(
         return None
     except Refused as exc:
         _refuse(session, exc, message.ref)
+        return None
+    except StoreFull as exc:  # the meeting or the join could not be recorded
+        logger.warning("a join was refused: %s", exc.message)
+        refusal = Refused(
+            CloseCode.INTERNAL_ERROR,
+            "insufficient_storage",
+            "the server's disk is full, so the meeting cannot be joined now; try again later",
+        )
+        _refuse(session, refusal, message.ref)
         return None
     session.close(None, CloseCode.POLICY_VIOLATION, "the first message must be join or resume")
     return None
