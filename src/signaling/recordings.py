@@ -27,7 +27,14 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from .clock import Clock
-from .errors import Conflict, Forbidden, MeetboxError, NotFound, ServiceUnavailable
+from .errors import (
+    Conflict,
+    Forbidden,
+    InsufficientStorage,
+    MeetboxError,
+    NotFound,
+    ServiceUnavailable,
+)
 from .events import event
 from .meetings import MeetingService
 from .models import RecordingRecord, RecordingStatus, Role, RoomRecord
@@ -41,7 +48,7 @@ from .schemas import (
     RecordingPreset,
     RecordingStart,
 )
-from .store import Page, Store
+from .store import Page, Store, StoreFull
 from .tokens import issue_participant_token, new_secret, sha256_hex
 
 __all__ = [
@@ -71,12 +78,8 @@ RECORDER_TOKEN_TTL = timedelta(minutes=2)
 MAX_REPORT_BYTES = 4096
 #: The error of an aborted recording.
 NOTHING_RECORDED = "stopped before anything was recorded"
-
-
-class InsufficientStorage(MeetboxError):
-    status = 507
-    slug = "insufficient-storage"
-    title = "Not enough disk space"
+#: Seconds between tries to save how a recording ended when the disk was full.
+END_RETRY_INTERVAL = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,6 +231,9 @@ class _Run:
     finished: bool = False
     killer: asyncio.Task[None] | None = None
     done: asyncio.Event = field(default_factory=asyncio.Event)
+    #: How it ended, when that could not be saved yet (the disk was full): the record as
+    #: reported, its status and the keyword arguments of ``_end``.
+    unsaved_end: tuple[RecordingRecord, RecordingStatus, dict[str, str | None]] | None = None
 
 
 def _describe_exit(code: int) -> str:
@@ -267,6 +273,9 @@ class RecordingService:
         #: Called after webhook events were written to the outbox (wakes the deliverer).
         self.outbox_written: Callable[[], None] = lambda: None
         self._changed = asyncio.Condition()
+        #: Seconds between tries to save a recording's end on a full disk.
+        self.end_retry_interval = END_RETRY_INTERVAL
+        self._stopping = asyncio.Event()
 
     # -- representation --------------------------------------------------------------------
 
@@ -596,7 +605,11 @@ class RecordingService:
             rec = await self._store.get_recording(run.recording_id)
             if rec is not None and rec.status in (RecordingStatus.STARTING, RecordingStatus.ACTIVE):
                 rec.status = RecordingStatus.ENDING
-                await self._save(rec, "recording.updated")
+                try:
+                    await self._save(rec, "recording.updated")
+                except StoreFull as exc:  # it is stopping all the same; its end is saved later
+                    logger.warning("recording %s: ending not saved: %s", rec.id, exc.message)
+                    return
                 self._tell(rec)
 
     def check_stop_deadlines(self) -> None:
@@ -677,11 +690,14 @@ class RecordingService:
             async for report in run.process.reports():
                 try:
                     await self._on_report(run, report)
+                except StoreFull as exc:
+                    logger.warning("recording %s: report not saved: %s", run.recording_id, exc)
                 except Exception:
                     logger.exception("recording %s: report not handled", run.recording_id)
             code = await run.process.wait()
             if not run.finished:
                 await self._exited(run, code)
+            await self._save_end_when_possible(run)
         finally:
             run.finished = True
             run.done.set()
@@ -719,7 +735,7 @@ class RecordingService:
             elif kind == "complete":
                 run.finished = True
                 reason = str(report.get("reason") or "stopped")[:64]
-                await self._end(rec, RecordingStatus.COMPLETE, end_reason=reason)
+                await self._conclude(run, rec, RecordingStatus.COMPLETE, end_reason=reason)
             elif kind == "failed":
                 run.finished = True
                 error = str(report.get("error") or "the recorder failed")[:500]
@@ -727,7 +743,7 @@ class RecordingService:
                 if run.stop_requested and not run.became_active:
                     status = RecordingStatus.ABORTED
                     error = NOTHING_RECORDED
-                await self._end(rec, status, error=error)
+                await self._conclude(run, rec, status, error=error)
 
     async def _exited(self, run: _Run, code: int) -> None:
         for path in _temporaries(run.output):  # it died before moving them into place
@@ -737,14 +753,47 @@ class RecordingService:
             if rec is None or not rec.status.live:
                 return
             if run.stop_requested and not run.became_active:
-                await self._end(rec, RecordingStatus.ABORTED, error=NOTHING_RECORDED)
+                await self._conclude(run, rec, RecordingStatus.ABORTED, error=NOTHING_RECORDED)
             else:
-                await self._end(
+                await self._conclude(
+                    run,
                     rec,
                     RecordingStatus.FAILED,
                     error=f"the recorder stopped unexpectedly ({_describe_exit(code)}); the "
                     "file plays up to its last complete fragment",
                 )
+
+    async def _conclude(
+        self, run: _Run, rec: RecordingRecord, status: RecordingStatus, **how: str | None
+    ) -> None:
+        """End the recording; on a full disk, remember how, to save it once there is room
+        (see :meth:`_save_end_when_possible`)."""
+        try:
+            await self._end(rec, status, **how)
+        except StoreFull as exc:
+            logger.warning(
+                "recording %s: its end (%s) could not be saved yet: %s",
+                rec.id,
+                status.value,
+                exc.message,
+            )
+            run.unsaved_end = (rec, status, how)
+
+    async def _save_end_when_possible(self, run: _Run) -> None:
+        """Try again every ``end_retry_interval`` s until the end is saved (with its webhook
+        event), or the server stops: the next start then closes it (``recover``)."""
+        while run.unsaved_end is not None and not self._stopping.is_set():
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.end_retry_interval):
+                    await self._stopping.wait()
+            rec, status, how = run.unsaved_end
+            async with self._lock:
+                current = await self._store.get_recording(run.recording_id)
+                if current is None or not current.status.live:
+                    return
+                with contextlib.suppress(StoreFull):
+                    await self._end(rec, status, **how)
+                    run.unsaved_end = None
 
     async def _end(
         self,
@@ -896,6 +945,7 @@ class RecordingService:
 
     async def shutdown(self, deadline: float = 20.0) -> None:
         """Stop every recording and give the recorders ``deadline`` seconds to finish."""
+        self._stopping.set()
         runs = list(self._runs.values())
         for run in runs:
             if not run.stop_requested:
