@@ -38,6 +38,7 @@ from .errors import (
 from .events import event
 from .meetings import MeetingService
 from .models import RecordingRecord, RecordingStatus, Role, RoomRecord
+from .orphans import OrphanRecorder, find_recorders
 from .pagination import decode_cursor, encode_cursor
 from .protocol import RecordingState
 from .rooms import RoomService
@@ -234,6 +235,8 @@ class _Run:
     #: How it ended, when that could not be saved yet (the disk was full): the record as
     #: reported, its status and the keyword arguments of ``_end``.
     unsaved_end: tuple[RecordingRecord, RecordingStatus, dict[str, str | None]] | None = None
+    #: The recorder of a previous server, still finishing its file (see :meth:`recover`).
+    adopted: OrphanRecorder | None = None
 
 
 def _describe_exit(code: int) -> str:
@@ -904,14 +907,12 @@ class RecordingService:
 
     async def recover(self) -> int:
         """Close recordings a previous process left under way: complete if its recorder
-        finished the file (its sidecar says so), failed otherwise; the file stays. And
-        remove the temporary files of recorders that died before moving them into place
-        (one of a previous server still finishing its file only loses its faststart copy:
-        it keeps the fragmented file, which plays)."""
-        with contextlib.suppress(OSError):
-            for suffix in _TEMPORARY_SUFFIXES:
-                for path in self.settings.directory.glob(f"rec_*.mp4{suffix}"):
-                    path.unlink(missing_ok=True)
+        finished the file (its sidecar says so), failed otherwise; the file stays. A
+        recorder still finishing its file (it outlived its server) is followed instead, as
+        if it were this server's: the recording stays ``ending`` until it exits, then ends
+        as its sidecar says (one ``recording.ended``, the right one); it is killed, the
+        recording failed, only if its files stop growing for ``stop_timeout``. And remove
+        the temporary files of recorders that are gone."""
         under_way = [RecordingStatus.STARTING, RecordingStatus.ACTIVE, RecordingStatus.ENDING]
         left: list[RecordingRecord] = []
         after: tuple[str, str] | None = None
@@ -921,16 +922,17 @@ class RecordingService:
             if page.next_after is None:
                 break
             after = page.next_after
+        finals = {rec.id: self._final_of(rec) for rec in left}
+        unsure = [self.path(rec) for rec in left if not finals[rec.id]]
+        alive = await asyncio.to_thread(find_recorders, unsure)
         for rec in left:
-            final: dict[str, Any] = {}
-            with contextlib.suppress(OSError, ValueError):
-                loaded = json.loads(self._sidecar(rec).read_text())
-                if isinstance(loaded, dict):
-                    final = loaded
+            final = finals[rec.id]
             duration = _number(final.get("duration_s"))
             if duration is not None:
                 rec.duration_s = round(duration, 3)
-            if final.get("event") == "complete":
+            if self.path(rec) in alive:
+                await self._adopt(rec, alive[self.path(rec)])
+            elif final.get("event") == "complete":
                 reason = str(final.get("reason") or "stopped")[:64]
                 await self._end(rec, RecordingStatus.COMPLETE, end_reason=reason)
             elif final.get("event") == "failed":
@@ -941,11 +943,57 @@ class RecordingService:
                 if self.path(rec).is_file():
                     error += "; the file plays up to its last complete fragment"
                 await self._end(rec, RecordingStatus.FAILED, error=error)
+        with contextlib.suppress(OSError):
+            kept = {path for output in alive for path in _temporaries(output)}
+            for suffix in _TEMPORARY_SUFFIXES:
+                for path in self.settings.directory.glob(f"rec_*.mp4{suffix}"):
+                    if path not in kept:
+                        path.unlink(missing_ok=True)
         return len(left)
+
+    def _final_of(self, rec: RecordingRecord) -> dict[str, Any]:
+        """The final event in the recording's sidecar, or ``{}``."""
+        with contextlib.suppress(OSError, ValueError):
+            loaded = json.loads(self._sidecar(rec).read_text())
+            if isinstance(loaded, dict):
+                return loaded
+        return {}
+
+    async def _adopt(self, rec: RecordingRecord, pid: int) -> None:
+        logger.info(
+            "recording %s: its recorder (pid %d) outlived the server and is finishing the file",
+            rec.id,
+            pid,
+        )
+        orphan = OrphanRecorder(pid, self.path(rec))
+        run = _Run(rec.id, rec.room_id, rec.meeting_id, orphan, self.path(rec))
+        run.adopted = orphan
+        run.stop_requested = True
+        run.became_active = rec.started_at is not None
+        run.finishing_bytes = _finishing_bytes(run.output)
+        run.kill_at = self._clock.now() + timedelta(seconds=self.settings.stop_timeout)
+        self._runs[rec.id] = run
+        if rec.status is not RecordingStatus.ENDING:
+            rec.status = RecordingStatus.ENDING
+            await self._save(rec, "recording.updated")
+        run.task = asyncio.create_task(self._watch(run), name=f"recorder-{rec.id}")
+        run.killer = asyncio.create_task(self._kill_when_stuck(run))
 
     async def shutdown(self, deadline: float = 20.0) -> None:
         """Stop every recording and give the recorders ``deadline`` seconds to finish."""
         self._stopping.set()
+        # A previous server's recorders were never this one's to stop: they go on finishing
+        # their files, and the next start follows them.
+        followed: list[asyncio.Task[None]] = []
+        for run in [r for r in self._runs.values() if r.adopted is not None]:
+            for task in (run.task, run.killer):
+                if task is not None:
+                    task.cancel()
+                    followed.append(task)
+            assert run.adopted is not None
+            run.adopted.forget()
+            self._runs.pop(run.recording_id, None)
+        await asyncio.gather(*followed, return_exceptions=True)
         runs = list(self._runs.values())
         for run in runs:
             if not run.stop_requested:
