@@ -40,6 +40,11 @@ def _parser() -> argparse.ArgumentParser:
     serve_p.add_argument("--public-url", help="URL people reach this server at; used in room links")
     serve_p.add_argument("--public-ip", help="IP address to advertise in media candidates")
     serve_p.add_argument("--rtc-ports", help="UDP port range for media, e.g. 40000-40999")
+    serve_p.add_argument(
+        "--rtc-ips",
+        help="comma-separated local addresses to gather media candidates on, e.g. 127.0.0.1"
+        " (default: every interface's but loopback)",
+    )
     serve_p.add_argument("--ice-servers", help="comma-separated stun:/turn: URLs handed to clients")
     serve_p.add_argument(
         "--webhook-hosts", help="comma-separated hosts webhook URLs may point at (default: any)"

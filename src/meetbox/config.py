@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from sfu.ports import parse_port_range
+from sfu.ports import parse_addresses, parse_port_range
 
 __all__ = ["CLI_KEYS", "ConfigError", "Settings", "load_settings"]
 
@@ -35,6 +35,9 @@ class Settings:
     public_ip: str | None = None
     #: "40000-40999": every media socket binds inside it.
     rtc_ports: str | None = None
+    #: Local addresses media gathers host candidates on (default: every interface's but
+    #: loopback).
+    rtc_ips: tuple[str, ...] = ()
     #: stun:/turn:/turns: URLs handed to clients.
     ice_servers: tuple[str, ...] = ()
     #: coturn ``static-auth-secret``: TURN URLs get time-limited credentials made from it.
@@ -63,6 +66,7 @@ _FILE_KEYS = (
     "log_level",
     "public_ip",
     "rtc_ports",
+    "rtc_ips",
     "ice_servers",
     "webhook_hosts",
     "max_recordings",
@@ -111,6 +115,15 @@ def _coerce(name: str, value: Any, source: str) -> Any:
                     f"{source}: ICE server {url!r} must start with stun:, turn: or turns:"
                 )
         return urls
+    if name == "rtc_ips":
+        if isinstance(value, list | tuple) and all(isinstance(a, str) for a in value):
+            value = ",".join(value)
+        if not isinstance(value, str):
+            raise ConfigError(f"{source}: rtc_ips is a list of IP addresses")
+        try:
+            return parse_addresses(value)
+        except ValueError as exc:
+            raise ConfigError(f"{source}: {exc}") from None
     if name == "webhook_hosts":
         hosts = value.split(",") if isinstance(value, str) else value
         if not isinstance(hosts, list | tuple) or not all(isinstance(h, str) for h in hosts):

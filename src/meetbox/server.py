@@ -183,6 +183,7 @@ def _exit_now(sig: int) -> None:
 
 async def _serve(settings: Settings) -> None:
     ports.install(ports.parse_port_range(settings.rtc_ports) if settings.rtc_ports else None)
+    ports.install_host_addresses(settings.rtc_ips or None)
     store = await SqliteStore.open(settings.db_path)
     try:
         services = await build_services(

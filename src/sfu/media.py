@@ -27,6 +27,7 @@ from aiortc import (
     MediaStreamTrack,
     RTCBundlePolicy,
     RTCConfiguration,
+    RTCIceCandidate,
     RTCIceServer,
     RTCPeerConnection,
     RTCRtpCodecCapability,
@@ -56,15 +57,16 @@ from aiortc.sdp import SessionDescription, candidate_from_sdp
 from .background import log_failure
 from .egress import Egress
 from .forwarding import KeyframeThrottle, PacketHistory, SentPacket, StreamRewriter
+from .guard import install as _guard_media_sockets
 from .keyframes import H264_IDR, H264_SPS, h264_start, vp8_keyframe
 from .rtpwrite import abs_send_time_element, audio_level_element, element
 from .speaker import ActiveSpeaker
 from .stats import STATS
-from .stunguard import install as _guard_stun
 
-_guard_stun()
+_guard_media_sockets()
 
 __all__ = [
+    "MAX_PENDING_CANDIDATES",
     "MAX_PUBLISHED_TRACKS",
     "MediaError",
     "MediaListener",
@@ -81,6 +83,9 @@ MAX_PUBLISHED_TRACKS = 4
 SOURCES = ("microphone", "camera", "screen", "screen_audio")
 #: Seconds to wait for a closed peer connection's tasks to finish.
 CLOSE_WAIT = 5.0
+#: Trickled candidates held per connection until it can take them (it has the remote
+#: description: the publisher once the client's offer is in, the subscriber once answered).
+MAX_PENDING_CANDIDATES = 32
 URI_MID = "urn:ietf:params:rtp-hdrext:sdes:mid"
 URI_ABS_SEND_TIME = "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"
 URI_AUDIO_LEVEL = "urn:ietf:params:rtp-hdrext:ssrc-audio-level"
@@ -423,7 +428,18 @@ class MediaPeer:
         self._seen_mids: set[str] = set()
         self._sources: dict[str, str] = {}
         self._negotiating = False
-        self._again = False
+        #: Changes to the subscriber's m-lines so far, and how many the last offer carried:
+        #: a change during a negotiation makes one more offer after the answer, and no
+        #: change none.
+        self._changes = 0
+        self._offered = -1
+        #: The offer waiting for its answer, as sent (SDP, mid -> track id).
+        self._outstanding: tuple[str, dict[str, str]] | None = None
+        #: ``ice_candidate``s that came before their connection could take them.
+        self._early: dict[str, list[RTCIceCandidate | None]] = {
+            "publisher": [],
+            "subscriber": [],
+        }
         self._closed = False
         #: The fast way out to this participant's subscriber connection, once connected.
         self.egress: Egress | None = None
@@ -466,6 +482,7 @@ class MediaPeer:
             raise MediaError("invalid_sdp", f"the offer could not be used: {exc}"[:300]) from None
         mids = {t.mid for t in self.publisher.getTransceivers()}
         self._sources = {m: v for m, v in self._sources.items() if m in mids}  # bounded
+        await self._add_early_candidates("publisher")
         self._sync_published()
         answer_sdp = self.publisher.localDescription.sdp
         if not _has_candidates(answer_sdp):
@@ -557,6 +574,7 @@ class MediaPeer:
         else:
             transceiver = self.subscriber.addTransceiver(relay, direction="sendonly")
             rewriter = StreamRewriter(transceiver.sender._ssrc, 1, 0, step)
+        self._changes += 1
         transceiver.sender._stream_id = track.info.participant_id
         codec = track.codec
         transceiver.setCodecPreferences(
@@ -583,6 +601,7 @@ class MediaPeer:
             forward.track.remove_forward(forward)
             forward.transceiver.direction = "inactive"
             self._spare[forward.transceiver] = forward.rewriter
+            self._changes += 1
 
     def _rtcp_handler(
         self, forward: Forward
@@ -604,17 +623,29 @@ class MediaPeer:
         return handle
 
     async def negotiate(self) -> None:
-        """Offer the subscriber connection again (one offer in flight at a time)."""
-        if self._closed:
-            return
-        if self._negotiating:
-            self._again = True
+        """Offer the subscriber connection again if its m-lines changed since the last offer.
+        One offer is in flight at a time: changes meanwhile go into a single next offer, once
+        the client answered. A failure is logged (the session goes on)."""
+        if self._closed or self._negotiating or self._offered == self._changes:
             return
         if not self.subscriber.getTransceivers():
             return  # nothing to receive yet
         self._negotiating = True
-        offer = await self.subscriber.createOffer()
-        await self.subscriber.setLocalDescription(offer)
+        changes = self._changes
+        try:
+            offer = await self.subscriber.createOffer()
+            await self.subscriber.setLocalDescription(offer)
+        except Exception as exc:
+            self._negotiating = False
+            if not self._closed:
+                logger.warning(
+                    "%s: subscriber renegotiation failed: %s: %s",
+                    self.id,
+                    type(exc).__name__,
+                    str(exc)[:200],
+                )
+            return
+        self._offered = changes
         sdp = self.subscriber.localDescription.sdp
         if not _has_candidates(sdp):
             logger.warning("%s: no free media port for the subscriber connection", self.id)
@@ -623,9 +654,14 @@ class MediaPeer:
             for track_id, f in self.incoming.items()
             if f.transceiver.mid is not None
         }
-        self.room.listener.subscribe_offer(
-            self.id, advertise_public_ip(sdp, self.room.public_ip), tracks
-        )
+        self._outstanding = (advertise_public_ip(sdp, self.room.public_ip), tracks)
+        self.room.listener.subscribe_offer(self.id, *self._outstanding)
+
+    def offer_again(self) -> None:
+        """Send the offer still waiting for an answer once more: the client came back on a
+        new socket (a resume) and may never have seen it."""
+        if self._outstanding is not None and not self._closed:
+            self.room.listener.subscribe_offer(self.id, *self._outstanding)
 
     async def subscribe_answer(self, sdp: str) -> None:
         if not self._negotiating:
@@ -642,29 +678,57 @@ class MediaPeer:
                 if connected:  # else: when it connects (_connection_changed)
                     forward.track.request_keyframe(now)
         self._negotiating = False
-        if self._again:
-            self._again = False
-            await self.negotiate()
+        self._outstanding = None
+        await self._add_early_candidates("subscriber")
+        await self.negotiate()  # whatever changed while this offer was out
 
     async def add_ice_candidate(
         self, target: str, candidate: str, sdp_mid: str | None, sdp_mline_index: int | None
     ) -> None:
         """A trickled candidate from the client for its ``publisher`` or ``subscriber``
-        connection; an empty candidate marks the end of the client's candidates."""
+        connection; an empty candidate marks the end of the client's candidates. One that
+        comes before its connection has the remote description is held (up to
+        :data:`MAX_PENDING_CANDIDATES`) and added once it has."""
         pc = self.publisher if target == "publisher" else self.subscriber
         text = candidate.removeprefix("candidate:").strip()
-        try:
-            if not text:
-                await pc.addIceCandidate(None)
-                return
-            ice = candidate_from_sdp(text)
+        ice: RTCIceCandidate | None = None
+        if text:
+            try:
+                ice = candidate_from_sdp(text)
+            except Exception as exc:
+                raise MediaError(
+                    "invalid_candidate", f"the candidate could not be read: {exc}"[:200]
+                ) from None
             ice.sdpMid = sdp_mid
             ice.sdpMLineIndex = sdp_mline_index
+            if sdp_mid is None and sdp_mline_index is None:
+                raise MediaError("invalid_candidate", "give sdp_mid or sdp_mline_index")
+        if pc.remoteDescription is None:
+            early = self._early[target]
+            if len(early) >= MAX_PENDING_CANDIDATES:
+                raise MediaError(
+                    "too_many_candidates",
+                    f"at most {MAX_PENDING_CANDIDATES} candidates are held for a connection "
+                    "that has no remote description yet",
+                )
+            early.append(ice)
+            return
+        try:
             await pc.addIceCandidate(ice)
         except Exception as exc:
             raise MediaError(
                 "invalid_candidate", f"the candidate could not be used: {exc}"[:200]
             ) from None
+
+    async def _add_early_candidates(self, target: str) -> None:
+        """Add the candidates held for ``target`` now that its connection can take them."""
+        pc = self.publisher if target == "publisher" else self.subscriber
+        early, self._early[target] = self._early[target], []
+        for ice in early:
+            try:
+                await pc.addIceCandidate(ice)
+            except Exception as exc:
+                logger.info("%s: a held %s candidate could not be used: %s", self.id, target, exc)
 
     def open_egress(self, dtls: RTCDtlsTransport) -> Egress | None:
         """(Re)open the egress to this subscriber over ``dtls``; None while it cannot be used."""
@@ -786,7 +850,7 @@ class MediaRoom:
         for peer in self.peers.values():
             if peer is not track.owner:
                 peer.add_forward(track)
-                task = asyncio.ensure_future(peer.negotiate())
+                task = asyncio.ensure_future(peer.negotiate())  # logs its own failures
                 task.add_done_callback(log_failure)
 
     def track_removed(self, track: PublishedTrack) -> None:
@@ -796,7 +860,7 @@ class MediaRoom:
         for other in self.peers.values():
             if other.incoming.get(track.info.id) is not None:
                 other.remove_forward(track.info.id)
-                task = asyncio.ensure_future(other.negotiate())
+                task = asyncio.ensure_future(other.negotiate())  # logs its own failures
                 task.add_done_callback(log_failure)
         self.listener.track_unpublished(track.info)
 

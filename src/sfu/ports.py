@@ -3,7 +3,8 @@
 aioice binds its host candidate sockets (and TURN client sockets) to port 0. When a range is
 configured, :func:`install` gives ``aioice.ice`` and ``aioice.turn`` an ``asyncio`` whose
 running loop binds those sockets to the next free port of the range instead. aioice is
-pinned exactly; this is the one place that relies on how it binds.
+pinned exactly; this is the one place that relies on how it binds, and on which addresses
+it gathers host candidates on (:func:`install_host_addresses`, ``--rtc-ips``).
 
 :class:`PortRange` is the sans-I/O part: it hands out ports round-robin, so a port freed by
 a participant who left is not reused at once.
@@ -12,6 +13,7 @@ a participant who left is not reused at once.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import socket
 import types
 from typing import Any
@@ -19,7 +21,17 @@ from typing import Any
 import aioice.ice
 import aioice.turn
 
-__all__ = ["PortRange", "PortsExhausted", "install", "parse_port_range"]
+__all__ = [
+    "PortRange",
+    "PortsExhausted",
+    "install",
+    "install_host_addresses",
+    "parse_addresses",
+    "parse_port_range",
+]
+
+#: aioice's own choice of host addresses (every interface's, loopback left out).
+_AIOICE_HOST_ADDRESSES = aioice.ice.get_host_addresses
 
 
 class PortsExhausted(OSError):
@@ -86,6 +98,38 @@ class _RangeLoop:
         raise PortsExhausted(
             f"no free UDP port in {self._ports.first}-{self._ports.last} on {host}"
         )
+
+
+def parse_addresses(text: str) -> tuple[str, ...]:
+    """``--rtc-ips``: comma-separated IPv4/IPv6 addresses, normalised; ValueError if one is not
+    an address (a host name is not taken: candidates carry addresses)."""
+    addresses = []
+    for item in text.split(","):
+        item = item.strip()
+        if not item:
+            continue
+        try:
+            addresses.append(str(ipaddress.ip_address(item)))
+        except ValueError:
+            raise ValueError(f"rtc_ips holds IP addresses, and {item!r} is not one") from None
+    if not addresses:
+        raise ValueError("rtc_ips names no address")
+    return tuple(dict.fromkeys(addresses))
+
+
+def install_host_addresses(addresses: tuple[str, ...] | None) -> None:
+    """Gather host candidates on exactly ``addresses`` (``--rtc-ips``), loopback included if
+    named; ``None`` restores aioice's choice (every interface but loopback). Each connection
+    still takes only the families it asks for."""
+    if addresses is None:
+        aioice.ice.get_host_addresses = _AIOICE_HOST_ADDRESSES
+        return
+    chosen = addresses
+
+    def get_host_addresses(use_ipv4: bool, use_ipv6: bool) -> list[str]:
+        return [a for a in chosen if (use_ipv6 if ":" in a else use_ipv4)]
+
+    aioice.ice.get_host_addresses = get_host_addresses
 
 
 def install(ports: PortRange | None) -> None:

@@ -3,7 +3,8 @@ attribute increment; no locks, one event loop) and read by whoever reports them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 
 __all__ = ["STATS", "RelayStats"]
 
@@ -21,8 +22,9 @@ class RelayStats:
     retransmitted_packets: int = 0
     #: Keyframe requests (PLI) sent upstream to publishers.
     keyframe_requests: int = 0
-    #: STUN messages on media ports that could not be parsed, dropped (:mod:`sfu.stunguard`).
-    malformed_stun: int = 0
+    #: Datagrams on media ports dropped before DTLS/SRTP, by reason (:class:`sfu.guard.Drop`
+    #: values: from strangers, empty, oversize, malformed STUN, ...).
+    dropped_datagrams: Counter[str] = field(default_factory=Counter)
 
 
 #: The process's relay counters (one process serves its rooms on one loop).

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -178,6 +179,47 @@ class LiveMeeting:
 
 #: How long a kicked participant's token stays refused: longer than any token lives.
 REVOCATION_TTL = timedelta(hours=1)
+#: Resume tokens that no longer work, remembered (the latest ones) to say why not.
+MAX_SPENT_RESUME_TOKENS = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class _Spent:
+    """Why a resume token no longer works: the refusal to answer with."""
+
+    close_code: CloseCode
+    code: str
+    message: str
+
+
+_RESUME_USED = _Spent(
+    CloseCode.UNAUTHORIZED,
+    "resume_used",
+    "this resume token was already used (each works once) or a newer session of yours "
+    "replaced it; resume with the token from your latest joined",
+)
+_KICKED = _Spent(CloseCode.REFUSED, "kicked", "a moderator removed you from this meeting")
+_MEETING_ENDED = _Spent(CloseCode.REFUSED, "meeting_ended", "the meeting has ended")
+_UNKNOWN_RESUME = _Spent(
+    CloseCode.UNAUTHORIZED,
+    "resume_expired",
+    "unknown resume token (its meeting is over, or the server restarted); join again with "
+    "a participant token",
+)
+
+
+def _left(reason: ByeReason) -> _Spent:
+    if reason is ByeReason.KICKED:
+        return _KICKED
+    if reason is ByeReason.TIMEOUT:
+        message = "the resume window passed before you came back"
+    else:
+        message = f"you are no longer in the meeting ({reason.value})"
+    return _Spent(
+        CloseCode.UNAUTHORIZED,
+        "resume_expired",
+        f"{message}; join again with a participant token",
+    )
 
 
 class MeetingService:
@@ -213,6 +255,8 @@ class MeetingService:
         self.on_started: Callable[[str], None] = lambda room_id: None
         #: Called with (room id, meeting id) when a meeting has ended.
         self.on_ended: Callable[[str, str], None] = lambda room_id, meeting_id: None
+        #: resume tokens that no longer work -> why (the latest few thousand)
+        self._spent: OrderedDict[str, _Spent] = OrderedDict()
 
     # -- queries ---------------------------------------------------------------------------
 
@@ -254,6 +298,12 @@ class MeetingService:
                     await live.media.remove_peer(pid)
             if live.core.ended is not None or self._live.get(live.core.room_id) is not live:
                 await live.media.close()
+        else:
+            # An offer sent while the socket was down went nowhere; without its answer no
+            # other offer can follow.
+            peer = live.media.peers.get(claims.participant_id)
+            if peer is not None:
+                peer.offer_again()
         return joined
 
     async def _admit(
@@ -264,7 +314,8 @@ class MeetingService:
                 raise shutting_down()
             now = self._clock.now()
             if await self._store.is_token_revoked(claims.token_id, now):
-                raise Refused(CloseCode.UNAUTHORIZED, "token_revoked", "this token was revoked")
+                # Only a kick revokes a participant token.
+                raise Refused(_KICKED.close_code, _KICKED.code, _KICKED.message)
             live = self._live.get(claims.room_id)
             present = live is not None and claims.participant_id in live.core.participants
             hidden = claims.recording_id is not None
@@ -326,11 +377,7 @@ class MeetingService:
             if old is not None and old is not session:
                 old.close(ByeReason.REPLACED, CloseCode.NORMAL)
             live.sessions[claims.participant_id] = session
-            live.resume_tokens = {
-                token: pid
-                for token, pid in live.resume_tokens.items()
-                if pid != claims.participant_id
-            }
+            self._spend(live, claims.participant_id, _RESUME_USED)
             resume_token = new_secret(18)
             live.resume_tokens[resume_token] = claims.participant_id
             me = live.core.participants[claims.participant_id]
@@ -380,11 +427,19 @@ class MeetingService:
                     else None,
                 )
                 return claims, await self.admit(claims, session, resumed=True)
-        raise Refused(
-            CloseCode.UNAUTHORIZED,
-            "resume_expired",
-            "the resume window has passed; join again with a participant token",
-        )
+        spent = self._spent.get(resume_token, _UNKNOWN_RESUME)
+        raise Refused(spent.close_code, spent.code, spent.message)
+
+    def _spend(self, live: LiveMeeting, participant_id: str | None, why: _Spent) -> None:
+        """The resume tokens of ``participant_id`` (everyone's, if ``None``) stop working;
+        remember why, to say so to whoever presents one."""
+        spent = [t for t, pid in live.resume_tokens.items() if participant_id in (None, pid)]
+        for token in spent:
+            del live.resume_tokens[token]
+            self._spent[token] = why
+            self._spent.move_to_end(token)
+        while len(self._spent) > MAX_SPENT_RESUME_TOKENS:
+            self._spent.popitem(last=False)
 
     async def act(
         self, room_id: str, participant_id: str, session: Session, action: MeetingAction
@@ -578,7 +633,14 @@ class MeetingService:
             await self.end(room_id, ByeReason.SERVER_SHUTTING_DOWN)
 
     async def room_deleted(self, room_id: str) -> None:
-        await self.end(room_id, ByeReason.ROOM_DELETED)
+        """The room is about to be deleted: end its meeting now, recorded while the room and
+        its history are still there. The room is not told it became empty (it is going)."""
+        async with self._lock:
+            live = self._live.get(room_id)
+            if live is None:
+                return
+            live.room_told_empty = True
+            await self._apply(live, live.core.end(ByeReason.ROOM_DELETED, self._clock.now()))
 
     # -- internals -------------------------------------------------------------------------
 
@@ -639,6 +701,7 @@ class MeetingService:
                     with _history_kept_going(core.id):
                         await self._store.record_leave(core.id, pid, now, reason, left)
                         self.outbox_written()
+                    self._spend(live, pid, _left(out.message.reason))
                     await live.media.remove_peer(out.message.participant_id)
                 if out.to is not None:
                     target = live.sessions.get(out.to)
@@ -660,6 +723,7 @@ class MeetingService:
                     with contextlib.suppress(NotFound):
                         await self._rooms.rotate_links(core.room_id, [out.role])
             elif isinstance(out, Ended):
+                self._spend(live, None, _MEETING_ENDED)
                 with _history_kept_going(core.id):
                     await self._end_in_store(core.id, now, out.reason.value)
                 live.stays.clear()
@@ -673,7 +737,10 @@ class MeetingService:
             await self._tell_room_empty(live)
         # Byes go out last, when history and the room already say what they announce.
         for session, reason in closing:
-            session.close(reason, CloseCode.NORMAL)
+            # A kicked person learns it from the close code too (4003, as a kicked rejoin).
+            session.close(
+                reason, CloseCode.REFUSED if reason is ByeReason.KICKED else CloseCode.NORMAL
+            )
 
     async def _end_in_store(self, meeting_id: str, now: datetime, reason: str) -> None:
         """Record the end, with ``participant.left`` for whoever was still in and

@@ -12,6 +12,7 @@ import os
 import time
 from dataclasses import dataclass
 
+from sfu.guard import Drop
 from sfu.stats import STATS
 
 from .services import Services
@@ -28,15 +29,21 @@ class Metric:
     kind: str  # "gauge" or "counter"
     help: str
     value: float
+    #: Label pairs of this sample; samples of one name follow each other under one HELP.
+    labels: tuple[tuple[str, str], ...] = ()
 
 
 def render(metrics: list[Metric]) -> str:
     lines: list[str] = []
+    previous = ""
     for m in metrics:
-        lines.append(f"# HELP {m.name} {m.help}")
-        lines.append(f"# TYPE {m.name} {m.kind}")
+        if m.name != previous:
+            lines.append(f"# HELP {m.name} {m.help}")
+            lines.append(f"# TYPE {m.name} {m.kind}")
+            previous = m.name
         value = int(m.value) if float(m.value).is_integer() else m.value
-        lines.append(f"{m.name} {value}")
+        labels = ",".join(f'{k}="{v}"' for k, v in m.labels)
+        lines.append(f"{m.name}{{{labels}}} {value}" if labels else f"{m.name} {value}")
     return "\n".join(lines) + "\n"
 
 
@@ -100,11 +107,15 @@ def collect(services: Services) -> list[Metric]:
             "Keyframe requests (PLI) sent to publishers.",
             STATS.keyframe_requests,
         ),
-        Metric(
-            "meetbox_stun_malformed_total",
-            "counter",
-            "STUN messages on media ports that could not be parsed (dropped).",
-            STATS.malformed_stun,
+        *(
+            Metric(
+                "meetbox_media_datagrams_dropped_total",
+                "counter",
+                "Datagrams on media ports dropped before DTLS/SRTP, by reason.",
+                STATS.dropped_datagrams[reason.value],
+                (("reason", reason.value),),
+            )
+            for reason in Drop
         ),
         Metric(
             "meetbox_asyncio_tasks",

@@ -1,23 +1,36 @@
 """The signaling wire protocol: JSON messages over the WebSocket at ``/ws``.
 
-Every client message is validated here (size cap, JSON, schema) before anything else sees
-it; :func:`parse_client_message` returns a typed message or raises :class:`ProtocolError`
-carrying what to do about it (reply with an ``error`` message, or close with a code). The
-catalogue and the sequences are documented in ``docs/signaling.md``.
+Every client message is validated here (size cap, nesting depth, JSON, schema) before
+anything else sees it; :func:`parse_client_message` returns a typed message or raises
+:class:`ProtocolError` carrying what to do about it (reply with an ``error`` message, or
+close with a code). It raises nothing else, whatever the input (the fuzz test in
+``tests/signaling/test_protocol_fuzz.py`` holds it to that). The catalogue and the sequences
+are documented in ``docs/signaling.md``.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime
 from enum import IntEnum, StrEnum
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StringConstraints,
+    TypeAdapter,
+    ValidationError,
+)
 
 from .models import Role
 
 __all__ = [
+    "MAX_DEPTH",
     "MAX_MESSAGE_BYTES",
     "ByeReason",
     "ClientMessage",
@@ -30,7 +43,11 @@ __all__ = [
 #: Largest client message accepted; bigger frames are closed with 1009 by the transport.
 MAX_MESSAGE_BYTES = 256 * 1024
 MAX_CHAT_CHARS = 2000
+MAX_REF_CHARS = 64
 MAX_SDP_CHARS = 128 * 1024
+#: Deepest nesting of arrays and objects accepted (no message needs more than 2); checked
+#: before parsing, as the JSON parser recurses per level.
+MAX_DEPTH = 16
 
 
 class CloseCode(IntEnum):
@@ -42,9 +59,11 @@ class CloseCode(IntEnum):
     POLICY_VIOLATION = 1008
     MESSAGE_TOO_BIG = 1009
     INTERNAL_ERROR = 1011
-    #: No valid ``join`` within the admission window, or a bad/expired/revoked token.
+    #: No valid ``join`` within the admission window, a bad or expired token, a nickname
+    #: with nothing visible, a used or expired resume token.
     UNAUTHORIZED = 4001
-    #: The room refuses joins: closed, expired, full, or this participant was kicked.
+    #: The room refuses joins: closed, expired, full, deleted, the meeting ended, or this
+    #: participant was kicked (also the close of a session that is kicked).
     REFUSED = 4003
 
 
@@ -73,8 +92,8 @@ class MediaKind(StrEnum):
 class ProtocolError(Exception):
     """A client message that cannot be handled.
 
-    ``close_code`` set: close the socket (the message was not even readable). Otherwise the
-    session answers an ``error`` message with ``code`` and goes on.
+    The session answers an ``error`` message with ``code``; then, if ``close_code`` is set
+    (the message was not even readable), it closes the socket with it, else it goes on.
     """
 
     def __init__(
@@ -93,7 +112,7 @@ class ProtocolError(Exception):
 class _In(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     #: Optional correlation id, echoed in the ``error`` that answers this message.
-    ref: Annotated[str, StringConstraints(max_length=64)] | None = None
+    ref: Annotated[str, StringConstraints(max_length=MAX_REF_CHARS)] | None = None
 
 
 Sdp = Annotated[str, StringConstraints(min_length=1, max_length=MAX_SDP_CHARS)]
@@ -102,7 +121,8 @@ ParticipantId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 
 class Join(_In):
     type: Literal["join"]
-    token: Annotated[str, StringConstraints(min_length=1, max_length=4096)]
+    #: May be empty here: an empty token is refused as a bad token (``invalid_token``).
+    token: Annotated[str, StringConstraints(max_length=4096)]
 
 
 class Resume(_In):
@@ -127,7 +147,7 @@ class Chat(_In):
 
 class RaiseHand(_In):
     type: Literal["raise_hand"]
-    raised: bool
+    raised: StrictBool
 
 
 class SetMute(_In):
@@ -135,7 +155,7 @@ class SetMute(_In):
 
     type: Literal["set_mute"]
     kind: MediaKind
-    muted: bool
+    muted: StrictBool
 
 
 class MuteParticipant(_In):
@@ -152,7 +172,7 @@ class Kick(_In):
     type: Literal["kick"]
     participant_id: ParticipantId
     #: Also give the speaker link a new secret so the old link cannot bring them back.
-    rotate_links: bool = False
+    rotate_links: StrictBool = False
 
 
 class EndMeeting(_In):
@@ -200,7 +220,7 @@ class IceCandidate(_In):
     target: Literal["publisher", "subscriber"]
     candidate: Annotated[str, StringConstraints(max_length=1024)]
     sdp_mid: Annotated[str, StringConstraints(max_length=64)] | None = None
-    sdp_mline_index: Annotated[int, Field(ge=0, le=64)] | None = None
+    sdp_mline_index: Annotated[StrictInt, Field(ge=0, le=64)] | None = None
 
 
 ClientMessage = Annotated[
@@ -242,6 +262,33 @@ _CLIENT_MODELS = (
 CLIENT_TYPES = frozenset(get_args(m.model_fields["type"].annotation)[0] for m in _CLIENT_MODELS)
 
 
+#: What the depth scan ignores: escapes (a backslash and the next character) and everything
+#: but quotes and brackets.
+_NOT_STRUCTURE = re.compile(r'\\.?|[^"\\\[\]{}]+', re.DOTALL)
+
+
+def too_deep(text: str, limit: int = MAX_DEPTH) -> bool:
+    """Whether arrays and objects nest more than ``limit`` deep in ``text`` (JSON or not;
+    brackets inside strings do not count). One pass, no recursion, stopping at the first
+    level too many: it runs before the parser, which recurses per level."""
+    if text.count("[") + text.count("{") <= limit:
+        return False  # not even that many brackets
+    depth = 0
+    in_string = False
+    for char in _NOT_STRUCTURE.sub("", text):
+        if char == '"':
+            in_string = not in_string
+        elif in_string:
+            continue
+        elif char in "[{":
+            depth += 1
+            if depth > limit:
+                return True
+        else:
+            depth -= 1
+    return False
+
+
 def parse_client_message(raw: str | bytes) -> ClientMessage:
     """The message in ``raw``, validated; :class:`ProtocolError` says why not."""
     if len(raw) > MAX_MESSAGE_BYTES:
@@ -252,9 +299,15 @@ def parse_client_message(raw: str | bytes) -> ClientMessage:
         )
     if isinstance(raw, bytes):
         raise ProtocolError("binary", "messages are JSON text frames", CloseCode.POLICY_VIOLATION)
+    if too_deep(raw):
+        raise ProtocolError(
+            "invalid_message",
+            f"arrays and objects may nest at most {MAX_DEPTH} deep",
+            CloseCode.POLICY_VIOLATION,
+        )
     try:
         data: Any = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise ProtocolError("invalid_json", "not valid JSON", CloseCode.POLICY_VIOLATION) from None
     if not isinstance(data, dict) or not isinstance(data.get("type"), str):
         raise ProtocolError(
@@ -262,7 +315,10 @@ def parse_client_message(raw: str | bytes) -> ClientMessage:
             "a message is a JSON object with a string 'type'",
             CloseCode.POLICY_VIOLATION,
         )
-    ref = data.get("ref") if isinstance(data.get("ref"), str) else None
+    ref = data.get("ref")
+    if not isinstance(ref, str) or len(ref) > MAX_REF_CHARS:
+        ref = None  # not echoed: an error must not send a client's 256 KiB back
+
     if data["type"] not in CLIENT_TYPES:
         raise ProtocolError("unknown_type", f"unknown message type {data['type'][:40]!r}", ref=ref)
     try:
@@ -270,7 +326,9 @@ def parse_client_message(raw: str | bytes) -> ClientMessage:
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first["loc"][1:]) or "message"
-        raise ProtocolError("invalid_message", f"{where}: {first['msg']}", ref=ref) from None
+        if len(where) > 64:  # an unknown key is the client's: not sent back whole
+            where = where[:61] + "..."
+        raise ProtocolError("invalid_message", f"{where}: {first['msg']}"[:300], ref=ref) from None
 
 
 # -- server -> client ---------------------------------------------------------------------

@@ -121,8 +121,8 @@ class RoomService:
         self._token_key = token_key
         self._token_ttl = token_ttl
         self._on_expiry_changed = on_expiry_changed or (lambda: None)
-        #: Called after a room is deleted while in use (``with_meeting=force``), so its
-        #: meeting can be ended for everyone.
+        #: Called just before a room is deleted, so its meeting (in use with
+        #: ``with_meeting=force``, or empty and waiting out its timeout) ends for everyone.
         self.on_deleted: Callable[[str], Awaitable[None]] | None = None
         #: The room's recordings, for the delete policies.
         self.recordings: RoomRecordings | None = None
@@ -285,13 +285,17 @@ class RoomService:
                             continue
                     logger.info("room %s will be deleted when its meeting ends", room_id)
                     return DeleteOutcome.SCHEDULED
+            # End its meeting first, while the room (and so the meeting's history) is still
+            # there to record meeting.ended in; even when nobody is in any more: a meeting
+            # waiting out its empty timeout ends now, as room_deleted, not 20 s later as
+            # empty.
+            if self.on_deleted is not None:
+                await self.on_deleted(room_id)
             deleted = event("room.deleted", room_id, self.represent(room), now)
             if await self._store.delete_room(room_id, room.version, [deleted]):
                 self.outbox_written()
                 logger.info("room %s deleted", room_id)
                 self._on_expiry_changed()
-                if room.in_use and self.on_deleted is not None:
-                    await self.on_deleted(room_id)
                 if with_recordings is DeletePolicyRecordings.FORCE and recordings is not None:
                     await recordings.delete_room_recordings(room_id)
                 return DeleteOutcome.DELETED

@@ -23,6 +23,7 @@ from pydantic import (
 )
 
 from .models import Role, RoomKind, RoomStatus
+from .text import visible_name
 
 __all__ = [
     "METADATA_MAX_BYTES",
@@ -83,8 +84,12 @@ _TEXT = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
 Name = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=_TEXT)
 ]
+#: Also refused: a nickname of nothing but invisible characters (zero-width spaces, bidi
+#: marks, ...), see :mod:`signaling.text`.
 Nickname = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50, pattern=_TEXT)
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=50, pattern=_TEXT),
+    AfterValidator(visible_name),
 ]
 ThemeId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 

@@ -112,10 +112,12 @@ def issue_participant_token(
 
 def verify_participant_token(key: bytes, token: str, now: datetime) -> ParticipantClaims:
     """The claims of ``token``, or :class:`TokenError` saying what is wrong with it."""
+    if not token:
+        raise TokenError("no token")
     if len(token) > MAX_TOKEN_BYTES:
         raise TokenError("token too long")
     parts = token.split(".")
-    if len(parts) != 3:
+    if len(parts) != 3 or not token.isascii():
         raise TokenError("token is not a JWT")
     try:
         header = json.loads(_b64d(parts[0]))

@@ -75,6 +75,15 @@ def test_media_settings() -> None:
     assert s.rtc_ports == "40000-40999" and s.public_ip == "203.0.113.7"
     assert s.ice_servers == ("stun:stun.example.com:3478", "turn:turn.example.com:3478")
     assert s.turn_secret == "s3cret"
+    assert s.rtc_ips == ()
+
+
+def test_rtc_ips_from_every_source(tmp_path: Path) -> None:
+    assert load_settings({"rtc_ips": "127.0.0.1, ::1"}, {}).rtc_ips == ("127.0.0.1", "::1")
+    assert load_settings({}, {"MEETBOX_RTC_IPS": "10.0.0.5"}).rtc_ips == ("10.0.0.5",)
+    toml = tmp_path / "meetbox.toml"
+    toml.write_text('rtc_ips = ["192.0.2.1", "192.0.2.2"]\n')
+    assert load_settings({"config": str(toml)}, {}).rtc_ips == ("192.0.2.1", "192.0.2.2")
 
 
 @pytest.mark.parametrize(
@@ -84,6 +93,8 @@ def test_media_settings() -> None:
         ({"rtc_ports": "500-600"}, "within 1024-65535"),
         ({"public_ip": "meet.example.com"}, "public_ip must be an IP address"),
         ({"ice_servers": "http://x"}, "must start with stun:, turn: or turns:"),
+        ({"rtc_ips": "localhost"}, "--rtc-ips: rtc_ips holds IP addresses, and 'localhost'"),
+        ({"rtc_ips": " , "}, "rtc_ips names no address"),
     ],
 )
 def test_bad_media_settings(cli: dict[str, str], message: str) -> None:

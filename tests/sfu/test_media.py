@@ -16,7 +16,7 @@ from aiortc import (
 )
 from aiortc.mediastreams import MediaStreamTrack
 
-from sfu.media import MediaError, MediaRoom, TrackInfo
+from sfu.media import MAX_PUBLISHED_TRACKS, MediaError, MediaRoom, TrackInfo
 from sfu.synthetic import ColorTrack, ToneTrack, dominant_tone, mean_rgb
 
 COLOURS = {"red": (220, 30, 30), "green": (30, 200, 40), "blue": (30, 40, 220)}
@@ -209,6 +209,35 @@ async def test_malformed_offer_is_a_clean_error(mangle: Any, code: str) -> None:
             await peer.publish_offer(mangle(await client_offer()), {})
         assert info.value.code == code
         assert not peer.published
+    finally:
+        await room.close()
+
+
+async def tracks_offer(count: int) -> str:
+    pc = RTCPeerConnection(RTCConfiguration(bundlePolicy=RTCBundlePolicy.MAX_BUNDLE))
+    for i in range(count):
+        pc.addTrack(ColorTrack((i, i, i)))
+    await pc.setLocalDescription(await pc.createOffer())
+    sdp = pc.localDescription.sdp
+    await pc.close()
+    return sdp
+
+
+async def test_publications_are_capped() -> None:
+    """RELIABILITY 10: more than MAX_PUBLISHED_TRACKS media sections are refused outright
+    with nothing published; of an offer within the section cap, only the first
+    MAX_PUBLISHED_TRACKS are published."""
+    listener = Listener()
+    room = MediaRoom(listener)
+    peer = await room.add_peer("p", may_publish=True)
+    try:
+        with pytest.raises(MediaError) as info:
+            await peer.publish_offer(await tracks_offer(MAX_PUBLISHED_TRACKS + 2), {})
+        assert info.value.code == "too_many_tracks"
+        assert not peer.published and not listener.published
+        await peer.publish_offer(await tracks_offer(MAX_PUBLISHED_TRACKS + 1), {})
+        assert len(peer.published) == MAX_PUBLISHED_TRACKS
+        assert len(listener.published) == MAX_PUBLISHED_TRACKS
     finally:
         await room.close()
 

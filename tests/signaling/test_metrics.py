@@ -33,6 +33,15 @@ def test_the_text_format() -> None:
         "# HELP a_total As.\n# TYPE a_total counter\na_total 3\n"
         "# HELP b B.\n# TYPE b gauge\nb 0.5\n"
     )
+    labelled = render(
+        [
+            Metric("d_total", "counter", "Ds.", 1, (("reason", "x"),)),
+            Metric("d_total", "counter", "Ds.", 2, (("reason", "y"),)),
+        ]
+    )
+    assert labelled == (
+        '# HELP d_total Ds.\n# TYPE d_total counter\nd_total{reason="x"} 1\nd_total{reason="y"} 2\n'
+    )
 
 
 async def test_metrics_need_an_api_key(server: Server) -> None:

@@ -213,13 +213,20 @@ async def test_kick_with_link_rotation_keeps_them_out(server: Server) -> None:
     victim = await connect(server, grant.token)
     victim_joined = await victim.expect("joined")
     await mod.send(type="kick", participant_id=victim_joined["you"]["id"], rotate_links=True)
-    code, _, before = await victim.closed()
-    assert before[-1] == {"type": "bye", "reason": "kicked"}
+    code, reason, before = await victim.closed()
+    # The close says it as well as the bye: 4003 kicked, as in the close-code table.
+    assert before[-1] == {"type": "bye", "reason": "kicked"} and (code, reason) == (4003, "kicked")
     left = await mod.expect("participant_left")
     assert left["reason"] == "kicked"
-    # The same token is revoked, and the old speaker link no longer works.
-    code, _, _ = await (await connect(server, grant.token)).closed()
-    assert code == 4001
+    # The same token is refused (saying why: they were kicked, not a bad token) ...
+    code, _, before = await (await connect(server, grant.token)).closed()
+    assert code == 4003 and before[0]["code"] == "kicked"
+    # ... and so is their resume token: kicked, not "the resume window has passed".
+    back = await connect(server)
+    await back.send(type="resume", resume_token=victim_joined["resume_token"])
+    code, _, before = await back.closed()
+    assert code == 4003 and before[0]["code"] == "kicked"
+    # And the old speaker link no longer works.
     refused = await server.http.post(
         "/api/v1/join", json={"secret": speaker_secret, "nickname": "Mallory"}
     )
@@ -382,7 +389,7 @@ async def test_a_kicked_token_stays_revoked_after_a_restart(
     )
     with pytest.raises(Refused) as refused:
         await restarted.meetings.admit(grant.claims, _Quiet())  # type: ignore[arg-type]
-    assert refused.value.reason == "token_revoked"
+    assert refused.value.reason == "kicked" and refused.value.close_code == 4003
     # ... until it would have expired anyway; then the record is dropped.
     clock.advance(timedelta(hours=2))
     assert not await server.services.store.is_token_revoked(grant.claims.token_id, clock.now())

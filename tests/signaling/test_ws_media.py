@@ -19,6 +19,7 @@ from sfu.client import MeetboxClient
 from sfu.stats import STATS
 from sfu.synthetic import ColorTrack, ToneTrack
 from tests.conftest import Server
+from tests.sfu.test_guard import send_raw
 from tests.sfu.test_media import assert_server_never_decoded_or_encoded
 
 PEOPLE = {
@@ -60,21 +61,28 @@ def sees(client: MeetboxClient, ids: dict[str, str], name: str) -> bool:
     return any(close_to(t.colour, colour) for t in tracks) and any(t.tone == tone for t in tracks)
 
 
+async def three_people(
+    server: Server, room: object, made: list[MeetboxClient]
+) -> tuple[dict[str, MeetboxClient], dict[str, str]]:
+    """Red, green and blue join and publish a camera and a microphone each, and everyone
+    sees and hears the two others; returns them and their participant ids."""
+    people: dict[str, MeetboxClient] = {}
+    for name, (colour, tone) in PEOPLE.items():
+        people[name] = await join(server, room, name, made)
+        await people[name].publish({"camera": ColorTrack(colour), "microphone": ToneTrack(tone)})
+    ids = {name: c.joined["you"]["id"] for name, c in people.items()}
+    async with asyncio.timeout(20):
+        for name, client in people.items():
+            for other in PEOPLE:
+                if other != name:
+                    await client.wait_for(lambda c, o=other: sees(c, ids, o))
+    return people, ids
+
+
 async def test_three_people_see_and_hear_each_other_through_the_server(server: Server) -> None:
     room = await server.room(name="Media")
     async with clients() as made:
-        people: dict[str, MeetboxClient] = {}
-        for name, (colour, tone) in PEOPLE.items():
-            people[name] = await join(server, room, name, made)
-            await people[name].publish(
-                {"camera": ColorTrack(colour), "microphone": ToneTrack(tone)}
-            )
-        ids = {name: c.joined["you"]["id"] for name, c in people.items()}
-        async with asyncio.timeout(20):
-            for name, client in people.items():
-                for other in PEOPLE:
-                    if other != name:
-                        await client.wait_for(lambda c, o=other: sees(c, ids, o))
+        people, ids = await three_people(server, room, made)
         published = [m for m in people["red"].messages if m["type"] == "track_published"]
         assert {(m["track"]["participant_id"], m["track"]["source"]) for m in published} >= {
             (ids["green"], "camera"),
@@ -316,7 +324,7 @@ async def test_malformed_stun_from_a_stranger_is_dropped_and_media_goes_on(serve
         offer = viewer.subscriber.remoteDescription.sdp
         found = re.search(r"a=candidate:\S+ 1 udp \d+ (\d+\.\d+\.\d+\.\d+) (\d+) typ host", offer)
         assert found is not None, offer
-        before = STATS.malformed_stun
+        before = STATS.dropped_datagrams["malformed_stun"]
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as stranger:
             for _ in range(3):
                 stranger.sendto(malformed_stun(), (found[1], int(found[2])))
@@ -325,4 +333,93 @@ async def test_malformed_stun_from_a_stranger_is_dropped_and_media_goes_on(serve
             await viewer.wait_for(
                 lambda c: sum(t.frames for t in c.received.values()) >= frames + 30
             )
-        assert STATS.malformed_stun == before + 3
+        assert STATS.dropped_datagrams["malformed_stun"] == before + 3
+
+
+def server_candidates(client: MeetboxClient) -> set[tuple[str, int]]:
+    """The server's host candidates in both of ``client``'s connections."""
+    found = set()
+    for pc in (client.publisher, client.subscriber):
+        sdp = pc.remoteDescription.sdp
+        for host, port in re.findall(r"a=candidate:\S+ 1 udp \d+ (\S+) (\d+) typ host", sdp):
+            found.add((host, int(port)))
+    return found
+
+
+def nominated_pairs(client: MeetboxClient) -> list[Any]:
+    """The ICE pairs ``client``'s connections send media on: their source address is the one
+    the server validated."""
+    pairs = []
+    for pc in (client.publisher, client.subscriber):
+        for ice in pc._RTCPeerConnection__iceTransports:  # type: ignore[attr-defined]
+            pairs.extend(ice._connection._nominated.values())
+    return pairs
+
+
+def junk() -> list[bytes]:
+    """What a stranger (or a broken peer) might send a media port: empty, 1 byte, DTLS-,
+    RTP- and RTCP-looking records of random bytes, random bytes, too large, odd STUN."""
+    return [
+        b"",
+        b"\x00",
+        b"\x16",
+        b"\x80",
+        bytes([22, 0xFE, 0xFD]) + os.urandom(60),  # a DTLS 1.2 handshake record's start
+        bytes([23, 0xFE, 0xFD]) + os.urandom(100),  # DTLS application data
+        bytes([21, 0xFE, 0xFD, 0, 1]) + os.urandom(10),  # a DTLS alert
+        bytes([0x80, 96]) + os.urandom(200),  # RTP
+        bytes([0x80, 200]) + os.urandom(40),  # RTCP SR
+        bytes([0x81, 206, 0, 2]) + os.urandom(8),  # RTCP PLI-looking
+        bytes([0x90]) + os.urandom(1999),  # over 1500 bytes
+        os.urandom(300),
+        b"\x00\x01\x00\x00" + os.urandom(16),  # STUN-looking, no magic cookie
+        malformed_stun(),
+    ]
+
+
+def frames(client: MeetboxClient) -> dict[str, int]:
+    return {tid: t.frames for tid, t in client.received.items()}
+
+
+async def test_datagrams_from_strangers_and_junk_from_peers_disturb_nobody(server: Server) -> None:
+    """RELIABILITY 23/24: one empty datagram sent to a participant's media port ended that
+    participant's media (aiortc read ``data[0]`` and its DTLS loop died: media_failed). Now
+    empty, tiny, oversize and random datagrams, from strangers and from the peers' own
+    validated addresses, are dropped and counted, and everyone goes on seeing and hearing
+    everyone."""
+    room = await server.room(name="Attacked")
+    async with clients() as made:
+        people, ids = await three_people(server, room, made)
+        dropped = dict(STATS.dropped_datagrams)
+        targets = set().union(*(server_candidates(c) for c in people.values()))
+        assert len(targets) >= 6, targets  # two connections each
+        for _ in range(3):
+            for host, port in targets:
+                family = socket.AF_INET6 if ":" in host else socket.AF_INET
+                with socket.socket(family, socket.SOCK_DGRAM) as stranger:
+                    for datagram in junk():
+                        stranger.sendto(datagram, (host, port))
+        for client in people.values():
+            for pair in nominated_pairs(client):
+                for datagram in junk():
+                    send_raw(pair.protocol.transport, datagram, pair.remote_addr)
+        # Every track of everyone goes on: 30 more frames each, nobody left or failed.
+        before = {name: frames(c) for name, c in people.items()}
+        async with asyncio.timeout(20):
+            for name, client in people.items():
+                for tid, count in before[name].items():
+                    await client.wait_for(lambda c, t=tid, n=count: c.received[t].frames >= n + 30)
+                for other in PEOPLE:
+                    if other != name:
+                        assert sees(client, ids, other)
+        for client in people.values():
+            assert not [m for m in client.messages if m["type"] == "participant_left"]
+            assert client.closed_with is None
+        grew = {k: v - dropped.get(k, 0) for k, v in STATS.dropped_datagrams.items()}
+        # Strangers: every DTLS/RTP-looking datagram, per target and round.
+        assert grew["stranger"] >= 3 * len(targets) * 6, grew
+        assert grew["empty"] >= 3 * len(targets), grew
+        assert grew["oversize"] >= 3 * len(targets), grew
+        assert grew["malformed_stun"] >= 3 * len(targets), grew
+        metrics = (await server.http.get("/metrics")).text
+        assert 'meetbox_media_datagrams_dropped_total{reason="stranger"}' in metrics

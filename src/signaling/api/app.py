@@ -23,6 +23,7 @@ from .routes_recordings import router as recordings_router
 from .routes_rooms import router as rooms_router
 from .routes_themes import router as themes_router
 from .routes_webhooks import router as webhooks_router
+from .ws import quiet_invalid_utf8
 from .ws import router as ws_router
 
 __all__ = ["API_PREFIX", "create_app"]
@@ -81,6 +82,7 @@ def create_app(services: Services, web_dir: str | Path | None = None) -> BodyLim
         },
     )
     app.state.services = services
+    quiet_invalid_utf8()
     install_problem_handlers(app)
     app.include_router(rooms_router, prefix=API_PREFIX)
     app.include_router(meetings_router, prefix=API_PREFIX)

@@ -44,6 +44,7 @@ from ..ratelimit import TokenBucket
 from ..recordings import Viewer
 from ..services import Services
 from ..store import StoreFull
+from ..text import INVISIBLE_NAME, has_visible_character
 from ..tokens import ParticipantClaims, verify_participant_token
 
 __all__ = [
@@ -51,8 +52,10 @@ __all__ = [
     "OUTBOX_SIZE",
     "WS_PING_INTERVAL",
     "WS_PING_TIMEOUT",
+    "QuietInvalidUtf8",
     "WsSession",
     "flush_sessions",
+    "quiet_invalid_utf8",
     "refuse_waiting",
     "router",
 ]
@@ -127,6 +130,29 @@ async def _receive(websocket: WebSocket) -> str | bytes | None:
         return str(text)
     data = message.get("bytes")
     return bytes(data) if data is not None else b""
+
+
+class QuietInvalidUtf8(logging.Filter):
+    """uvicorn logs a text frame that is not UTF-8 with a traceback (and closes 1007, as it
+    should): one traceback per such frame, which any client can send. Keep the line, at
+    INFO and without the traceback."""
+
+    MESSAGE = "Invalid UTF-8 sequence received from client."
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.msg == self.MESSAGE:
+            record.exc_info = None
+            record.exc_text = None
+            record.levelno, record.levelname = logging.INFO, "INFO"
+            record.msg = "closed a WebSocket with 1007: a text frame was not UTF-8"
+        return True
+
+
+def quiet_invalid_utf8(logger_name: str = "uvicorn.error") -> None:
+    """Install :class:`QuietInvalidUtf8` on uvicorn's logger (once)."""
+    target = logging.getLogger(logger_name)
+    if not any(isinstance(f, QuietInvalidUtf8) for f in target.filters):
+        target.addFilter(QuietInvalidUtf8())
 
 
 #: Sockets per client address that have not joined yet.
@@ -219,6 +245,8 @@ async def _admit(
     try:
         message = parse_client_message(raw)
     except ProtocolError as exc:
+        # Before admission every refusal closes, and says why first.
+        session.send(Error(code=exc.code, message=exc.message, ref=exc.ref))
         session.close(None, exc.close_code or CloseCode.POLICY_VIOLATION, exc.message)
         return None
     if services.draining:
@@ -228,6 +256,13 @@ async def _admit(
         if isinstance(message, Join):
             key = services.token_key
             claims = verify_participant_token(key, message.token, services.clock.now())
+            if not has_visible_character(claims.nickname):
+                # POST /join refuses such names; a token minted otherwise is refused here.
+                raise Refused(
+                    CloseCode.UNAUTHORIZED,
+                    "invalid_nickname",
+                    f"the nickname {INVISIBLE_NAME}; join again with another one",
+                )
             await services.meetings.admit(claims, session)
             return claims
         if isinstance(message, Resume):
@@ -249,7 +284,9 @@ async def _admit(
         )
         _refuse(session, refusal, message.ref)
         return None
-    session.close(None, CloseCode.POLICY_VIOLATION, "the first message must be join or resume")
+    why = "the first message must be join or resume"
+    session.send(Error(code="not_joined", message=why, ref=message.ref))
+    session.close(None, CloseCode.POLICY_VIOLATION, why)
     return None
 
 
@@ -290,10 +327,10 @@ async def _serve(
         try:
             message = parse_client_message(raw)
         except ProtocolError as exc:
+            session.send(Error(code=exc.code, message=exc.message, ref=exc.ref))
             if exc.close_code is not None:
                 session.close(None, exc.close_code, exc.message)
                 return
-            session.send(Error(code=exc.code, message=exc.message, ref=exc.ref))
             continue
         if isinstance(message, Ping):
             session.send(Pong())
