@@ -77,7 +77,10 @@ def assert_refused(ws: ClientConnection, token: str) -> None:
 def test_sigterm_refuses_joins_tells_everyone_and_a_second_signal_exits_at_once(
     tmp_path: Path, second: signal.Signals
 ) -> None:
-    server = start_server(tmp_path / "data", env=stuck_recorder_env(tmp_path))
+    # No free-space floor: the recording must start on whatever disk the tests run on.
+    server = start_server(
+        tmp_path / "data", "--recording-min-free-mb", "0", env=stuck_recorder_env(tmp_path)
+    )
     ws_url = server.url.replace("http", "ws") + "/ws"
     try:
         with (
