@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import logging
 import os
+import signal
 import socket
 import sys
+from collections.abc import AsyncIterator
 from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import FrameType
 from typing import IO, Any
 
 import uvicorn
@@ -20,12 +24,12 @@ from sfu.egress import fast_path
 from signaling import Services, build_services
 from signaling.accounts import FirstStart
 from signaling.api import create_app
-from signaling.api.ws import WS_PING_INTERVAL, WS_PING_TIMEOUT, flush_sessions
+from signaling.api.ws import WS_PING_INTERVAL, WS_PING_TIMEOUT, flush_sessions, refuse_waiting
 from signaling.errors import MeetboxError
 from signaling.ice import IceConfig
 from signaling.protocol import MAX_MESSAGE_BYTES
 from signaling.recordings import RecordingSettings
-from signaling.store import SqliteStore, StoreError
+from signaling.store import SqliteStore, StoreError, StoreFull
 
 from .config import Settings
 from .timeouts import KEEP_ALIVE_TIMEOUT, HeadTimeoutProtocol
@@ -118,20 +122,64 @@ def _announce(settings: Settings, first: FirstStart | None) -> None:
 class _DrainingServer(uvicorn.Server):
     """uvicorn closes WebSockets (1012) before the app's lifespan shutdown runs; ending the
     meetings first means every participant is told ``server_shutting_down`` and history
-    records it. New joins get 503 from the moment the signal arrives."""
+    records it. New joins are refused from the moment the signal arrives (503 on REST,
+    ``server_shutting_down`` on the WebSocket); a second SIGTERM or SIGINT exits at once."""
 
     def __init__(self, config: uvicorn.Config, services: Services) -> None:
         super().__init__(config)
         self._services = services
+        self._signalled = False
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        if self._signalled:
+            _exit_now(sig)
+        self._signalled = True
+        # Runs on the event loop's thread, between two steps of it: whatever the loop runs
+        # next already sees the flag.
+        self._services.draining = True
+        logger.info(
+            "%s: shutting down; joins are refused from now on (send it again to exit at once)",
+            signal.Signals(sig).name,
+        )
+        super().handle_exit(sig, frame)
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         self._services.draining = True
+        refuse_waiting()
         logger.info("shutting down: ending meetings")
-        await self._services.meetings.shutdown()
+        # Each step whatever became of the one before: a stop must not hang on a failure.
+        async with _step("ending meetings"):
+            await self._services.meetings.shutdown()
         # Recorders got their bye with everyone else: let them finish their files.
-        await self._services.recordings.shutdown()
+        async with _step("stopping recordings"):
+            await self._services.recordings.shutdown()
         await flush_sessions()
         await super().shutdown(sockets=sockets)
+
+
+@contextlib.asynccontextmanager
+async def _step(what: str) -> AsyncIterator[None]:
+    try:
+        yield
+    except StoreFull as exc:
+        logger.warning("shutting down: %s: %s", what, exc.message)
+    except Exception:
+        logger.exception("shutting down: %s failed; going on", what)
+
+
+def _exit_now(sig: int) -> None:
+    """The second signal: no more waiting. What a graceful stop would still have done is
+    what a restart does after a crash: meetings are closed in history at the next start,
+    recorders finish their files on their own (their control pipe closes) and the next
+    start finds how they ended."""
+    logger.warning(
+        "%s again: exiting at once, without waiting for meetings and recorders to finish",
+        signal.Signals(sig).name,
+    )
+    for handler in logging.getLogger().handlers:
+        with contextlib.suppress(Exception):
+            handler.flush()
+    os._exit(1)
 
 
 async def _serve(settings: Settings) -> None:

@@ -196,8 +196,8 @@ class Recorder:
         except (OSError, av.FFmpegError) as exc:
             logger.warning("kept the fragmented file, the faststart remux failed: %s", exc)
         reason = self.timeline.stop_reason or StopReason.STOPPED
-        self.status.final(Complete(duration, size, reason.value))
-        return 0
+        sent = self.status.final(Complete(duration, size, reason.value))
+        return 0 if isinstance(sent, Complete) else 1
 
     @staticmethod
     async def _leave(client: MeetboxClient) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import errno
 import json
 import logging
 import os
@@ -102,15 +103,27 @@ class StatusWriter:
         except (BrokenPipeError, ValueError, OSError) as exc:
             logger.warning("status stream gone (%s): %s", exc, line)
 
-    def final(self, event: Complete | Failed) -> None:
-        """The last event: into the sidecar first (atomically), then on the stream."""
+    def final(self, event: Complete | Failed) -> Complete | Failed:
+        """The last event: into the sidecar first (atomically), then on the stream; returns
+        what was sent. A recording is complete only with its sidecar saying so (a server
+        that restarts learns its end from nothing else): when the sidecar cannot be written
+        (a full disk refuses even that), a ``complete`` goes out as ``failed``."""
         target = sidecar_path(self.output)
         tmp = target.with_name(target.name + ".tmp")
         try:
             tmp.write_text(json.dumps(event.to_dict()) + "\n")
             os.replace(tmp, target)
-        except OSError as exc:  # a full disk may refuse even this
+        except OSError as exc:
             logger.error("could not write %s: %s", target, exc)
             with contextlib.suppress(OSError):
                 tmp.unlink()
+            if isinstance(event, Complete):
+                why = "disk full" if exc.errno in (errno.ENOSPC, errno.EDQUOT) else "error"
+                event = Failed(
+                    f"{why}: could not write {target.name}: {exc.strerror or exc} (the file "
+                    "is kept and plays)",
+                    event.duration_s,
+                    event.size_bytes,
+                )
         self.emit(event)
+        return event

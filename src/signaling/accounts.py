@@ -15,7 +15,7 @@ from .clock import Clock
 from .errors import Invalid, NotFound, Unauthorized
 from .models import ApiKeyRecord
 from .pagination import decode_cursor
-from .store import Page, Store
+from .store import Page, Store, StoreFull
 from .tokens import new_secret, sha256_hex
 
 __all__ = [
@@ -74,6 +74,8 @@ class Accounts:
     def __init__(self, store: Store, clock: Clock) -> None:
         self._store = store
         self._clock = clock
+        #: ``last_used_at`` could not be written lately (said once in the log, not per request).
+        self._touch_failing = False
 
     async def bootstrap(
         self, initial_api_key: str | None = None, initial_admin_password: str | None = None
@@ -166,9 +168,23 @@ class Accounts:
             raise Unauthorized("the API key has been revoked")
         now = self._clock.now()
         if record.last_used_at is None or now - record.last_used_at >= TOUCH_INTERVAL:
-            await self._store.touch_api_key(record.id, now)
-            record.last_used_at = now
+            await self._touch(record, now)
         return record
+
+    async def _touch(self, record: ApiKeyRecord, now: datetime) -> None:
+        """Bookkeeping: a request is never refused because its key's ``last_used_at`` could
+        not be saved (a full disk)."""
+        try:
+            await self._store.touch_api_key(record.id, now)
+        except StoreFull as exc:
+            if not self._touch_failing:
+                logger.warning("API keys' last use is not being recorded: %s", exc.message)
+            self._touch_failing = True
+            return
+        if self._touch_failing:
+            logger.info("API keys' last use is recorded again")
+        self._touch_failing = False
+        record.last_used_at = now
 
     async def list_api_keys(self, limit: int, cursor: str | None) -> Page[ApiKeyRecord]:
         return await self._store.list_api_keys(limit, decode_cursor(cursor))

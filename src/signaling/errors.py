@@ -25,6 +25,8 @@ HTTP layer renders them without a lookup table. The tree::
     ├── UnsupportedMediaType  415  (a logo that is no PNG, JPEG, GIF or WebP)
     ├── Invalid               422  (a field failed validation)
     ├── ServiceUnavailable    503
+    │   └── ShuttingDown          (with ``Retry-After``)
+    ├── InsufficientStorage   507  (the disk is full: nothing could be saved)
     └── TokenError            401  (participant token: malformed, bad signature, expired)
 
 ``StoreError`` (in :mod:`signaling.store.errors`) is separate: it is about the database, not the
@@ -41,6 +43,7 @@ __all__ = [
     "Forbidden",
     "Gone",
     "InstantRoom",
+    "InsufficientStorage",
     "Invalid",
     "InvalidCursor",
     "InvalidLink",
@@ -54,6 +57,7 @@ __all__ = [
     "RoomClosed",
     "RoomExpired",
     "ServiceUnavailable",
+    "ShuttingDown",
     "TokenError",
     "TooManyRequests",
     "Unauthorized",
@@ -69,6 +73,8 @@ class MeetboxError(Exception):
     status: ClassVar[int] = 500
     slug: ClassVar[str] = "internal-error"
     title: ClassVar[str] = "Internal error"
+    #: Response headers that go with the problem document.
+    headers: ClassVar[dict[str, str]] = {}
 
     def __init__(self, detail: str, **extra: Any) -> None:
         super().__init__(detail)
@@ -198,6 +204,24 @@ class ServiceUnavailable(MeetboxError):
     status = 503
     slug = "service-unavailable"
     title = "Service unavailable"
+
+
+class ShuttingDown(ServiceUnavailable):
+    """From the first SIGTERM on: the server takes nothing new. ``Retry-After`` says when a
+    restarted server (or another behind the same name) may take it."""
+
+    slug = "server-shutting-down"
+    title = "Server shutting down"
+    headers: ClassVar[dict[str, str]] = {"Retry-After": "10"}
+
+    def __init__(self, detail: str = "the server is shutting down; try again shortly") -> None:
+        super().__init__(detail)
+
+
+class InsufficientStorage(MeetboxError):
+    status = 507
+    slug = "insufficient-storage"
+    title = "Insufficient storage"
 
 
 class TooManyRequests(MeetboxError):

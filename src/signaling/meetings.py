@@ -12,7 +12,7 @@ import contextlib
 import dataclasses
 import logging
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -58,10 +58,10 @@ from .protocol import (
     TrackUnpublished,
 )
 from .rooms import RoomService
-from .store import Page, Store
+from .store import Page, Store, StoreFull
 from .tokens import ParticipantClaims, new_secret
 
-__all__ = ["LiveMeeting", "MeetingService", "Refused", "Session"]
+__all__ = ["LiveMeeting", "MeetingService", "Refused", "Session", "shutting_down"]
 
 logger = logging.getLogger(__name__)
 
@@ -87,6 +87,26 @@ class Refused(Exception):
         self.close_code = close_code
         self.reason = reason
         self.message = message
+
+
+@contextlib.contextmanager
+def _history_kept_going(meeting_id: str) -> Iterator[None]:
+    """A leave or an end that history (or the room's state) cannot record, the disk being
+    full, still happens: the people in the meeting are told, and the next start closes what
+    history left open."""
+    try:
+        yield
+    except StoreFull as exc:
+        logger.warning("meeting %s: history not updated: %s", meeting_id, exc.message)
+
+
+def shutting_down() -> Refused:
+    """The refusal of every join and resume from the first SIGTERM on."""
+    return Refused(
+        CloseCode.GOING_AWAY,
+        ByeReason.SERVER_SHUTTING_DOWN.value,
+        "the server is shutting down; join again in a moment",
+    )
 
 
 def track_out(track: TrackInfo) -> TrackOut:
@@ -227,6 +247,8 @@ class MeetingService:
         self._changed = asyncio.Condition()
         #: Called after webhook events were written to the outbox (wakes the deliverer).
         self.outbox_written: Callable[[], None] = lambda: None
+        #: Set by :meth:`shutdown`: no join or resume is admitted any more.
+        self.shutting_down = False
         #: media_failed calls under way (at most one per participant)
         self._failing: set[asyncio.Task[None]] = set()
         #: Called with the room id once a meeting has its first participant (auto-recording).
@@ -288,6 +310,8 @@ class MeetingService:
         self, claims: ParticipantClaims, session: Session
     ) -> tuple[Joined, LiveMeeting]:
         async with self._lock:
+            if self.shutting_down:  # a join that raced the shutdown: no new meeting
+                raise shutting_down()
             now = self._clock.now()
             if await self._store.is_token_revoked(claims.token_id, now):
                 # Only a kick revokes a participant token.
@@ -339,15 +363,16 @@ class MeetingService:
                     participant_data(live.core.id, live.core.room_id, stay),
                     now,
                 )
-                await self._store.record_join(
-                    live.core.id,
-                    claims.participant_id,
-                    claims.nickname,
-                    claims.role,
-                    now,
-                    [joined_event],
-                )
-                self.outbox_written()
+                with _history_kept_going(live.core.id):
+                    await self._store.record_join(
+                        live.core.id,
+                        claims.participant_id,
+                        claims.nickname,
+                        claims.role,
+                        now,
+                        [joined_event],
+                    )
+                    self.outbox_written()
             old = live.sessions.get(claims.participant_id)
             if old is not None and old is not session:
                 old.close(ByeReason.REPLACED, CloseCode.NORMAL)
@@ -601,6 +626,7 @@ class MeetingService:
                     await self._wake.wait()
 
     async def shutdown(self) -> None:
+        self.shutting_down = True
         if self._failing:
             await asyncio.wait(set(self._failing))
         for room_id in list(self._live):
@@ -672,8 +698,9 @@ class MeetingService:
                             )
                         ]
                     )
-                    await self._store.record_leave(core.id, pid, now, reason, left)
-                    self.outbox_written()
+                    with _history_kept_going(core.id):
+                        await self._store.record_leave(core.id, pid, now, reason, left)
+                        self.outbox_written()
                     self._spend(live, pid, _left(out.message.reason))
                     await live.media.remove_peer(out.message.participant_id)
                 if out.to is not None:
@@ -697,7 +724,8 @@ class MeetingService:
                         await self._rooms.rotate_links(core.room_id, [out.role])
             elif isinstance(out, Ended):
                 self._spend(live, None, _MEETING_ENDED)
-                await self._end_in_store(core.id, now, out.reason.value)
+                with _history_kept_going(core.id):
+                    await self._end_in_store(core.id, now, out.reason.value)
                 live.stays.clear()
                 await live.media.close()
                 self._live.pop(core.room_id, None)
@@ -743,4 +771,5 @@ class MeetingService:
     async def _tell_room_empty(self, live: LiveMeeting) -> None:
         if not live.room_told_empty:
             live.room_told_empty = True
-            await self._rooms.room_empty(live.core.room_id)
+            with _history_kept_going(live.core.id):
+                await self._rooms.room_empty(live.core.room_id)

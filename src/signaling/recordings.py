@@ -27,10 +27,18 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from .clock import Clock
-from .errors import Conflict, Forbidden, MeetboxError, NotFound, ServiceUnavailable
+from .errors import (
+    Conflict,
+    Forbidden,
+    InsufficientStorage,
+    MeetboxError,
+    NotFound,
+    ServiceUnavailable,
+)
 from .events import event
 from .meetings import MeetingService
 from .models import RecordingRecord, RecordingStatus, Role, RoomRecord
+from .orphans import OrphanRecorder, find_recorders
 from .pagination import decode_cursor, encode_cursor
 from .protocol import RecordingState
 from .rooms import RoomService
@@ -41,7 +49,7 @@ from .schemas import (
     RecordingPreset,
     RecordingStart,
 )
-from .store import Page, Store
+from .store import Page, Store, StoreFull
 from .tokens import issue_participant_token, new_secret, sha256_hex
 
 __all__ = [
@@ -71,12 +79,8 @@ RECORDER_TOKEN_TTL = timedelta(minutes=2)
 MAX_REPORT_BYTES = 4096
 #: The error of an aborted recording.
 NOTHING_RECORDED = "stopped before anything was recorded"
-
-
-class InsufficientStorage(MeetboxError):
-    status = 507
-    slug = "insufficient-storage"
-    title = "Not enough disk space"
+#: Seconds between tries to save how a recording ended when the disk was full.
+END_RETRY_INTERVAL = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,6 +232,11 @@ class _Run:
     finished: bool = False
     killer: asyncio.Task[None] | None = None
     done: asyncio.Event = field(default_factory=asyncio.Event)
+    #: How it ended, when that could not be saved yet (the disk was full): the record as
+    #: reported, its status and the keyword arguments of ``_end``.
+    unsaved_end: tuple[RecordingRecord, RecordingStatus, dict[str, str | None]] | None = None
+    #: The recorder of a previous server, still finishing its file (see :meth:`recover`).
+    adopted: OrphanRecorder | None = None
 
 
 def _describe_exit(code: int) -> str:
@@ -267,6 +276,9 @@ class RecordingService:
         #: Called after webhook events were written to the outbox (wakes the deliverer).
         self.outbox_written: Callable[[], None] = lambda: None
         self._changed = asyncio.Condition()
+        #: Seconds between tries to save a recording's end on a full disk.
+        self.end_retry_interval = END_RETRY_INTERVAL
+        self._stopping = asyncio.Event()
 
     # -- representation --------------------------------------------------------------------
 
@@ -596,7 +608,11 @@ class RecordingService:
             rec = await self._store.get_recording(run.recording_id)
             if rec is not None and rec.status in (RecordingStatus.STARTING, RecordingStatus.ACTIVE):
                 rec.status = RecordingStatus.ENDING
-                await self._save(rec, "recording.updated")
+                try:
+                    await self._save(rec, "recording.updated")
+                except StoreFull as exc:  # it is stopping all the same; its end is saved later
+                    logger.warning("recording %s: ending not saved: %s", rec.id, exc.message)
+                    return
                 self._tell(rec)
 
     def check_stop_deadlines(self) -> None:
@@ -677,11 +693,14 @@ class RecordingService:
             async for report in run.process.reports():
                 try:
                     await self._on_report(run, report)
+                except StoreFull as exc:
+                    logger.warning("recording %s: report not saved: %s", run.recording_id, exc)
                 except Exception:
                     logger.exception("recording %s: report not handled", run.recording_id)
             code = await run.process.wait()
             if not run.finished:
                 await self._exited(run, code)
+            await self._save_end_when_possible(run)
         finally:
             run.finished = True
             run.done.set()
@@ -719,7 +738,7 @@ class RecordingService:
             elif kind == "complete":
                 run.finished = True
                 reason = str(report.get("reason") or "stopped")[:64]
-                await self._end(rec, RecordingStatus.COMPLETE, end_reason=reason)
+                await self._conclude(run, rec, RecordingStatus.COMPLETE, end_reason=reason)
             elif kind == "failed":
                 run.finished = True
                 error = str(report.get("error") or "the recorder failed")[:500]
@@ -727,7 +746,7 @@ class RecordingService:
                 if run.stop_requested and not run.became_active:
                     status = RecordingStatus.ABORTED
                     error = NOTHING_RECORDED
-                await self._end(rec, status, error=error)
+                await self._conclude(run, rec, status, error=error)
 
     async def _exited(self, run: _Run, code: int) -> None:
         for path in _temporaries(run.output):  # it died before moving them into place
@@ -737,14 +756,47 @@ class RecordingService:
             if rec is None or not rec.status.live:
                 return
             if run.stop_requested and not run.became_active:
-                await self._end(rec, RecordingStatus.ABORTED, error=NOTHING_RECORDED)
+                await self._conclude(run, rec, RecordingStatus.ABORTED, error=NOTHING_RECORDED)
             else:
-                await self._end(
+                await self._conclude(
+                    run,
                     rec,
                     RecordingStatus.FAILED,
                     error=f"the recorder stopped unexpectedly ({_describe_exit(code)}); the "
                     "file plays up to its last complete fragment",
                 )
+
+    async def _conclude(
+        self, run: _Run, rec: RecordingRecord, status: RecordingStatus, **how: str | None
+    ) -> None:
+        """End the recording; on a full disk, remember how, to save it once there is room
+        (see :meth:`_save_end_when_possible`)."""
+        try:
+            await self._end(rec, status, **how)
+        except StoreFull as exc:
+            logger.warning(
+                "recording %s: its end (%s) could not be saved yet: %s",
+                rec.id,
+                status.value,
+                exc.message,
+            )
+            run.unsaved_end = (rec, status, how)
+
+    async def _save_end_when_possible(self, run: _Run) -> None:
+        """Try again every ``end_retry_interval`` s until the end is saved (with its webhook
+        event), or the server stops: the next start then closes it (``recover``)."""
+        while run.unsaved_end is not None and not self._stopping.is_set():
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.end_retry_interval):
+                    await self._stopping.wait()
+            rec, status, how = run.unsaved_end
+            async with self._lock:
+                current = await self._store.get_recording(run.recording_id)
+                if current is None or not current.status.live:
+                    return
+                with contextlib.suppress(StoreFull):
+                    await self._end(rec, status, **how)
+                    run.unsaved_end = None
 
     async def _end(
         self,
@@ -855,14 +907,12 @@ class RecordingService:
 
     async def recover(self) -> int:
         """Close recordings a previous process left under way: complete if its recorder
-        finished the file (its sidecar says so), failed otherwise; the file stays. And
-        remove the temporary files of recorders that died before moving them into place
-        (one of a previous server still finishing its file only loses its faststart copy:
-        it keeps the fragmented file, which plays)."""
-        with contextlib.suppress(OSError):
-            for suffix in _TEMPORARY_SUFFIXES:
-                for path in self.settings.directory.glob(f"rec_*.mp4{suffix}"):
-                    path.unlink(missing_ok=True)
+        finished the file (its sidecar says so), failed otherwise; the file stays. A
+        recorder still finishing its file (it outlived its server) is followed instead, as
+        if it were this server's: the recording stays ``ending`` until it exits, then ends
+        as its sidecar says (one ``recording.ended``, the right one); it is killed, the
+        recording failed, only if its files stop growing for ``stop_timeout``. And remove
+        the temporary files of recorders that are gone."""
         under_way = [RecordingStatus.STARTING, RecordingStatus.ACTIVE, RecordingStatus.ENDING]
         left: list[RecordingRecord] = []
         after: tuple[str, str] | None = None
@@ -872,16 +922,17 @@ class RecordingService:
             if page.next_after is None:
                 break
             after = page.next_after
+        finals = {rec.id: self._final_of(rec) for rec in left}
+        unsure = [self.path(rec) for rec in left if not finals[rec.id]]
+        alive = await asyncio.to_thread(find_recorders, unsure)
         for rec in left:
-            final: dict[str, Any] = {}
-            with contextlib.suppress(OSError, ValueError):
-                loaded = json.loads(self._sidecar(rec).read_text())
-                if isinstance(loaded, dict):
-                    final = loaded
+            final = finals[rec.id]
             duration = _number(final.get("duration_s"))
             if duration is not None:
                 rec.duration_s = round(duration, 3)
-            if final.get("event") == "complete":
+            if self.path(rec) in alive:
+                await self._adopt(rec, alive[self.path(rec)])
+            elif final.get("event") == "complete":
                 reason = str(final.get("reason") or "stopped")[:64]
                 await self._end(rec, RecordingStatus.COMPLETE, end_reason=reason)
             elif final.get("event") == "failed":
@@ -892,10 +943,57 @@ class RecordingService:
                 if self.path(rec).is_file():
                     error += "; the file plays up to its last complete fragment"
                 await self._end(rec, RecordingStatus.FAILED, error=error)
+        with contextlib.suppress(OSError):
+            kept = {path for output in alive for path in _temporaries(output)}
+            for suffix in _TEMPORARY_SUFFIXES:
+                for path in self.settings.directory.glob(f"rec_*.mp4{suffix}"):
+                    if path not in kept:
+                        path.unlink(missing_ok=True)
         return len(left)
+
+    def _final_of(self, rec: RecordingRecord) -> dict[str, Any]:
+        """The final event in the recording's sidecar, or ``{}``."""
+        with contextlib.suppress(OSError, ValueError):
+            loaded = json.loads(self._sidecar(rec).read_text())
+            if isinstance(loaded, dict):
+                return loaded
+        return {}
+
+    async def _adopt(self, rec: RecordingRecord, pid: int) -> None:
+        logger.info(
+            "recording %s: its recorder (pid %d) outlived the server and is finishing the file",
+            rec.id,
+            pid,
+        )
+        orphan = OrphanRecorder(pid, self.path(rec))
+        run = _Run(rec.id, rec.room_id, rec.meeting_id, orphan, self.path(rec))
+        run.adopted = orphan
+        run.stop_requested = True
+        run.became_active = rec.started_at is not None
+        run.finishing_bytes = _finishing_bytes(run.output)
+        run.kill_at = self._clock.now() + timedelta(seconds=self.settings.stop_timeout)
+        self._runs[rec.id] = run
+        if rec.status is not RecordingStatus.ENDING:
+            rec.status = RecordingStatus.ENDING
+            await self._save(rec, "recording.updated")
+        run.task = asyncio.create_task(self._watch(run), name=f"recorder-{rec.id}")
+        run.killer = asyncio.create_task(self._kill_when_stuck(run))
 
     async def shutdown(self, deadline: float = 20.0) -> None:
         """Stop every recording and give the recorders ``deadline`` seconds to finish."""
+        self._stopping.set()
+        # A previous server's recorders were never this one's to stop: they go on finishing
+        # their files, and the next start follows them.
+        followed: list[asyncio.Task[None]] = []
+        for run in [r for r in self._runs.values() if r.adopted is not None]:
+            for task in (run.task, run.killer):
+                if task is not None:
+                    task.cancel()
+                    followed.append(task)
+            assert run.adopted is not None
+            run.adopted.forget()
+            self._runs.pop(run.recording_id, None)
+        await asyncio.gather(*followed, return_exceptions=True)
         runs = list(self._runs.values())
         for run in runs:
             if not run.stop_requested:

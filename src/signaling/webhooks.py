@@ -31,7 +31,7 @@ from .events import TEST_EVENT, event
 from .models import DeliveryRecord, DeliveryStatus, DueDelivery, WebhookRecord
 from .pagination import decode_cursor
 from .schemas import WebhookCreate, WebhookUpdate
-from .store import Page, Store
+from .store import Page, Store, StoreFull
 from .tokens import new_secret
 from .webhook_signature import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 
@@ -50,6 +50,8 @@ RETRY_CAP = timedelta(hours=1)
 LOG_RETENTION = timedelta(days=7)
 #: How often the log is pruned.
 PRUNE_EVERY = timedelta(hours=1)
+#: See ``WebhookService.full_disk_pause``.
+FULL_DISK_PAUSE = 30.0
 
 
 def retry_delay(attempts: int, base: timedelta, jitter: float) -> timedelta:
@@ -112,6 +114,8 @@ class WebhookService:
         self._concurrency = concurrency
         self.timeout = timeout
         self.retry_base = retry_base
+        #: Seconds a delivery whose outcome the full disk refused waits before it goes again.
+        self.full_disk_pause = FULL_DISK_PAUSE
         self._jitter = jitter
         self._transport = transport
         self._wake = asyncio.Event()
@@ -242,7 +246,11 @@ class WebhookService:
                 self._wake.clear()
                 if pruned_at is None or self._clock.now() - pruned_at >= PRUNE_EVERY:
                     pruned_at = self._clock.now()
-                    gone = await self._store.prune_deliveries(pruned_at - LOG_RETENTION)
+                    try:
+                        gone = await self._store.prune_deliveries(pruned_at - LOG_RETENTION)
+                    except StoreFull as exc:  # pruning is housekeeping: deliveries go on
+                        logger.warning("webhook log not pruned: %s", exc.message)
+                        gone = 0
                     if gone:
                         logger.info("webhook log: %d finished deliveries pruned", gone)
                 started = await self._start_due()
@@ -296,6 +304,17 @@ class WebhookService:
     async def _attempt_and_wake(self, item: DueDelivery) -> None:
         try:
             await self._attempt(item, True)
+        except StoreFull as exc:
+            # Still pending in the store, so due again at once: held back here (its slot
+            # keeps it out of the due list) instead of flooding the receiver for as long as
+            # the disk is full. It goes again after that: at least once, as ever.
+            logger.warning(
+                "webhook delivery %s: its outcome could not be saved (%s); sent again in %g s",
+                item.delivery.id,
+                exc.message,
+                self.full_disk_pause,
+            )
+            await asyncio.sleep(self.full_disk_pause)
         except Exception:
             logger.exception("webhook delivery %s: attempt failed", item.delivery.id)
         finally:

@@ -320,6 +320,84 @@ async def test_a_recording_survives_the_server_being_killed(tmp_path: Path) -> N
         await asyncio.to_thread(second.stop)
 
 
+async def test_a_recorder_still_finishing_after_a_restart_is_followed_to_its_end(
+    tmp_path: Path,
+) -> None:
+    """RELIABILITY 20, the slow finish: the server is killed while its recorder cannot make
+    progress (SIGSTOP stands in for a long faststart rewrite); the next server starts while
+    the recorder still runs. It must not call the recording failed: it stays ``ending``
+    until the recorder exits, then ends as the sidecar says, with one ``recording.ended``."""
+    data = tmp_path / "data"
+    env = {"MEETBOX_INITIAL_API_KEY": API_KEY}
+    first = await asyncio.to_thread(start_server, data, env=env)
+    client = None
+    pid = None
+    try:
+        async with httpx.AsyncClient(base_url=first.url, headers={"X-API-Key": API_KEY}) as http:
+            hook = await http.post(
+                "/api/v1/webhooks",
+                json={"url": "http://127.0.0.1:9/hooks", "events": ["recording.ended"]},
+            )
+            assert hook.status_code == 201, hook.text
+            room = (await http.post("/api/v1/rooms", json={"name": "Slow"})).json()
+            joined = (
+                await http.post(
+                    "/api/v1/join",
+                    json={"secret": room["links"]["moderator"]["secret"], "nickname": "Red"},
+                )
+            ).json()
+            client = MeetboxClient(joined["ws_url"], joined["token"])
+            await client.connect()
+            await client.publish({"camera": ColorTrack(PEOPLE["Red"][0])})
+            started = await http.post(
+                f"/api/v1/rooms/{room['id']}/recordings", json={"preset": "480p"}
+            )
+            recording_id = started.json()["id"]
+            await poll_status(http, recording_id, "active")
+            await asyncio.sleep(2)  # a few fragments' worth
+            pid = recorder_pid(recording_id)
+            os.kill(pid, signal.SIGSTOP)
+            first.process.kill()
+            await asyncio.to_thread(first.process.wait)
+    finally:
+        if client is not None:
+            await client.close()
+        if pid is None:
+            await asyncio.to_thread(first.stop)
+
+    second = None
+    try:
+        second = await asyncio.to_thread(start_server, data, env=env)
+        async with httpx.AsyncClient(base_url=second.url, headers={"X-API-Key": API_KEY}) as http:
+            body = (await http.get(f"/api/v1/recordings/{recording_id}")).json()
+            assert body["status"] == "ending", body
+            os.kill(pid, signal.SIGCONT)  # it finishes the file, as it would have by itself
+            body = await poll_status(http, recording_id, "complete", "failed")
+            assert body["status"] == "complete", body
+            assert body["duration_s"] > 1
+            deliveries = (await http.get(f"/api/v1/webhooks/{hook.json()['id']}/deliveries")).json()
+            assert [d["event_type"] for d in deliveries["items"]] == ["recording.ended"]
+            media = await http.get(f"/api/v1/recordings/{recording_id}/media")
+            assert media.status_code == 200
+        path = tmp_path / "after-restart.mp4"
+        await asyncio.to_thread(path.write_bytes, media.content)
+        with av.open(str(path)) as container:
+            assert sum(1 for _ in container.decode(video=0)) >= 30
+    finally:
+        if pid is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGCONT)
+            try:
+                await process_gone(pid)
+            except AssertionError:
+                os.kill(pid, signal.SIGKILL)
+        if second is not None:
+            await asyncio.to_thread(second.stop)
+        # The recorder holds the first server's stderr: its pipes close once it is gone.
+        await asyncio.to_thread(first.stop)
+    assert "outlived the server" in "".join(second.stderr)
+
+
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
     """A 96 KiB tmpfs: a disk that fills within seconds of recording (root only)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -28,6 +29,8 @@ from .ws import router as ws_router
 __all__ = ["API_PREFIX", "create_app"]
 
 API_PREFIX = "/api/v1"
+
+logger = logging.getLogger(__name__)
 
 
 def create_app(services: Services, web_dir: str | Path | None = None) -> BodyLimit:
@@ -54,8 +57,12 @@ def create_app(services: Services, web_dir: str | Path | None = None) -> BodyLim
             for task in tasks:
                 task.cancel()
             for task in tasks:
-                with contextlib.suppress(asyncio.CancelledError):
+                try:
                     await task
+                except asyncio.CancelledError:
+                    pass
+                except Exception:  # it failed earlier: said now, and the stop goes on
+                    logger.exception("%s had failed", task.get_name())
             await services.store.close()
 
     app = FastAPI(

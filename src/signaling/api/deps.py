@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader
 
-from ..errors import Forbidden, ServiceUnavailable, Unauthorized
+from ..errors import Forbidden, ShuttingDown, Unauthorized
 from ..models import ApiKeyRecord
 from ..services import Services
 
@@ -51,7 +51,7 @@ async def require_api_key(
     else:
         record = await services.accounts.authenticate(key)
     if services.draining:
-        raise ServiceUnavailable("the server is shutting down")
+        raise ShuttingDown()
     return record
 
 

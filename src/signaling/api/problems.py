@@ -12,7 +12,8 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
-from ..errors import MeetboxError
+from ..errors import InsufficientStorage, MeetboxError
+from ..store import StoreFull
 
 __all__ = [
     "PROBLEM_TYPE_BASE",
@@ -117,9 +118,11 @@ def _is_unparseable_body(errors: list[dict[str, Any]]) -> bool:
 def install_problem_handlers(app: FastAPI) -> None:
     async def on_meetbox_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, MeetboxError)
-        headers = {"WWW-Authenticate": 'ApiKey header="X-API-Key"'} if exc.status == 401 else None
+        headers = dict(exc.headers)
+        if exc.status == 401:
+            headers["WWW-Authenticate"] = 'ApiKey header="X-API-Key"'
         return problem_response(
-            exc.status, exc.slug, exc.title, exc.detail, headers=headers, **exc.extra
+            exc.status, exc.slug, exc.title, exc.detail, headers=headers or None, **exc.extra
         )
 
     async def on_validation_error(request: Request, exc: Exception) -> JSONResponse:
@@ -143,6 +146,19 @@ def install_problem_handlers(app: FastAPI) -> None:
             headers["Allow"] = _allowed_methods(request)
         return problem_response(exc.status_code, slug, title, str(exc.detail), headers=headers)
 
+    async def on_store_full(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, StoreFull)
+        # Not a bug: no traceback. The operator learns what to do from the message.
+        logger.warning("%s %s not saved: %s", request.method, request.url.path, exc.message)
+        return await on_meetbox_error(
+            request,
+            InsufficientStorage(
+                "the server's disk is full, so nothing can be saved; its operator has to free "
+                "space in meetbox's data dir (old recordings are usually the bulk). Reading "
+                "still works."
+            ),
+        )
+
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
         logger.exception("unhandled error on %s %s", request.method, request.url.path)
         return problem_response(
@@ -150,6 +166,7 @@ def install_problem_handlers(app: FastAPI) -> None:
         )
 
     app.add_exception_handler(MeetboxError, on_meetbox_error)
+    app.add_exception_handler(StoreFull, on_store_full)
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(StarletteHTTPException, on_http_error)
     app.add_exception_handler(Exception, on_unexpected)

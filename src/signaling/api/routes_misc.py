@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Path, Query, Response
 
-from ..errors import NotFound, ServiceUnavailable
+from ..errors import NotFound, ServiceUnavailable, ShuttingDown
 from ..metrics import CONTENT_TYPE, collect, render
 from ..models import Role, RoomRecord
 from ..pagination import CURSOR_PATTERN, MAX_LIMIT, encode_cursor
@@ -89,7 +89,7 @@ def _join_room(room: RoomRecord) -> JoinRoom:
 )
 async def join(body: JoinRequest, services: ServicesDep) -> JoinResponse:
     if services.draining:
-        raise ServiceUnavailable("the server is shutting down; try again shortly")
+        raise ShuttingDown()
     grant = await services.rooms.join(body.secret, body.nickname)
     return JoinResponse(
         token=grant.token,
@@ -149,7 +149,7 @@ async def healthz() -> dict[str, str]:
 )
 async def readyz(services: ServicesDep) -> dict[str, str]:
     if services.draining:
-        raise ServiceUnavailable("the server is shutting down")
+        raise ShuttingDown()
     try:
         await services.store.ping()
     except Exception as exc:

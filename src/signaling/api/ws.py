@@ -14,7 +14,7 @@ from fastapi import APIRouter, WebSocket
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from ..errors import Forbidden, MeetboxError, TokenError
-from ..meetings import Refused
+from ..meetings import Refused, shutting_down
 from ..protocol import (
     Bye,
     ByeReason,
@@ -43,6 +43,7 @@ from ..protocol import (
 from ..ratelimit import TokenBucket
 from ..recordings import Viewer
 from ..services import Services
+from ..store import StoreFull
 from ..text import INVISIBLE_NAME, has_visible_character
 from ..tokens import ParticipantClaims, verify_participant_token
 
@@ -55,6 +56,7 @@ __all__ = [
     "WsSession",
     "flush_sessions",
     "quiet_invalid_utf8",
+    "refuse_waiting",
     "router",
 ]
 
@@ -182,6 +184,22 @@ FLUSH_WAIT = 5.0
 _writers: set[asyncio.Task[None]] = set()
 
 
+#: Sessions accepted that have not been admitted yet (refused when the server drains).
+_waiting: set[WsSession] = set()
+
+
+def _refuse(session: WsSession, refusal: Refused, ref: str | None = None) -> None:
+    session.send(Error(code=refusal.reason, message=refusal.message, ref=ref))
+    session.close(None, refusal.close_code, refusal.reason)
+
+
+def refuse_waiting() -> None:
+    """On shutdown: every socket still to send its ``join`` is refused now, as a join then
+    would be (``error`` ``server_shutting_down``, close 1001)."""
+    for session in list(_waiting):
+        _refuse(session, shutting_down())
+
+
 async def flush_sessions() -> None:
     """Wait (at most :data:`FLUSH_WAIT` s) for sessions already told to close to send what
     they have queued, typically their ``bye``."""
@@ -193,9 +211,6 @@ async def flush_sessions() -> None:
 async def signaling_socket(websocket: WebSocket) -> None:
     services: Services = websocket.app.state.services
     address = websocket.client.host if websocket.client else "?"
-    if services.draining:
-        await websocket.close(code=CloseCode.GOING_AWAY)
-        return
     await websocket.accept()
     session = WsSession(websocket)
     writer = asyncio.create_task(session.write(), name="ws-writer")
@@ -203,10 +218,15 @@ async def signaling_socket(websocket: WebSocket) -> None:
     writer.add_done_callback(_writers.discard)
     claims: ParticipantClaims | None = None
     _wait_to_join(address, session)
+    _waiting.add(session)
     try:
         try:
-            claims = await _admit(services, websocket, session)
+            if services.draining:
+                _refuse(session, shutting_down())
+            else:
+                claims = await _admit(services, websocket, session)
         finally:
+            _waiting.discard(session)
             _done_waiting(address, session)
         if claims is not None:
             await _serve(services, websocket, session, claims)
@@ -236,7 +256,7 @@ async def _admit(
     except TimeoutError:
         session.close(None, CloseCode.UNAUTHORIZED, "no join within the admission window")
         return None
-    if raw is None or session.closing:  # gone, or replaced by a newer socket meanwhile
+    if raw is None or session.closing:  # gone, replaced by a newer socket, or refused (drain)
         return None
     try:
         message = parse_client_message(raw)
@@ -244,6 +264,9 @@ async def _admit(
         # Before admission every refusal closes, and says why first.
         session.send(Error(code=exc.code, message=exc.message, ref=exc.ref))
         session.close(None, exc.close_code or CloseCode.POLICY_VIOLATION, exc.message)
+        return None
+    if services.draining:
+        _refuse(session, shutting_down(), message.ref)
         return None
     try:
         if isinstance(message, Join):
@@ -266,8 +289,16 @@ async def _admit(
         session.close(None, CloseCode.UNAUTHORIZED, exc.detail)
         return None
     except Refused as exc:
-        session.send(Error(code=exc.reason, message=exc.message, ref=message.ref))
-        session.close(None, exc.close_code, exc.reason)
+        _refuse(session, exc, message.ref)
+        return None
+    except StoreFull as exc:  # the meeting or the join could not be recorded
+        logger.warning("a join was refused: %s", exc.message)
+        refusal = Refused(
+            CloseCode.INTERNAL_ERROR,
+            "insufficient_storage",
+            "the server's disk is full, so the meeting cannot be joined now; try again later",
+        )
+        _refuse(session, refusal, message.ref)
         return None
     why = "the first message must be join or resume"
     session.send(Error(code="not_joined", message=why, ref=message.ref))

@@ -1,7 +1,7 @@
 """Persistence: the :class:`Store` interface and its embedded SQLite implementation."""
 
 from .base import Page, RoomFilter, Store
-from .errors import StoreError, StoreProblem
+from .errors import StoreError, StoreFull, StoreProblem
 from .sqlite import SqliteStore
 
-__all__ = ["Page", "RoomFilter", "SqliteStore", "Store", "StoreError", "StoreProblem"]
+__all__ = ["Page", "RoomFilter", "SqliteStore", "Store", "StoreError", "StoreFull", "StoreProblem"]

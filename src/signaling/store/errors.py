@@ -1,10 +1,11 @@
-"""Why the store could not be opened. Each carries a message a person can act on."""
+"""Why the store could not be opened (:class:`StoreError`), or could not save something
+(:class:`StoreFull`). Each carries a message a person can act on."""
 
 from __future__ import annotations
 
 from enum import StrEnum
 
-__all__ = ["StoreError", "StoreProblem"]
+__all__ = ["StoreError", "StoreFull", "StoreProblem"]
 
 
 class StoreProblem(StrEnum):
@@ -22,4 +23,13 @@ class StoreError(Exception):
     def __init__(self, problem: StoreProblem, message: str) -> None:
         super().__init__(message)
         self.problem = problem
+        self.message = message
+
+
+class StoreFull(Exception):
+    """A write failed because the disk holding the database is full (SQLITE_FULL). Nothing
+    of that write was kept; reads still work. The HTTP edge answers 507."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
         self.message = message

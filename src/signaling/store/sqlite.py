@@ -8,7 +8,7 @@ import json
 import logging
 import os
 import sqlite3
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -36,7 +36,7 @@ from ..models import (
 )
 from ..tokens import new_secret
 from .base import Page, RoomFilter
-from .errors import StoreError, StoreProblem
+from .errors import StoreError, StoreFull, StoreProblem
 from .migrations import MIGRATIONS, SCHEMA_VERSION
 
 __all__ = ["SqliteStore"]
@@ -72,6 +72,28 @@ def _problem_of(exc: sqlite3.Error) -> StoreProblem | None:
     if primary in (sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_PERM):
         return StoreProblem.READ_ONLY
     return None
+
+
+def _is_full(exc: sqlite3.Error) -> bool:
+    code: int | None = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF == sqlite3.SQLITE_FULL
+    return "database or disk is full" in str(exc)
+
+
+@contextlib.contextmanager
+def _full_is_typed(path: Path) -> Iterator[None]:
+    """A write refused for lack of disk space becomes :class:`StoreFull` (a request can
+    answer that with 507); other SQLite errors are left as they are."""
+    try:
+        yield
+    except sqlite3.Error as exc:
+        if not _is_full(exc):
+            raise
+        raise StoreFull(
+            f"the disk holding the database {path} is full; free space on it (old "
+            "recordings are usually the bulk of a data dir)"
+        ) from None
 
 
 def _explain(problem: StoreProblem, path: Path, exc: BaseException | None = None) -> StoreError:
@@ -119,13 +141,16 @@ class SqliteStore:
     @contextlib.asynccontextmanager
     async def _transaction(self) -> AsyncIterator[None]:
         async with self._lock:
-            await self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield
-            except BaseException:
-                await self._db.rollback()
-                raise
-            await self._db.commit()
+            with _full_is_typed(self.path):
+                await self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    yield
+                    # A full disk may refuse the commit itself (the WAL cannot grow).
+                    await self._db.commit()
+                except BaseException:
+                    with contextlib.suppress(sqlite3.Error):
+                        await self._db.rollback()
+                    raise
 
     # -- opening ---------------------------------------------------------------------------
 
@@ -845,7 +870,8 @@ class SqliteStore:
 
     async def _write(self, sql: str, params: Iterable[Any]) -> int:
         async with self._lock:
-            cursor = await self._db.execute(sql, tuple(params))
+            with _full_is_typed(self.path):
+                cursor = await self._db.execute(sql, tuple(params))
             return cursor.rowcount
 
     async def _page(

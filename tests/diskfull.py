@@ -1,0 +1,44 @@
+"""A real full disk for tests: a small tmpfs (root only; CI runs as root and must not skip),
+filled with zeros until the kernel answers ENOSPC."""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+__all__ = ["fill", "tmpfs"]
+
+
+@contextlib.contextmanager
+def tmpfs(where: Path, size: str = "8m") -> Iterator[Path]:
+    if os.geteuid() != 0:
+        if os.environ.get("CI") == "true":
+            pytest.fail("CI runs as root, which this test needs to mount a tmpfs")
+        pytest.skip("mounting a tmpfs needs root")
+    where.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(where)], check=True)
+    try:
+        yield where
+    finally:
+        subprocess.run(["umount", "-l", str(where)], check=False)
+
+
+def fill(disk: Path) -> Path:
+    """Zeros into a file on ``disk`` until the kernel says ENOSPC; returns the file (delete
+    it to have the space back)."""
+    filler = disk / "filler"
+    with filler.open("wb", buffering=0) as out:
+        for chunk in (bytes(64 * 1024), b"\0"):  # big pieces, then the last few bytes
+            while True:
+                try:
+                    out.write(chunk)
+                except OSError as exc:
+                    assert exc.errno == errno.ENOSPC, exc
+                    break
+    return filler
