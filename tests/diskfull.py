@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-__all__ = ["fill", "tmpfs"]
+__all__ = ["db_on_small_disk", "fill", "small_disk", "tmpfs"]
 
 
 @contextlib.contextmanager
@@ -42,3 +42,17 @@ def fill(disk: Path) -> Path:
                     assert exc.errno == errno.ENOSPC, exc
                     break
     return filler
+
+
+@pytest.fixture(name="disk")
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """The fixture ``disk``: an 8 MiB tmpfs (import it into a test module to use it)."""
+    with tmpfs(tmp_path / "disk") as mount:
+        yield mount
+
+
+@pytest.fixture(name="db_path")
+def db_on_small_disk(disk: Path) -> Path:
+    """The fixture ``db_path`` overridden: imported into a test module, the store of the
+    ``services`` and ``server`` fixtures goes on ``disk``."""
+    return disk / "data" / "meetbox.db"

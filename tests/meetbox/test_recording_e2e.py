@@ -271,6 +271,26 @@ async def process_gone(pid: int) -> None:
     raise AssertionError(f"process {pid} is still running")
 
 
+async def red_recorded(http: httpx.AsyncClient, name: str) -> tuple[MeetboxClient, str]:
+    """A room ``name`` where Red (a moderator) publishes a camera and a recording has been
+    active for a few fragments' worth; returns Red's client and the recording's id."""
+    room = (await http.post("/api/v1/rooms", json={"name": name})).json()
+    joined = (
+        await http.post(
+            "/api/v1/join",
+            json={"secret": room["links"]["moderator"]["secret"], "nickname": "Red"},
+        )
+    ).json()
+    client = MeetboxClient(joined["ws_url"], joined["token"])
+    await client.connect()
+    await client.publish({"camera": ColorTrack(PEOPLE["Red"][0])})
+    started = await http.post(f"/api/v1/rooms/{room['id']}/recordings", json={"preset": "480p"})
+    recording_id: str = started.json()["id"]
+    await poll_status(http, recording_id, "active")
+    await asyncio.sleep(2)  # a few fragments' worth: nothing to await on
+    return client, recording_id
+
+
 async def test_a_recording_survives_the_server_being_killed(tmp_path: Path) -> None:
     """RELIABILITY 20: the server SIGKILLed mid-recording. Its recorder finishes the file on
     its own; the restarted server finds it finished and lists it complete and playable."""
@@ -280,22 +300,7 @@ async def test_a_recording_survives_the_server_being_killed(tmp_path: Path) -> N
     client = None
     try:
         async with httpx.AsyncClient(base_url=first.url, headers={"X-API-Key": API_KEY}) as http:
-            room = (await http.post("/api/v1/rooms", json={"name": "Crash"})).json()
-            joined = (
-                await http.post(
-                    "/api/v1/join",
-                    json={"secret": room["links"]["moderator"]["secret"], "nickname": "Red"},
-                )
-            ).json()
-            client = MeetboxClient(joined["ws_url"], joined["token"])
-            await client.connect()
-            await client.publish({"camera": ColorTrack(PEOPLE["Red"][0])})
-            started = await http.post(
-                f"/api/v1/rooms/{room['id']}/recordings", json={"preset": "480p"}
-            )
-            recording_id = started.json()["id"]
-            await poll_status(http, recording_id, "active")
-            await asyncio.sleep(2)
+            client, recording_id = await red_recorded(http, "Crash")
             pid = recorder_pid(recording_id)
             first.process.kill()
             await asyncio.to_thread(first.process.wait)
@@ -339,22 +344,7 @@ async def test_a_recorder_still_finishing_after_a_restart_is_followed_to_its_end
                 json={"url": "http://127.0.0.1:9/hooks", "events": ["recording.ended"]},
             )
             assert hook.status_code == 201, hook.text
-            room = (await http.post("/api/v1/rooms", json={"name": "Slow"})).json()
-            joined = (
-                await http.post(
-                    "/api/v1/join",
-                    json={"secret": room["links"]["moderator"]["secret"], "nickname": "Red"},
-                )
-            ).json()
-            client = MeetboxClient(joined["ws_url"], joined["token"])
-            await client.connect()
-            await client.publish({"camera": ColorTrack(PEOPLE["Red"][0])})
-            started = await http.post(
-                f"/api/v1/rooms/{room['id']}/recordings", json={"preset": "480p"}
-            )
-            recording_id = started.json()["id"]
-            await poll_status(http, recording_id, "active")
-            await asyncio.sleep(2)  # a few fragments' worth
+            client, recording_id = await red_recorded(http, "Slow")
             pid = recorder_pid(recording_id)
             os.kill(pid, signal.SIGSTOP)
             first.process.kill()

@@ -8,7 +8,7 @@ import asyncio
 import dataclasses
 import io
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -18,22 +18,12 @@ from sfu.client import MeetboxClient
 from signaling.models import RecordingStatus
 
 from ..conftest import Server, serve_receiver
-from ..diskfull import fill, tmpfs
+from ..diskfull import db_on_small_disk, fill, small_disk
+
+__all__ = ["db_on_small_disk", "small_disk"]  # the fixtures disk and db_path
 from .test_recordings import ScriptedLauncher, active, in_meeting, recordings
 
 pytestmark = pytest.mark.timeout(30)
-
-
-@pytest.fixture
-def disk(tmp_path: Path) -> Iterator[Path]:
-    with tmpfs(tmp_path / "disk") as mount:
-        yield mount
-
-
-@pytest.fixture
-def db_path(disk: Path) -> Path:
-    """The store of the ``services`` and ``server`` fixtures, on the small disk."""
-    return disk / "data" / "meetbox.db"
 
 
 @pytest.fixture

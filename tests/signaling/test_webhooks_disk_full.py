@@ -5,28 +5,18 @@ for as long as the disk is full; it goes again once the disk has room (at least 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from ..conftest import Server, serve_receiver
-from ..diskfull import fill, tmpfs
+from ..diskfull import db_on_small_disk, fill, small_disk
+
+__all__ = ["db_on_small_disk", "small_disk"]  # the fixtures disk and db_path
 
 pytestmark = pytest.mark.timeout(30)
 
 API = "/api/v1"
-
-
-@pytest.fixture
-def disk(tmp_path: Path) -> Iterator[Path]:
-    with tmpfs(tmp_path / "disk") as mount:
-        yield mount
-
-
-@pytest.fixture
-def db_path(disk: Path) -> Path:
-    return disk / "data" / "meetbox.db"
 
 
 async def test_an_attempt_the_full_disk_cannot_record_is_held_back_not_repeated(
