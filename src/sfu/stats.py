@@ -22,8 +22,9 @@ class RelayStats:
     retransmitted_packets: int = 0
     #: Keyframe requests (PLI) sent upstream to publishers.
     keyframe_requests: int = 0
-    #: Datagrams on media ports dropped before DTLS/SRTP, by reason (:class:`sfu.guard.Drop`
-    #: values: from strangers, empty, oversize, malformed STUN, ...).
+    #: Datagrams on media ports dropped, by reason (:class:`sfu.guard.Drop` values): before
+    #: DTLS/SRTP (from strangers, empty, oversize, malformed STUN, ...) or after decryption
+    #: (RTP/RTCP that cannot be parsed).
     dropped_datagrams: Counter[str] = field(default_factory=Counter)
 
 

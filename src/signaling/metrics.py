@@ -111,7 +111,7 @@ def collect(services: Services) -> list[Metric]:
             Metric(
                 "meetbox_media_datagrams_dropped_total",
                 "counter",
-                "Datagrams on media ports dropped before DTLS/SRTP, by reason.",
+                "Datagrams on media ports dropped (strangers, junk, unparseable), by reason.",
                 STATS.dropped_datagrams[reason.value],
                 (("reason", reason.value),),
             )
