@@ -247,7 +247,8 @@ class MeetingService:
         self._changed = asyncio.Condition()
         #: Called after webhook events were written to the outbox (wakes the deliverer).
         self.outbox_written: Callable[[], None] = lambda: None
-        #: Set by :meth:`shutdown`: no join or resume is admitted any more.
+        #: Set from the first signal on (``Services.draining``) and by :meth:`shutdown`: no
+        #: join or resume is admitted any more.
         self.shutting_down = False
         #: media_failed calls under way (at most one per participant)
         self._failing: set[asyncio.Task[None]] = set()
@@ -409,6 +410,8 @@ class MeetingService:
 
     async def resume(self, resume_token: str, session: Session) -> tuple[ParticipantClaims, Joined]:
         """Bring a participant whose connection dropped back into their meeting."""
+        if self.shutting_down:
+            raise shutting_down()
         for live in self._live.values():
             pid = live.resume_tokens.get(resume_token)
             participant = live.core.participants.get(pid) if pid else None

@@ -235,8 +235,11 @@ class _Run:
     #: How it ended, when that could not be saved yet (the disk was full): the record as
     #: reported, its status and the keyword arguments of ``_end``.
     unsaved_end: tuple[RecordingRecord, RecordingStatus, dict[str, str | None]] | None = None
-    #: The recorder of a previous server, still finishing its file (see :meth:`recover`).
-    adopted: OrphanRecorder | None = None
+
+    @property
+    def adopted(self) -> OrphanRecorder | None:
+        """The recorder of a previous server, still finishing its file (see ``recover``)."""
+        return self.process if isinstance(self.process, OrphanRecorder) else None
 
 
 def _describe_exit(code: int) -> str:
@@ -967,7 +970,6 @@ class RecordingService:
         )
         orphan = OrphanRecorder(pid, self.path(rec))
         run = _Run(rec.id, rec.room_id, rec.meeting_id, orphan, self.path(rec))
-        run.adopted = orphan
         run.stop_requested = True
         run.became_active = rec.started_at is not None
         run.finishing_bytes = _finishing_bytes(run.output)
@@ -985,13 +987,15 @@ class RecordingService:
         # A previous server's recorders were never this one's to stop: they go on finishing
         # their files, and the next start follows them.
         followed: list[asyncio.Task[None]] = []
-        for run in [r for r in self._runs.values() if r.adopted is not None]:
+        for run in list(self._runs.values()):
+            orphan = run.adopted
+            if orphan is None:
+                continue
             for task in (run.task, run.killer):
                 if task is not None:
                     task.cancel()
                     followed.append(task)
-            assert run.adopted is not None
-            run.adopted.forget()
+            orphan.forget()
             self._runs.pop(run.recording_id, None)
         await asyncio.gather(*followed, return_exceptions=True)
         runs = list(self._runs.values())

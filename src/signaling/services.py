@@ -38,10 +38,19 @@ class Services:
     ice: IceConfig = field(default_factory=IceConfig)
     #: What the first start created, to be shown once; ``None`` on later starts.
     first_start: FirstStart | None = None
-    #: Set on shutdown: new work is refused with 503.
-    draining: bool = field(default=False)
     #: Seconds a new WebSocket has to send ``join``.
     admission_timeout: float = 10.0
+
+    @property
+    def draining(self) -> bool:
+        """Set on shutdown: new work is refused (503, ``server_shutting_down``). One flag,
+        the meeting service's, so a join that got past the HTTP or WebSocket edge before
+        the signal is refused where the meeting would start."""
+        return self.meetings.shutting_down
+
+    @draining.setter
+    def draining(self, value: bool) -> None:
+        self.meetings.shutting_down = value
 
 
 async def build_services(

@@ -184,10 +184,6 @@ FLUSH_WAIT = 5.0
 _writers: set[asyncio.Task[None]] = set()
 
 
-#: Sessions accepted that have not been admitted yet (refused when the server drains).
-_waiting: set[WsSession] = set()
-
-
 def _refuse(session: WsSession, refusal: Refused, ref: str | None = None) -> None:
     session.send(Error(code=refusal.reason, message=refusal.message, ref=ref))
     session.close(None, refusal.close_code, refusal.reason)
@@ -196,7 +192,7 @@ def _refuse(session: WsSession, refusal: Refused, ref: str | None = None) -> Non
 def refuse_waiting() -> None:
     """On shutdown: every socket still to send its ``join`` is refused now, as a join then
     would be (``error`` ``server_shutting_down``, close 1001)."""
-    for session in list(_waiting):
+    for session in [s for waiting in _pending.values() for s in waiting]:
         _refuse(session, shutting_down())
 
 
@@ -218,7 +214,6 @@ async def signaling_socket(websocket: WebSocket) -> None:
     writer.add_done_callback(_writers.discard)
     claims: ParticipantClaims | None = None
     _wait_to_join(address, session)
-    _waiting.add(session)
     try:
         try:
             if services.draining:
@@ -226,7 +221,6 @@ async def signaling_socket(websocket: WebSocket) -> None:
             else:
                 claims = await _admit(services, websocket, session)
         finally:
-            _waiting.discard(session)
             _done_waiting(address, session)
         if claims is not None:
             await _serve(services, websocket, session, claims)
@@ -264,9 +258,6 @@ async def _admit(
         # Before admission every refusal closes, and says why first.
         session.send(Error(code=exc.code, message=exc.message, ref=exc.ref))
         session.close(None, exc.close_code or CloseCode.POLICY_VIOLATION, exc.message)
-        return None
-    if services.draining:
-        _refuse(session, shutting_down(), message.ref)
         return None
     try:
         if isinstance(message, Join):
