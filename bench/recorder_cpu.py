@@ -29,8 +29,8 @@ import av
 import httpx
 import numpy as np
 
-from sfu.client import MeetboxClient
 from sfu.synthetic import ColorTrack, ToneTrack
+from signaling.client import MeetboxClient
 
 API_KEY = "mbk_bench-key-0123456789abcdefghijkl"
 CLK_TCK = os.sysconf("SC_CLK_TCK")

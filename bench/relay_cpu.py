@@ -30,8 +30,8 @@ import httpx
 from aiortc.codecs import vpx
 from floor import run as floor_run  # bench/floor.py, beside this script
 
-from sfu.client import MeetboxClient
 from sfu.synthetic import ColorTrack
+from signaling.client import MeetboxClient
 
 API_KEY = "mbk_bench-key-0123456789abcdefghijkl"
 CLK_TCK = os.sysconf("SC_CLK_TCK")

@@ -20,13 +20,14 @@ import httpx
 import pytest
 import uvicorn
 
-from signaling import FakeClock, Services, build_services
 from signaling.api import create_app
+from signaling.api.schemas import RoomCreate
 from signaling.api.ws import WS_PING_INTERVAL, WS_PING_TIMEOUT
+from signaling.clock import FakeClock
 from signaling.models import RoomRecord
-from signaling.protocol import MAX_MESSAGE_BYTES
-from signaling.schemas import RoomCreate
+from signaling.services import Services, build_services
 from signaling.store import SqliteStore
+from signaling.wire.protocol import MAX_MESSAGE_BYTES
 
 API_KEY = "mbk_test-key-0123456789abcdefghijklmnop"
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)

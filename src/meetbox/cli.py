@@ -7,15 +7,14 @@ import asyncio
 import sys
 from collections.abc import Sequence
 
-from signaling.accounts import Accounts
+from meetbox import __version__
+from meetbox.config import CLI_KEYS, ConfigError, Settings, load_settings
+from meetbox.server import serve
+from signaling.accounts.service import Accounts
 from signaling.clock import SystemClock, format_ts
 from signaling.errors import MeetboxError
 from signaling.pagination import MAX_LIMIT, encode_cursor
 from signaling.store import SqliteStore, StoreError
-
-from . import __version__
-from .config import CLI_KEYS, ConfigError, Settings, load_settings
-from .server import serve
 
 __all__ = ["main"]
 

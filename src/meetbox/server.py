@@ -19,20 +19,19 @@ from typing import IO, Any
 
 import uvicorn
 
+from meetbox.config import Settings
+from meetbox.timeouts import KEEP_ALIVE_TIMEOUT, HeadTimeoutProtocol
 from sfu import ports
 from sfu.egress import fast_path
-from signaling import Services, build_services
-from signaling.accounts import FirstStart
+from signaling.accounts.service import FirstStart
 from signaling.api import create_app
 from signaling.api.ws import WS_PING_INTERVAL, WS_PING_TIMEOUT, flush_sessions, refuse_waiting
 from signaling.errors import MeetboxError
 from signaling.ice import IceConfig
-from signaling.protocol import MAX_MESSAGE_BYTES
-from signaling.recordings import RecordingSettings
+from signaling.recordings.service import RecordingSettings
+from signaling.services import Services, build_services
 from signaling.store import SqliteStore, StoreError, StoreFull
-
-from .config import Settings
-from .timeouts import KEEP_ALIVE_TIMEOUT, HeadTimeoutProtocol
+from signaling.wire.protocol import MAX_MESSAGE_BYTES
 
 __all__ = ["DataDirInUse", "configure_logging", "lock_data_dir", "serve"]
 

@@ -1,5 +1,5 @@
 """``python -m recorder``: record one meeting (see :mod:`recorder.cli`)."""
 
-from .cli import main
+from recorder.cli import main
 
 raise SystemExit(main())

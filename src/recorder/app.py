@@ -1,4 +1,4 @@
-"""The asyncio side of the recorder: join the meeting with :class:`sfu.client.MeetboxClient`,
+"""The asyncio side of the recorder: join the meeting with :class:`signaling.client.MeetboxClient`,
 route decoded frames to the compositor and mixer, pace the timeline, hand jobs to the encoder
 thread, read ``stop`` from the control stream and report status.
 
@@ -27,16 +27,15 @@ import av
 import numpy as np
 import numpy.typing as npt
 
-from sfu.client import MeetboxClient
-
-from .compositor import Compositor, Scene
-from .layout import Glide, Layout, compute_layout
-from .mixer import RATE, Mixer
-from .roster import Roster
-from .status import Active, Complete, Ending, Failed, Progress, StatusWriter
-from .timeline import StopReason, Timeline
-from .worker import EncodeWorker, Job
-from .writer import MediaWriter, probe_duration, remux_faststart
+from recorder.compositor import Compositor, Scene
+from recorder.layout import Glide, Layout, compute_layout
+from recorder.mixer import RATE, Mixer
+from recorder.roster import Roster
+from recorder.status import Active, Complete, Ending, Failed, Progress, StatusWriter
+from recorder.timeline import StopReason, Timeline
+from recorder.worker import EncodeWorker, Job
+from recorder.writer import MediaWriter, probe_duration, remux_faststart
+from signaling.client import MeetboxClient
 
 __all__ = ["Options", "Recorder"]
 

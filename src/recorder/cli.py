@@ -18,9 +18,9 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from .app import Options, run
-from .layout import Layout
-from .status import Failed, StatusWriter
+from recorder.app import Options, run
+from recorder.layout import Layout
+from recorder.status import Failed, StatusWriter
 
 __all__ = ["TOKEN_ENV", "main"]
 

@@ -22,7 +22,7 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image, ImageDraw, ImageFont
 
-from .layout import Rect, Source, Tile, fit
+from recorder.layout import Rect, Source, Tile, fit
 
 __all__ = ["Compositor", "Scene", "TileContent", "text_mask"]
 

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .layout import Person
+from recorder.layout import Person
 
 __all__ = ["Member", "Roster", "TrackRef"]
 

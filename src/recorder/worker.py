@@ -16,8 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from .compositor import Compositor, Scene
-from .writer import MediaWriter
+from recorder.compositor import Compositor, Scene
+from recorder.writer import MediaWriter
 
 __all__ = ["EncodeWorker", "Job"]
 

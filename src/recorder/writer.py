@@ -22,7 +22,7 @@ import av
 import numpy as np
 import numpy.typing as npt
 
-from .mixer import CHANNELS, RATE
+from recorder.mixer import CHANNELS, RATE
 
 __all__ = ["BoxTracker", "MediaWriter", "OutputFile", "probe_duration", "remux_faststart"]
 

@@ -36,12 +36,12 @@ from aiortc.rtcdtlstransport import RTCDtlsTransport
 from aiortc.rtcdtlstransport import State as DtlsState
 from pylibsrtp import _binding
 
-from .background import log_failure
-from .rtpwrite import build
+from sfu.background import log_failure
+from sfu.rtpwrite import build
 
 _wire: ModuleType | None
 try:
-    from . import _wire
+    from sfu import _wire
 except ImportError:  # built without a C compiler: the same steps in Python
     _wire = None
 

@@ -38,7 +38,7 @@ from aioice.ice import CandidatePair, Connection, StunProtocol
 from aiortc.rtcdtlstransport import RTCDtlsTransport
 from aiortc.rtp import RtcpPacket, RtpPacket
 
-from .stats import STATS
+from sfu.stats import STATS
 
 __all__ = ["MAX_DATAGRAM", "MAX_QUEUED", "Drop", "classify", "install"]
 

@@ -54,14 +54,14 @@ from aiortc.rtp import (
 )
 from aiortc.sdp import SessionDescription, candidate_from_sdp
 
-from .background import log_failure
-from .egress import Egress
-from .forwarding import KeyframeThrottle, PacketHistory, SentPacket, StreamRewriter
-from .guard import install as _guard_media_sockets
-from .keyframes import H264_IDR, H264_SPS, h264_start, vp8_keyframe
-from .rtpwrite import abs_send_time_element, audio_level_element, element
-from .speaker import ActiveSpeaker
-from .stats import STATS
+from sfu.background import log_failure
+from sfu.egress import Egress
+from sfu.forwarding import KeyframeThrottle, PacketHistory, SentPacket, StreamRewriter
+from sfu.guard import install as _guard_media_sockets
+from sfu.keyframes import H264_IDR, H264_SPS, h264_start, vp8_keyframe
+from sfu.rtpwrite import abs_send_time_element, audio_level_element, element
+from sfu.speaker import ActiveSpeaker
+from sfu.stats import STATS
 
 _guard_media_sockets()
 

@@ -1,20 +1,7 @@
 """Everything people and API clients talk to: the HTTP app, rooms, links, roles, the store.
 
-Must not touch RTP (that is :mod:`sfu`).
+Must not touch RTP (that is :mod:`sfu`). One sub-package per concept; see docs/architecture.md
+for the map. Importing this package imports nothing else, so a process that needs only
+:mod:`signaling.wire` or :mod:`signaling.client` (the recorder, a media worker) does not load
+the HTTP app.
 """
-
-from .clock import Clock, FakeClock, SystemClock
-from .errors import MeetboxError
-from .services import Services, build_services
-from .tokens import ParticipantClaims, verify_participant_token
-
-__all__ = [
-    "Clock",
-    "FakeClock",
-    "MeetboxError",
-    "ParticipantClaims",
-    "Services",
-    "SystemClock",
-    "build_services",
-    "verify_participant_token",
-]

@@ -6,7 +6,7 @@ import base64
 import binascii
 import json
 
-from .errors import InvalidCursor
+from signaling.errors import InvalidCursor
 
 __all__ = ["CURSOR_PATTERN", "MAX_LIMIT", "decode_cursor", "encode_cursor"]
 

@@ -6,17 +6,17 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
-from .accounts import Accounts, FirstStart
-from .clock import Clock, SystemClock
-from .ice import IceConfig
-from .meeting import DEFAULT_EMPTY_TIMEOUT
-from .meetings import MeetingService
-from .recordings import RecorderLauncher, RecordingService, RecordingSettings
-from .rooms import RoomService
-from .store import Store
-from .sweeper import Sweeper
-from .themes import ThemeService
-from .webhooks import WebhookService
+from signaling.accounts.service import Accounts, FirstStart
+from signaling.accounts.themes import ThemeService
+from signaling.clock import Clock, SystemClock
+from signaling.ice import IceConfig
+from signaling.meetings.core import DEFAULT_EMPTY_TIMEOUT
+from signaling.meetings.service import MeetingService
+from signaling.recordings.service import RecorderLauncher, RecordingService, RecordingSettings
+from signaling.rooms.service import RoomService
+from signaling.rooms.sweeper import Sweeper
+from signaling.store import Store
+from signaling.webhooks.service import WebhookService
 
 __all__ = ["Services", "build_services"]
 

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from .errors import TokenError
-from .models import Role
+from signaling.errors import TokenError
+from signaling.models import Role
 
 __all__ = [
     "ParticipantClaims",

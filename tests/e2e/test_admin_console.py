@@ -7,7 +7,7 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-from sfu.client import MeetboxClient
+from signaling.client import MeetboxClient
 from tests.conftest import Receiver, Server
 from tests.signaling.test_themes import PNG
 

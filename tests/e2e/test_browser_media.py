@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from sfu.client import MeetboxClient
 from sfu.synthetic import ColorTrack
+from signaling.client import MeetboxClient
 from tests.conftest import Server
 
 STATS = """async () => {

@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 from playwright.async_api import expect
 
-from sfu.client import MeetboxClient
+from signaling.client import MeetboxClient
 from signaling.models import RecordingStatus, RoomRecord
 from tests.conftest import Server
 from tests.e2e.test_admin_console import login

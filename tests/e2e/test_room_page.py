@@ -8,10 +8,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sfu.client import MeetboxClient
 from sfu.synthetic import ColorTrack
+from signaling.client import MeetboxClient
 from signaling.models import RoomRecord
-from signaling.protocol import CloseCode
+from signaling.wire.protocol import CloseCode
 from tests.conftest import Server
 
 VIDEO_FRAMES = """(me) => [...document.querySelectorAll('#grid .tile')]

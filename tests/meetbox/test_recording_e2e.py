@@ -22,8 +22,8 @@ import numpy as np
 import pytest
 
 from recorder.layout import Layout, Person, compute_layout
-from sfu.client import MeetboxClient
 from sfu.synthetic import ColorTrack, ToneTrack
+from signaling.client import MeetboxClient
 from signaling.models import RecordingStatus, RoomRecord
 
 from ..conftest import API_KEY, Server

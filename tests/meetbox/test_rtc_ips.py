@@ -11,8 +11,8 @@ import httpx
 import pytest
 
 from sfu import ports
-from sfu.client import MeetboxClient
 from sfu.synthetic import ColorTrack
+from signaling.client import MeetboxClient
 from tests.conftest import API_KEY
 from tests.meetbox.conftest import start_server
 

@@ -15,8 +15,8 @@ import av
 import numpy as np
 import numpy.typing as npt
 
-from sfu.client import MeetboxClient
 from sfu.synthetic import ColorTrack, ToneTrack
+from signaling.client import MeetboxClient
 from tests.conftest import Server
 
 #: name -> (colour, tone Hz); saturated so they survive VP8 and H.264.

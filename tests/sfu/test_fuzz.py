@@ -36,12 +36,12 @@ from aiortc.rtcdtlstransport import State as DtlsState
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sfu.client import MeetboxClient
 from sfu.guard import Drop
 from sfu.keyframes import h264_start, vp8_keyframe
 from sfu.media import MediaError, MediaRoom, check_offer
 from sfu.stats import STATS
 from sfu.synthetic import ColorTrack, ToneTrack
+from signaling.client import MeetboxClient
 from tests.conftest import Server
 from tests.sfu.fuzzing import CORPUS, Fuzzer, corpus, runs
 from tests.sfu.test_guard import send_raw

@@ -7,7 +7,8 @@ from datetime import timedelta
 
 import httpx
 
-from signaling import FakeClock, Services
+from signaling.clock import FakeClock
+from signaling.services import Services
 from tests.signaling.test_api_rooms import assert_problem
 
 

@@ -9,8 +9,10 @@ from typing import Any
 import httpx
 import pytest
 
-from signaling import FakeClock, Services, verify_participant_token
+from signaling.clock import FakeClock
 from signaling.models import Role
+from signaling.services import Services
+from signaling.tokens import verify_participant_token
 from tests.conftest import API_KEY
 from tests.signaling.test_api_rooms import assert_problem, create
 

@@ -8,7 +8,8 @@ from typing import Any
 import httpx
 import pytest
 
-from signaling import FakeClock, Services
+from signaling.clock import FakeClock
+from signaling.services import Services
 from tests.conftest import T0
 
 PROBLEM = "application/problem+json"

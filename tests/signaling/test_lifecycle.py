@@ -5,9 +5,9 @@ from __future__ import annotations
 import dataclasses
 from datetime import UTC, datetime, timedelta
 
-from signaling import lifecycle
-from signaling.lifecycle import JoinRefusal
 from signaling.models import RoomKind, RoomRecord
+from signaling.rooms import lifecycle
+from signaling.rooms.lifecycle import JoinRefusal
 
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 MIN = timedelta(minutes=1)

@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from signaling.meeting import Close, Ended, Kicked, Meeting, MeetingError, MeetingRules, Send
+from signaling.meetings.core import Close, Ended, Kicked, Meeting, MeetingError, MeetingRules, Send
 from signaling.models import Role
-from signaling.protocol import (
+from signaling.wire.protocol import (
     ByeReason,
     Chat,
     EndMeeting,

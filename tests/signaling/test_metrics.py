@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import asyncio
 
-from sfu.client import MeetboxClient
 from sfu.synthetic import ColorTrack, ToneTrack
-from signaling.metrics import Metric, render
+from signaling.api.metrics import Metric, render
+from signaling.client import MeetboxClient
 from tests.conftest import API_KEY, Server
 
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from signaling.protocol import (
+from signaling.wire.protocol import (
     MAX_DEPTH,
     MAX_MESSAGE_BYTES,
     Chat,

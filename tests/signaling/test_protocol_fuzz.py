@@ -18,7 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from signaling.protocol import (
+from signaling.wire.protocol import (
     _CLIENT_MODELS,
     MAX_MESSAGE_BYTES,
     ClientMessage,

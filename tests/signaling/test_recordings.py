@@ -16,10 +16,10 @@ from typing import Any
 
 import pytest
 
-from sfu.client import MeetboxClient
+from signaling.client import MeetboxClient
 from signaling.models import RecordingRecord, RecordingStatus, RoomRecord
-from signaling.protocol import ByeReason
-from signaling.recordings import RecordingService, SubprocessLauncher
+from signaling.recordings.service import RecordingService, SubprocessLauncher
+from signaling.wire.protocol import ByeReason
 
 from ..conftest import Server, serve_receiver
 

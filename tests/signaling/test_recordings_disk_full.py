@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from recorder.status import Complete, StatusWriter
-from sfu.client import MeetboxClient
+from signaling.client import MeetboxClient
 from signaling.models import RecordingStatus
 
 from ..conftest import Server, serve_receiver

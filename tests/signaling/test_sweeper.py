@@ -8,11 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from signaling import FakeClock, Services
+from signaling.api.schemas import RoomCreate, RoomUpdate
+from signaling.clock import FakeClock
 from signaling.errors import RoomClosed, RoomExpired
 from signaling.models import RoomKind, RoomStatus
-from signaling.rooms import RoomService
-from signaling.schemas import RoomCreate, RoomUpdate
+from signaling.rooms.service import RoomService
+from signaling.services import Services
 from signaling.store import SqliteStore
 from tests.conftest import T0
 

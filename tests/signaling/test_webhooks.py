@@ -15,10 +15,11 @@ from typing import Any
 import httpx
 import pytest
 
-from signaling import FakeClock
-from signaling.events import EMITTED, event
+from signaling.clock import FakeClock
 from signaling.models import DeliveryRecord, DeliveryStatus
-from signaling.webhook_signature import (
+from signaling.webhooks.events import EMITTED, event
+from signaling.webhooks.service import after_attempt, retry_delay
+from signaling.webhooks.signing import (
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
     InvalidSignature,
@@ -26,7 +27,6 @@ from signaling.webhook_signature import (
     sign,
     verify,
 )
-from signaling.webhooks import after_attempt, retry_delay
 from tests.conftest import T0, Receiver, Server, serve_receiver
 from tests.signaling.test_ws import joined
 

@@ -11,10 +11,11 @@ import pytest
 import websockets
 from websockets.asyncio.client import ClientConnection
 
-from signaling import FakeClock, build_services
-from signaling.meetings import Refused
+from signaling.clock import FakeClock
+from signaling.meetings.service import Refused
 from signaling.models import RoomRecord
-from signaling.protocol import MAX_MESSAGE_BYTES
+from signaling.services import build_services
+from signaling.wire.protocol import MAX_MESSAGE_BYTES
 from tests.conftest import Server
 
 RECV_TIMEOUT = 5.0

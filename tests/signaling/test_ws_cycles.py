@@ -7,8 +7,8 @@ import asyncio
 import gc
 import os
 
-from sfu.client import MeetboxClient
 from sfu.synthetic import ColorTrack
+from signaling.client import MeetboxClient
 from tests.conftest import Server
 
 

@@ -8,9 +8,9 @@ from datetime import timedelta
 
 import pytest
 
-from signaling import FakeClock
-from signaling.protocol import MAX_DEPTH
+from signaling.clock import FakeClock
 from signaling.tokens import issue_participant_token
+from signaling.wire.protocol import MAX_DEPTH
 from tests.conftest import Receiver, Server
 from tests.signaling.test_ws import connect, joined
 

@@ -15,9 +15,9 @@ from typing import Any
 import aioice.ice
 import pytest
 
-from sfu.client import MeetboxClient
 from sfu.stats import STATS
 from sfu.synthetic import ColorTrack, ToneTrack
+from signaling.client import MeetboxClient
 from tests.conftest import Server
 from tests.sfu.test_guard import send_raw
 from tests.sfu.test_media import assert_server_never_decoded_or_encoded

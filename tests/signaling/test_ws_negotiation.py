@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from aiortc import RTCBundlePolicy, RTCConfiguration, RTCPeerConnection
 
-from sfu.client import MeetboxClient
 from sfu.media import MAX_PENDING_CANDIDATES, MediaRoom, close_peer_connection
 from sfu.synthetic import ColorTrack, ToneTrack
+from signaling.client import MeetboxClient
 from tests.conftest import Server
 from tests.sfu.test_media import Listener
 from tests.signaling.test_ws import connect

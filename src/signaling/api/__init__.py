@@ -1,5 +1,5 @@
 """The HTTP edge: FastAPI routes, problem documents, limits."""
 
-from .app import API_PREFIX, create_app
+from signaling.api.app import API_PREFIX, create_app
 
 __all__ = ["API_PREFIX", "create_app"]

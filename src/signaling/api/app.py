@@ -12,19 +12,19 @@ from fastapi import FastAPI
 from fastapi.responses import FileResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
-from ..services import Services
-from .limits import BodyLimit
-from .problems import install_problem_handlers, problem_doc
-from .routes_admin import router as admin_router
-from .routes_meetings import router as meetings_router
-from .routes_misc import health_router, join_router, keys_router
-from .routes_recordings import room_router as room_recordings_router
-from .routes_recordings import router as recordings_router
-from .routes_rooms import router as rooms_router
-from .routes_themes import router as themes_router
-from .routes_webhooks import router as webhooks_router
-from .ws import quiet_invalid_utf8
-from .ws import router as ws_router
+from signaling.api.limits import BodyLimit
+from signaling.api.problems import install_problem_handlers, problem_doc
+from signaling.api.routes_admin import router as admin_router
+from signaling.api.routes_meetings import router as meetings_router
+from signaling.api.routes_misc import health_router, join_router, keys_router
+from signaling.api.routes_recordings import room_router as room_recordings_router
+from signaling.api.routes_recordings import router as recordings_router
+from signaling.api.routes_rooms import router as rooms_router
+from signaling.api.routes_themes import router as themes_router
+from signaling.api.routes_webhooks import router as webhooks_router
+from signaling.api.ws import quiet_invalid_utf8
+from signaling.api.ws import router as ws_router
+from signaling.services import Services
 
 __all__ = ["API_PREFIX", "create_app"]
 

@@ -7,9 +7,9 @@ from typing import Annotated
 from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader
 
-from ..errors import Forbidden, ShuttingDown, Unauthorized
-from ..models import ApiKeyRecord
-from ..services import Services
+from signaling.errors import Forbidden, ShuttingDown, Unauthorized
+from signaling.models import ApiKeyRecord
+from signaling.services import Services
 
 __all__ = ["ADMIN_COOKIE", "CSRF_HEADER", "ApiKeyAuth", "ServicesDep", "get_services"]
 

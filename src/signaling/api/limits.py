@@ -14,7 +14,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .problems import MEDIA_TYPE, PROBLEM_TYPE_BASE
+from signaling.api.problems import MEDIA_TYPE, PROBLEM_TYPE_BASE
 
 __all__ = ["BODY_TIMEOUT", "MAX_BODY_BYTES", "BodyLimit"]
 

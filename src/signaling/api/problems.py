@@ -12,8 +12,8 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
-from ..errors import InsufficientStorage, MeetboxError
-from ..store import StoreFull
+from signaling.errors import InsufficientStorage, MeetboxError
+from signaling.store import StoreFull
 
 __all__ = [
     "PROBLEM_TYPE_BASE",
@@ -31,7 +31,7 @@ MEDIA_TYPE = "application/problem+json"
 def problem_doc(description: str) -> dict[str, Any]:
     """An OpenAPI response entry for a problem document (both media types are listed, as
     clients that ask for ``application/json`` get the same body)."""
-    from ..schemas import Problem
+    from signaling.api.schemas import Problem
 
     return {
         "model": Problem,

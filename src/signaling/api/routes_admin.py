@@ -13,11 +13,11 @@ from datetime import datetime
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
-from ..errors import TooManyRequests, Unauthorized
-from ..ratelimit import TokenBucket
-from ..schemas import _Input
-from .deps import ADMIN_COOKIE, ServicesDep
-from .problems import problem_doc
+from signaling.api.deps import ADMIN_COOKIE, ServicesDep
+from signaling.api.problems import problem_doc
+from signaling.api.schemas import _Input
+from signaling.errors import TooManyRequests, Unauthorized
+from signaling.ratelimit import TokenBucket
 
 __all__ = ["router"]
 

@@ -8,12 +8,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel, ConfigDict
 
-from ..errors import NoMeeting
-from ..pagination import CURSOR_PATTERN, MAX_LIMIT, encode_cursor
-from ..protocol import ByeReason, MediaKind, ParticipantInfo, RecordingState
-from ..schemas import PastMeeting
-from .deps import ApiKeyAuth, ServicesDep
-from .problems import problem_doc
+from signaling.api.deps import ApiKeyAuth, ServicesDep
+from signaling.api.problems import problem_doc
+from signaling.api.schemas import PastMeeting
+from signaling.errors import NoMeeting
+from signaling.pagination import CURSOR_PATTERN, MAX_LIMIT, encode_cursor
+from signaling.wire.protocol import ByeReason, MediaKind, ParticipantInfo, RecordingState
 
 __all__ = ["router"]
 

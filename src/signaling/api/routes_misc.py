@@ -7,11 +7,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Path, Query, Response
 
-from ..errors import NotFound, ServiceUnavailable, ShuttingDown
-from ..metrics import CONTENT_TYPE, collect, render
-from ..models import Role, RoomRecord
-from ..pagination import CURSOR_PATTERN, MAX_LIMIT, encode_cursor
-from ..schemas import (
+from signaling.api.deps import ApiKeyAuth, ServicesDep
+from signaling.api.metrics import CONTENT_TYPE, collect, render
+from signaling.api.problems import problem_doc
+from signaling.api.schemas import (
     ApiKey,
     ApiKeyCreate,
     ApiKeyCreated,
@@ -24,8 +23,9 @@ from ..schemas import (
     JoinRoom,
     RoomConfig,
 )
-from .deps import ApiKeyAuth, ServicesDep
-from .problems import problem_doc
+from signaling.errors import NotFound, ServiceUnavailable, ShuttingDown
+from signaling.models import Role, RoomRecord
+from signaling.pagination import CURSOR_PATTERN, MAX_LIMIT, encode_cursor
 
 __all__ = ["health_router", "join_router", "keys_router"]
 

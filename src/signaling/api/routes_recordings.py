@@ -18,11 +18,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from fastapi.responses import FileResponse, StreamingResponse
 
-from ..errors import Invalid, MeetboxError
-from ..models import RecordingRecord, RecordingStatus
-from ..pagination import CURSOR_PATTERN, MAX_LIMIT
-from ..recordings import ADMIN, Viewer
-from ..schemas import (
+from signaling.api.deps import ServicesDep, require_api_key
+from signaling.api.problems import problem_doc
+from signaling.api.schemas import (
     BULK_IDS_PATTERN,
     BulkDeleteFailure,
     Recording,
@@ -31,8 +29,10 @@ from ..schemas import (
     RecordingShare,
     RecordingStart,
 )
-from .deps import ServicesDep, require_api_key
-from .problems import problem_doc
+from signaling.errors import Invalid, MeetboxError
+from signaling.models import RecordingRecord, RecordingStatus
+from signaling.pagination import CURSOR_PATTERN, MAX_LIMIT
+from signaling.recordings.service import ADMIN, Viewer
 
 __all__ = ["room_router", "router"]
 

@@ -7,11 +7,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Path, Query, Response
 from fastapi.responses import JSONResponse
 
-from ..errors import Invalid, MeetboxError
-from ..models import RoomKind, RoomRecord, RoomStatus
-from ..pagination import CURSOR_PATTERN, MAX_LIMIT, encode_cursor
-from ..rooms import DeleteOutcome, RoomService
-from ..schemas import (
+from signaling.api.deps import ApiKeyAuth, ServicesDep
+from signaling.api.problems import PROBLEM_TYPE_BASE, problem_doc
+from signaling.api.schemas import (
     BULK_IDS_PATTERN,
     BulkDeleteFailure,
     BulkDeleteResult,
@@ -23,9 +21,11 @@ from ..schemas import (
     RoomUpdate,
     RotateLinks,
 )
-from ..store import RoomFilter
-from .deps import ApiKeyAuth, ServicesDep
-from .problems import PROBLEM_TYPE_BASE, problem_doc
+from signaling.errors import Invalid, MeetboxError
+from signaling.models import RoomKind, RoomRecord, RoomStatus
+from signaling.pagination import CURSOR_PATTERN, MAX_LIMIT, encode_cursor
+from signaling.rooms.service import DeleteOutcome, RoomService
+from signaling.store import RoomFilter
 
 __all__ = ["room_out", "router"]
 

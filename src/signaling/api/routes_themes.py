@@ -6,12 +6,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response
 
-from ..errors import PayloadTooLarge
-from ..pagination import CURSOR_PATTERN, MAX_LIMIT, encode_cursor
-from ..schemas import Theme, ThemeCreate, ThemeList, ThemeUpdate
-from ..themes import LOGO_MAX_BYTES
-from .deps import ApiKeyAuth, ServicesDep
-from .problems import problem_doc
+from signaling.accounts.themes import LOGO_MAX_BYTES
+from signaling.api.deps import ApiKeyAuth, ServicesDep
+from signaling.api.problems import problem_doc
+from signaling.api.schemas import Theme, ThemeCreate, ThemeList, ThemeUpdate
+from signaling.errors import PayloadTooLarge
+from signaling.pagination import CURSOR_PATTERN, MAX_LIMIT, encode_cursor
 
 __all__ = ["router"]
 

@@ -6,8 +6,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Response
 
-from ..pagination import CURSOR_PATTERN, MAX_LIMIT, encode_cursor
-from ..schemas import (
+from signaling.api.deps import ApiKeyAuth, ServicesDep
+from signaling.api.problems import problem_doc
+from signaling.api.schemas import (
     Delivery,
     DeliveryList,
     Webhook,
@@ -17,8 +18,7 @@ from ..schemas import (
     WebhookSecret,
     WebhookUpdate,
 )
-from .deps import ApiKeyAuth, ServicesDep
-from .problems import problem_doc
+from signaling.pagination import CURSOR_PATTERN, MAX_LIMIT, encode_cursor
 
 __all__ = ["router"]
 

@@ -1,5 +1,5 @@
 """``/ws``: the signaling WebSocket. A thin adapter: it reads frames, validates them with
-:mod:`signaling.protocol`, and hands them to the meeting service; a writer task drains a
+:mod:`signaling.wire.protocol`, and hands them to the meeting service; a writer task drains a
 bounded queue so a client that never reads is closed instead of growing memory."""
 
 from __future__ import annotations
@@ -13,9 +13,15 @@ from collections import OrderedDict
 from fastapi import APIRouter, WebSocket
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
-from ..errors import Forbidden, MeetboxError, TokenError
-from ..meetings import Refused, shutting_down
-from ..protocol import (
+from signaling.errors import Forbidden, MeetboxError, TokenError
+from signaling.meetings.service import Refused, shutting_down
+from signaling.ratelimit import TokenBucket
+from signaling.recordings.service import Viewer
+from signaling.services import Services
+from signaling.store import StoreFull
+from signaling.text import INVISIBLE_NAME, has_visible_character
+from signaling.tokens import ParticipantClaims, verify_participant_token
+from signaling.wire.protocol import (
     Bye,
     ByeReason,
     Chat,
@@ -40,12 +46,6 @@ from ..protocol import (
     SubscribeAnswer,
     parse_client_message,
 )
-from ..ratelimit import TokenBucket
-from ..recordings import Viewer
-from ..services import Services
-from ..store import StoreFull
-from ..text import INVISIBLE_NAME, has_visible_character
-from ..tokens import ParticipantClaims, verify_participant_token
 
 __all__ = [
     "ADMISSION_TIMEOUT",
@@ -84,7 +84,7 @@ _ACTIONS = (Chat, RaiseHand, SetMute, MuteParticipant, Kick, EndMeeting)
 
 
 class WsSession:
-    """A :class:`signaling.meetings.Session` on a Starlette WebSocket."""
+    """A :class:`signaling.meetings.service.Session` on a Starlette WebSocket."""
 
     def __init__(self, websocket: WebSocket) -> None:
         self._ws = websocket

@@ -1,7 +1,7 @@
 """Persistence: the :class:`Store` interface and its embedded SQLite implementation."""
 
-from .base import Page, RoomFilter, Store
-from .errors import StoreError, StoreFull, StoreProblem
-from .sqlite import SqliteStore
+from signaling.store.base import Page, RoomFilter, Store
+from signaling.store.errors import StoreError, StoreFull, StoreProblem
+from signaling.store.sqlite import SqliteStore
 
 __all__ = ["Page", "RoomFilter", "SqliteStore", "Store", "StoreError", "StoreFull", "StoreProblem"]

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Generic, Protocol, TypeVar
 
-from ..models import (
+from signaling.models import (
     ApiKeyRecord,
     DeliveryRecord,
     DueDelivery,

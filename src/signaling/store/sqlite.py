@@ -15,8 +15,8 @@ from typing import Any
 
 import aiosqlite
 
-from ..clock import format_ts, parse_ts
-from ..models import (
+from signaling.clock import format_ts, parse_ts
+from signaling.models import (
     ApiKeyRecord,
     AttendanceRecord,
     DeliveryRecord,
@@ -34,10 +34,10 @@ from ..models import (
     ThemeRecord,
     WebhookRecord,
 )
-from ..tokens import new_secret
-from .base import Page, RoomFilter
-from .errors import StoreError, StoreFull, StoreProblem
-from .migrations import MIGRATIONS, SCHEMA_VERSION
+from signaling.store.base import Page, RoomFilter
+from signaling.store.errors import StoreError, StoreFull, StoreProblem
+from signaling.store.migrations import MIGRATIONS, SCHEMA_VERSION
+from signaling.tokens import new_secret
 
 __all__ = ["SqliteStore"]
 

@@ -13,8 +13,8 @@ from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from .models import Role
-from .protocol import (
+from signaling.models import Role
+from signaling.wire.protocol import (
     ByeReason,
     Chat,
     ChatMessage,

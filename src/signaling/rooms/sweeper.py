@@ -10,8 +10,8 @@ import asyncio
 import contextlib
 import logging
 
-from .clock import Clock
-from .rooms import RoomService
+from signaling.clock import Clock
+from signaling.rooms.service import RoomService
 
 __all__ = ["MAX_SLEEP", "Sweeper"]
 

@@ -14,8 +14,7 @@ from dataclasses import dataclass
 
 from sfu.guard import Drop
 from sfu.stats import STATS
-
-from .services import Services
+from signaling.services import Services
 
 __all__ = ["CONTENT_TYPE", "Metric", "collect", "render"]
 

@@ -1,6 +1,6 @@
 """Signing and verifying webhook deliveries. Receivers can use this module on its own:
 
-    from signaling.webhook_signature import Verifier, InvalidSignature
+    from signaling.webhooks.signing import Verifier, InvalidSignature
 
     verifier = Verifier(secret)          # one per endpoint secret; keep it for replays
     try:

@@ -6,13 +6,13 @@ from __future__ import annotations
 import dataclasses
 import logging
 
-from .clock import Clock
-from .errors import NoLogo, NotFound, PayloadTooLarge, UnknownTheme, UnsupportedMediaType
-from .models import ThemeRecord
-from .pagination import decode_cursor
-from .schemas import Theme, ThemeCreate, ThemeUpdate
-from .store import Page, Store
-from .tokens import new_secret
+from signaling.api.schemas import Theme, ThemeCreate, ThemeUpdate
+from signaling.clock import Clock
+from signaling.errors import NoLogo, NotFound, PayloadTooLarge, UnknownTheme, UnsupportedMediaType
+from signaling.models import ThemeRecord
+from signaling.pagination import decode_cursor
+from signaling.store import Page, Store
+from signaling.tokens import new_secret
 
 __all__ = ["LOGO_MAX_BYTES", "LOGO_TYPES", "ThemeService", "logo_type"]
 

@@ -26,8 +26,15 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
-from .clock import Clock
-from .errors import (
+from signaling.api.schemas import (
+    Recording,
+    RecordingAccess,
+    RecordingLayout,
+    RecordingPreset,
+    RecordingStart,
+)
+from signaling.clock import Clock
+from signaling.errors import (
     Conflict,
     Forbidden,
     InsufficientStorage,
@@ -35,22 +42,15 @@ from .errors import (
     NotFound,
     ServiceUnavailable,
 )
-from .events import event
-from .meetings import MeetingService
-from .models import RecordingRecord, RecordingStatus, Role, RoomRecord
-from .orphans import OrphanRecorder, find_recorders
-from .pagination import decode_cursor, encode_cursor
-from .protocol import RecordingState
-from .rooms import RoomService
-from .schemas import (
-    Recording,
-    RecordingAccess,
-    RecordingLayout,
-    RecordingPreset,
-    RecordingStart,
-)
-from .store import Page, Store, StoreFull
-from .tokens import issue_participant_token, new_secret, sha256_hex
+from signaling.meetings.service import MeetingService
+from signaling.models import RecordingRecord, RecordingStatus, Role, RoomRecord
+from signaling.pagination import decode_cursor, encode_cursor
+from signaling.recordings.orphans import OrphanRecorder, find_recorders
+from signaling.rooms.service import RoomService
+from signaling.store import Page, Store, StoreFull
+from signaling.tokens import issue_participant_token, new_secret, sha256_hex
+from signaling.webhooks.events import event
+from signaling.wire.protocol import RecordingState
 
 __all__ = [
     "PRESETS",

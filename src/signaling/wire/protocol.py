@@ -27,7 +27,7 @@ from pydantic import (
     ValidationError,
 )
 
-from .models import Role
+from signaling.models import Role
 
 __all__ = [
     "MAX_DEPTH",

@@ -1,8 +1,8 @@
 """Webhook endpoints and the delivery worker.
 
 Events are written to the outbox by the store, in the transaction of the change that caused
-them (:mod:`signaling.events`). The worker here reads due deliveries, POSTs them signed
-(:mod:`signaling.webhook_signature`), at most ``concurrency`` at once (half of them per
+them (:mod:`signaling.webhooks.events`). The worker here reads due deliveries, POSTs them signed
+(:mod:`signaling.webhooks.signing`), at most ``concurrency`` at once (half of them per
 endpoint), each bounded by ``timeout``, and records the outcome. A failure is retried with
 exponential backoff and jitter until the delivery's ``give_up_at`` (24 h after the event),
 then marked ``failed``.
@@ -25,15 +25,15 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from .clock import Clock
-from .errors import Forbidden, NotFound
-from .events import TEST_EVENT, event
-from .models import DeliveryRecord, DeliveryStatus, DueDelivery, WebhookRecord
-from .pagination import decode_cursor
-from .schemas import WebhookCreate, WebhookUpdate
-from .store import Page, Store, StoreFull
-from .tokens import new_secret
-from .webhook_signature import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
+from signaling.api.schemas import WebhookCreate, WebhookUpdate
+from signaling.clock import Clock
+from signaling.errors import Forbidden, NotFound
+from signaling.models import DeliveryRecord, DeliveryStatus, DueDelivery, WebhookRecord
+from signaling.pagination import decode_cursor
+from signaling.store import Page, Store, StoreFull
+from signaling.tokens import new_secret
+from signaling.webhooks.events import TEST_EVENT, event
+from signaling.webhooks.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 
 __all__ = ["WebhookService", "after_attempt", "retry_delay"]
 

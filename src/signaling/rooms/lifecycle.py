@@ -19,7 +19,7 @@ import dataclasses
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from .models import RoomKind, RoomRecord
+from signaling.models import RoomKind, RoomRecord
 
 __all__ = [
     "AFTER_USE_GRACE",

@@ -3,7 +3,7 @@
 A recorder whose server goes away (killed, or a second signal) notices its control pipe
 close and finishes its file on its own, which takes a while for a long recording (the
 faststart rewrite copies all of it). The next server finds it by its command line, follows
-it as it would its own child (a :class:`signaling.recordings.RecorderProcess` that cannot
+it as it would its own child (a :class:`signaling.recordings.service.RecorderProcess` that cannot
 be asked anything) and learns how it ended from its sidecar when it exits. Linux only
 (``/proc``, ``pidfd_open``), like the rest of meetbox.
 """

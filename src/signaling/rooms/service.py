@@ -14,9 +14,18 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Protocol
 
-from . import lifecycle
-from .clock import Clock
-from .errors import (
+from signaling.api.schemas import (
+    DeletePolicyMeeting,
+    DeletePolicyRecordings,
+    Link,
+    Room,
+    RoomConfig,
+    RoomCreate,
+    RoomLinks,
+    RoomUpdate,
+)
+from signaling.clock import Clock
+from signaling.errors import (
     Conflict,
     InstantRoom,
     Invalid,
@@ -28,21 +37,12 @@ from .errors import (
     RoomExpired,
     WrongLinkRole,
 )
-from .events import event
-from .models import LinkRecord, Role, RoomKind, RoomRecord, RoomStatus
-from .pagination import decode_cursor
-from .schemas import (
-    DeletePolicyMeeting,
-    DeletePolicyRecordings,
-    Link,
-    Room,
-    RoomConfig,
-    RoomCreate,
-    RoomLinks,
-    RoomUpdate,
-)
-from .store import Page, RoomFilter, Store
-from .tokens import ParticipantClaims, issue_participant_token, new_secret, sha256_hex
+from signaling.models import LinkRecord, Role, RoomKind, RoomRecord, RoomStatus
+from signaling.pagination import decode_cursor
+from signaling.rooms import lifecycle
+from signaling.store import Page, RoomFilter, Store
+from signaling.tokens import ParticipantClaims, issue_participant_token, new_secret, sha256_hex
+from signaling.webhooks.events import event
 
 __all__ = [
     "AUTO_DELETE_MAX_AHEAD",

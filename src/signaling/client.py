@@ -30,8 +30,8 @@ from aiortc import (
     RTCSessionDescription,
 )
 
-from .media import close_peer_connection
-from .synthetic import dominant_tone, mean_rgb
+from sfu.media import close_peer_connection
+from sfu.synthetic import dominant_tone, mean_rgb
 
 __all__ = ["MeetboxClient", "ReceivedTrack"]
 

@@ -13,10 +13,10 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from .clock import format_ts
-from .models import AttendanceRecord, MeetingRecord, OutboxEvent
-from .schemas import Attendance, PastMeeting
-from .tokens import new_secret
+from signaling.api.schemas import Attendance, PastMeeting
+from signaling.clock import format_ts
+from signaling.models import AttendanceRecord, MeetingRecord, OutboxEvent
+from signaling.tokens import new_secret
 
 __all__ = [
     "EMITTED",

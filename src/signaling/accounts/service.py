@@ -11,12 +11,12 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from .clock import Clock
-from .errors import Invalid, NotFound, Unauthorized
-from .models import ApiKeyRecord
-from .pagination import decode_cursor
-from .store import Page, Store, StoreFull
-from .tokens import new_secret, sha256_hex
+from signaling.clock import Clock
+from signaling.errors import Invalid, NotFound, Unauthorized
+from signaling.models import ApiKeyRecord
+from signaling.pagination import decode_cursor
+from signaling.store import Page, Store, StoreFull
+from signaling.tokens import new_secret, sha256_hex
 
 __all__ = [
     "API_KEY_MIN_LENGTH",

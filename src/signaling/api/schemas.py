@@ -22,8 +22,8 @@ from pydantic import (
 )
 from pydantic.json_schema import SkipJsonSchema
 
-from .models import Role, RoomKind, RoomStatus
-from .text import visible_name
+from signaling.models import Role, RoomKind, RoomStatus
+from signaling.text import visible_name
 
 __all__ = [
     "BULK_IDS_PATTERN",

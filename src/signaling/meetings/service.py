@@ -1,4 +1,4 @@
-"""The asyncio adapter around :class:`signaling.meeting.Meeting`: one live meeting per room,
+"""The asyncio adapter around :class:`signaling.meetings.core.Meeting`: one live meeting per room,
 the sessions of the people in it, history in the store, and the room lifecycle hooks.
 
 Sessions are anything with ``send`` and ``close`` (the WebSocket adapter's, or a test's);
@@ -18,11 +18,9 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from sfu.media import MediaError, MediaRoom, TrackInfo
-
-from .clock import Clock
-from .errors import MeetboxError, NoMeeting, NotFound
-from .events import event, meeting_data, participant_data
-from .meeting import (
+from signaling.clock import Clock
+from signaling.errors import MeetboxError, NoMeeting, NotFound
+from signaling.meetings.core import (
     DEFAULT_EMPTY_TIMEOUT,
     DEFAULT_RESUME_WINDOW,
     Close,
@@ -35,9 +33,13 @@ from .meeting import (
     Output,
     Send,
 )
-from .models import AttendanceRecord, MeetingRecord, Role, RoomRecord
-from .pagination import decode_cursor
-from .protocol import (
+from signaling.models import AttendanceRecord, MeetingRecord, Role, RoomRecord
+from signaling.pagination import decode_cursor
+from signaling.rooms.service import RoomService
+from signaling.store import Page, Store, StoreFull
+from signaling.tokens import ParticipantClaims, new_secret
+from signaling.webhooks.events import event, meeting_data, participant_data
+from signaling.wire.protocol import (
     ActiveSpeaker,
     ByeReason,
     CloseCode,
@@ -57,9 +59,6 @@ from .protocol import (
     TrackPublished,
     TrackUnpublished,
 )
-from .rooms import RoomService
-from .store import Page, Store, StoreFull
-from .tokens import ParticipantClaims, new_secret
 
 __all__ = ["LiveMeeting", "MeetingService", "Refused", "Session", "shutting_down"]
 
