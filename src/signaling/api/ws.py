@@ -15,6 +15,7 @@ from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from signaling.errors import Forbidden, MeetboxError, TokenError
 from signaling.meetings.service import Refused, shutting_down
+from signaling.placement import seam
 from signaling.ratelimit import TokenBucket
 from signaling.recordings.service import Viewer
 from signaling.services import Services
@@ -310,9 +311,9 @@ async def _recording(
         if claims.recording_id is not None:
             raise Forbidden("a recorder does not control recordings")
         if isinstance(message, StartRecording):
-            await services.recordings.start(claims.room_id, None, viewer)
+            await services.placement.command(seam.StartRecording(claims.room_id, None, viewer))
         else:
-            await services.recordings.stop_room(claims.room_id, viewer)
+            await services.placement.command(seam.StopRecording(claims.room_id, None, viewer))
     except MeetboxError as exc:
         code = "forbidden" if isinstance(exc, Forbidden) else exc.slug.replace("-", "_")
         session.send(Error(code=code, message=exc.detail, ref=message.ref))
