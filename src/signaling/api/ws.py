@@ -21,7 +21,7 @@ from signaling.services import Services
 from signaling.store import StoreFull
 from signaling.text import INVISIBLE_NAME, has_visible_character
 from signaling.tokens import ParticipantClaims, verify_participant_token
-from signaling.wire.protocol import (
+from signaling.wire import (
     Bye,
     ByeReason,
     Chat,

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from signaling.models import Role
-from signaling.wire.protocol import (
+from signaling.wire import (
     ByeReason,
     Chat,
     ChatMessage,

@@ -39,7 +39,7 @@ from signaling.rooms.service import RoomService
 from signaling.store import Page, Store, StoreFull
 from signaling.tokens import ParticipantClaims, new_secret
 from signaling.webhooks.events import event, meeting_data, participant_data
-from signaling.wire.protocol import (
+from signaling.wire import (
     ActiveSpeaker,
     ByeReason,
     CloseCode,
