@@ -38,6 +38,7 @@ from signaling.wire.client_messages import (
 from signaling.wire.codec import (
     MAX_DEPTH,
     MAX_MESSAGE_BYTES,
+    client_message,
     decode_server_frame,
     parse_client_message,
     parse_server_message,
@@ -127,6 +128,7 @@ __all__ = [
     "TrackUnpublished",
     "UnknownServerMessage",
     "WireError",
+    "client_message",
     "decode_server_frame",
     "parse_client_message",
     "parse_server_message",

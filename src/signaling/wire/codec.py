@@ -29,6 +29,7 @@ from signaling.wire.server_messages import SERVER_TYPES, ServerMessage
 __all__ = [
     "MAX_DEPTH",
     "MAX_MESSAGE_BYTES",
+    "client_message",
     "decode_server_frame",
     "parse_client_message",
     "parse_server_message",
@@ -122,6 +123,13 @@ def parse_client_message(raw: str | bytes) -> ClientMessage:
         raise ProtocolError(
             ErrorCode.INVALID_MESSAGE, f"{where}: {first['msg']}"[:300], ref=ref
         ) from None
+
+
+def client_message(**fields: Any) -> ClientMessage:
+    """The client message ``fields`` make, ``type`` included (``client_message(type="ping")``),
+    for a sender that picks the type at run time; pydantic's ``ValidationError`` (a
+    ``ValueError``) says why not. Building the model itself (``Ping()``) reads better."""
+    return _client_adapter.validate_python(fields)
 
 
 def decode_server_frame(raw: str | bytes) -> dict[str, Any]:
