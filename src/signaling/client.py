@@ -85,8 +85,8 @@ class MeetboxClient:
     received: dict[str, ReceivedTrack] = field(default_factory=dict)
     #: subscriber mid -> the track id it carries now (from ``subscribe_offer``)
     mids: dict[str, str] = field(default_factory=dict)
-    #: Every signaling message after ``joined``, as received (JSON objects, for tests that
-    #: look at the wire), whether or not this version knows its type.
+    #: Every signaling message after ``joined`` that is a JSON object, as received (for
+    #: tests that look at the wire), whether or not this version knows its type.
     messages: list[dict[str, Any]] = field(default_factory=list)
     #: Append every signaling message to ``messages``; a long-lived client (the recorder)
     #: turns this off and listens with ``on_message`` instead.

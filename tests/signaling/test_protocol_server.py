@@ -5,12 +5,14 @@ frames (truncated, mistyped, too deep) raise ``ServerMessageError`` and nothing 
 
 from __future__ import annotations
 
+import importlib
 import json
 from datetime import UTC, datetime
 
 import pytest
 from pydantic import BaseModel
 
+import signaling.wire
 from signaling.models import Role
 from signaling.wire import (
     CLIENT_MODELS,
@@ -266,3 +268,13 @@ def test_client_message_refuses_what_the_server_would() -> None:
     ):
         with pytest.raises(ValueError):
             client_message(**fields)
+
+
+@pytest.mark.parametrize(
+    "module", ["client_messages", "codec", "codes", "errors", "server_messages"]
+)
+def test_the_package_exports_every_public_name_of_its_modules(module: str) -> None:
+    names = importlib.import_module(f"signaling.wire.{module}").__all__
+    assert set(names) <= set(signaling.wire.__all__)
+    for exported in signaling.wire.__all__:
+        assert hasattr(signaling.wire, exported)
