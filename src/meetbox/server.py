@@ -31,7 +31,7 @@ from signaling.ice import IceConfig
 from signaling.recordings.service import RecordingSettings
 from signaling.services import Services, build_services
 from signaling.store import SqliteStore, StoreError, StoreFull
-from signaling.wire.protocol import MAX_MESSAGE_BYTES
+from signaling.wire import MAX_MESSAGE_BYTES
 
 __all__ = ["DataDirInUse", "configure_logging", "lock_data_dir", "serve"]
 

@@ -9,7 +9,7 @@ from signaling.meetings import resume
 from signaling.meetings.core import Arrived, Left, Meeting, MeetingRules, Send
 from signaling.meetings.resume import SpentTokens
 from signaling.models import Role
-from signaling.wire.protocol import (
+from signaling.wire import (
     ByeReason,
     ParticipantJoined,
     ParticipantLeft,

@@ -13,7 +13,7 @@ from signaling.api.schemas import RoomCreate
 from signaling.meetings.service import Session
 from signaling.services import Services
 from signaling.tokens import ParticipantClaims, verify_participant_token
-from signaling.wire.protocol import ByeReason, CloseCode, ServerMessage
+from signaling.wire import ByeReason, CloseCode, ServerMessage
 
 
 class FakeSession:

@@ -1,5 +1,5 @@
 """``/ws``: the signaling WebSocket. A thin adapter: it reads frames, validates them with
-:mod:`signaling.wire.protocol`, and hands them to the meeting service; a writer task drains a
+:mod:`signaling.wire`, and hands them to the meeting service; a writer task drains a
 bounded queue so a client that never reads is closed instead of growing memory."""
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from signaling.services import Services
 from signaling.store import StoreFull
 from signaling.text import INVISIBLE_NAME, has_visible_character
 from signaling.tokens import ParticipantClaims, verify_participant_token
-from signaling.wire.protocol import (
+from signaling.wire import (
     Bye,
     ByeReason,
     Chat,

@@ -31,7 +31,7 @@ from signaling.meetings.outputs import (
 from signaling.meetings.resume import SpentTokens
 from signaling.models import AttendanceRecord, Role
 from signaling.tokens import new_secret
-from signaling.wire.protocol import (
+from signaling.wire import (
     ActiveSpeaker,
     ByeReason,
     Chat,

@@ -11,7 +11,7 @@ from signaling.meetings import resume
 from signaling.meetings.core import Meeting
 from signaling.meetings.outputs import Output, Send
 from signaling.placement.seam import MediaChannel, TrackReport
-from signaling.wire.protocol import (
+from signaling.wire import (
     ByeReason,
     CloseCode,
     RecordingState,

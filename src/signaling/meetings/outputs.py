@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from signaling.models import AttendanceRecord, Role
-from signaling.wire.protocol import ByeReason, Joined, ServerMessage
+from signaling.wire import ByeReason, Joined, ServerMessage
 
 __all__ = ["Admission", "Arrived", "Close", "Ended", "Kicked", "Left", "Output", "Send"]
 

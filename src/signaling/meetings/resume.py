@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from signaling.wire.protocol import ByeReason, CloseCode
+from signaling.wire import ByeReason, CloseCode
 
 __all__ = [
     "KICKED",

@@ -58,7 +58,7 @@ from signaling.placement.seam import (
 from signaling.rooms.service import RoomService
 from signaling.store import Page, Store
 from signaling.tokens import ParticipantClaims, new_secret
-from signaling.wire.protocol import (
+from signaling.wire import (
     ByeReason,
     CloseCode,
     Error,

@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
-from signaling.wire.protocol import ByeReason, MediaKind
+from signaling.wire import ByeReason, MediaKind
 
 __all__ = [
     "EndMeeting",
