@@ -18,6 +18,10 @@ from signaling.store import (
     SqliteStore,
     Store,
     StoreConnection,
+    StoreError,
+    StoreException,
+    StoreFull,
+    StoreProblem,
     ThemeStore,
     WebhookStore,
 )
@@ -99,3 +103,18 @@ def test_pending_migrations_follow_the_version() -> None:
 def test_statements_drop_comments_and_blanks() -> None:
     script = "-- a note\nCREATE TABLE a (x TEXT);\n\n  -- another\nCREATE INDEX b ON a (x);\n"
     assert statements(script) == ["CREATE TABLE a (x TEXT)", "CREATE INDEX b ON a (x)"]
+
+
+def test_store_errors_share_one_root() -> None:
+    full, error = StoreFull("disk full"), StoreError(StoreProblem.LOCKED, "locked")
+    assert isinstance(full, StoreException) and isinstance(error, StoreException)
+    assert (full.message, error.message, error.problem) == ("disk full", "locked", "locked")
+    assert str(full) == "disk full" and str(error) == "locked"
+
+
+def test_every_exported_name_exists() -> None:
+    import signaling.store
+    import signaling.store.sqlite
+
+    for module in (signaling.store, signaling.store.sqlite):
+        assert all(hasattr(module, name) for name in module.__all__)

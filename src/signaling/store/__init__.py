@@ -13,7 +13,7 @@ from signaling.store.base import (
     ThemeStore,
     WebhookStore,
 )
-from signaling.store.errors import StoreError, StoreFull, StoreProblem
+from signaling.store.errors import StoreError, StoreException, StoreFull, StoreProblem
 from signaling.store.sqlite import SqliteStore
 
 __all__ = [
@@ -27,6 +27,7 @@ __all__ = [
     "Store",
     "StoreConnection",
     "StoreError",
+    "StoreException",
     "StoreFull",
     "StoreProblem",
     "ThemeStore",
