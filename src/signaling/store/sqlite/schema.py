@@ -24,7 +24,14 @@ async def open_database(path: Path, *, busy_timeout_ms: int = 2000) -> SqliteDat
     """Open (creating and migrating as needed) the database at ``path``.
 
     Raises :class:`StoreError` when the file is locked, corrupt, read-only or from a newer
-    meetbox; the message says which and what to do.
+    meetbox; the message says which and what to do. Its ``problem``:
+
+    - ``LOCKED``: SQLITE_BUSY or SQLITE_LOCKED (another process holds a write lock).
+    - ``CORRUPT``: SQLITE_CORRUPT, SQLITE_NOTADB, or a failed ``PRAGMA quick_check``.
+    - ``READ_ONLY``: the folder or file cannot be written (or created), SQLITE_READONLY,
+      SQLITE_CANTOPEN, SQLITE_PERM, or WAL mode refused.
+    - ``NEWER_SCHEMA``: ``user_version`` above :data:`SCHEMA_VERSION`.
+    - ``UNAVAILABLE``: any other SQLite error.
     """
     path = Path(path)
     folder = path.parent
