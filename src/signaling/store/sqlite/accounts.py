@@ -48,18 +48,21 @@ class SqliteAccounts(SqliteConcept):
         )
 
     async def find_api_key(self, key_hash: str) -> ApiKeyRecord | None:
-        row = await self._db.one(
-            f"SELECT {_KEY_COLUMNS} FROM api_keys WHERE key_hash = ?", (key_hash,)
+        return await self._db.one_of(
+            _key_of,
+            f"SELECT {_KEY_COLUMNS} FROM api_keys WHERE key_hash = ?",
+            (key_hash,),
         )
-        return None if row is None else _key_of(row)
 
     async def get_api_key(self, key_id: str) -> ApiKeyRecord | None:
-        row = await self._db.one(f"SELECT {_KEY_COLUMNS} FROM api_keys WHERE id = ?", (key_id,))
-        return None if row is None else _key_of(row)
+        return await self._db.one_of(
+            _key_of,
+            f"SELECT {_KEY_COLUMNS} FROM api_keys WHERE id = ?",
+            (key_id,),
+        )
 
     async def list_api_keys(self, limit: int, after: tuple[str, str] | None) -> Page[ApiKeyRecord]:
-        rows, next_after = await self._db.page("api_keys", _KEY_COLUMNS, [], [], limit, after)
-        return Page([_key_of(row) for row in rows], next_after)
+        return await self._db.page_of(_key_of, "api_keys", _KEY_COLUMNS, [], [], limit, after)
 
     async def revoke_api_key(self, key_id: str, now: datetime) -> bool:
         return (

@@ -11,14 +11,15 @@ import asyncio
 import contextlib
 import logging
 import sqlite3
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import aiosqlite
 
 from signaling.clock import format_ts, parse_ts
+from signaling.store.page import Page
 from signaling.store.sqlite.errors import full_is_typed
 
 __all__ = ["SqliteConcept", "SqliteDatabase", "dt", "scalar", "ts"]
@@ -26,6 +27,8 @@ __all__ = ["SqliteConcept", "SqliteDatabase", "dt", "scalar", "ts"]
 # aiosqlite logs every statement with its parameters at DEBUG, and those parameters include
 # link secrets and key hashes. Secrets never reach a log, whatever level the operator picks.
 logging.getLogger("aiosqlite").setLevel(logging.INFO)
+
+T = TypeVar("T")
 
 
 def ts(value: datetime | None) -> str | None:
@@ -96,6 +99,13 @@ class SqliteDatabase:
         async with self.connection.execute(sql, tuple(params)) as cursor:
             return list(await cursor.fetchall())
 
+    async def one_of(
+        self, of: Callable[[sqlite3.Row], T], sql: str, params: Iterable[Any]
+    ) -> T | None:
+        """The first row made a record by ``of``, or ``None``."""
+        row = await self.one(sql, params)
+        return None if row is None else of(row)
+
     async def scalar(self, sql: str) -> Any:
         return await scalar(self.connection, sql)
 
@@ -134,6 +144,24 @@ class SqliteDatabase:
         position = [name.strip() for name in columns.split(",")].index(order)
         last = rows[limit - 1]
         return rows[:limit], (str(last[position]), str(last[0]))
+
+    async def page_of(
+        self,
+        of: Callable[[sqlite3.Row], T],
+        table: str,
+        columns: str,
+        clauses: list[str],
+        params: list[Any],
+        limit: int,
+        after: tuple[str, str] | None,
+        order: str = "created_at",
+        id_column: str = "id",
+    ) -> Page[T]:
+        """:meth:`page`, each row made a record by ``of``."""
+        rows, next_after = await self.page(
+            table, columns, clauses, params, limit, after, order, id_column
+        )
+        return Page([of(row) for row in rows], next_after)
 
 
 class SqliteConcept:

@@ -34,16 +34,18 @@ class SqliteRecordings(SqliteConcept):
             await write_events(self._db, events)
 
     async def get_recording(self, recording_id: str) -> RecordingRecord | None:
-        row = await self._db.one(
-            f"SELECT {_RECORDING_COLUMNS} FROM recordings WHERE id = ?", (recording_id,)
+        return await self._db.one_of(
+            _recording_of,
+            f"SELECT {_RECORDING_COLUMNS} FROM recordings WHERE id = ?",
+            (recording_id,),
         )
-        return None if row is None else _recording_of(row)
 
     async def find_shared_recording(self, share_hash: str) -> RecordingRecord | None:
-        row = await self._db.one(
-            f"SELECT {_RECORDING_COLUMNS} FROM recordings WHERE share_hash = ?", (share_hash,)
+        return await self._db.one_of(
+            _recording_of,
+            f"SELECT {_RECORDING_COLUMNS} FROM recordings WHERE share_hash = ?",
+            (share_hash,),
         )
-        return None if row is None else _recording_of(row)
 
     async def list_recordings(
         self,
@@ -60,10 +62,9 @@ class SqliteRecordings(SqliteConcept):
         if statuses:
             clauses.append(f"status IN ({', '.join('?' for _ in statuses)})")
             params.extend(status.value for status in statuses)
-        rows, next_after = await self._db.page(
-            "recordings", _RECORDING_COLUMNS, clauses, params, limit, after
+        return await self._db.page_of(
+            _recording_of, "recordings", _RECORDING_COLUMNS, clauses, params, limit, after
         )
-        return Page([_recording_of(row) for row in rows], next_after)
 
     async def count_recordings(self, room_id: str) -> int:
         row = await self._db.one("SELECT COUNT(*) FROM recordings WHERE room_id = ?", (room_id,))

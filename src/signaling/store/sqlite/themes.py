@@ -38,12 +38,14 @@ class SqliteThemes(SqliteConcept):
         )
 
     async def get_theme(self, theme_id: str) -> ThemeRecord | None:
-        row = await self._db.one(f"SELECT {_THEME_COLUMNS} FROM themes WHERE id = ?", (theme_id,))
-        return None if row is None else _theme_of(row)
+        return await self._db.one_of(
+            _theme_of,
+            f"SELECT {_THEME_COLUMNS} FROM themes WHERE id = ?",
+            (theme_id,),
+        )
 
     async def list_themes(self, limit: int, after: tuple[str, str] | None) -> Page[ThemeRecord]:
-        rows, next_after = await self._db.page("themes", _THEME_COLUMNS, [], [], limit, after)
-        return Page([_theme_of(row) for row in rows], next_after)
+        return await self._db.page_of(_theme_of, "themes", _THEME_COLUMNS, [], [], limit, after)
 
     async def delete_theme(self, theme_id: str) -> bool:
         return await self._db.write("DELETE FROM themes WHERE id = ?", (theme_id,)) == 1

@@ -30,12 +30,14 @@ class SqliteWebhooks(SqliteConcept):
         )
 
     async def get_webhook(self, webhook_id: str) -> WebhookRecord | None:
-        row = await self._db.one(f"SELECT {HOOK_COLUMNS} FROM webhooks WHERE id = ?", (webhook_id,))
-        return None if row is None else hook_of(row)
+        return await self._db.one_of(
+            hook_of,
+            f"SELECT {HOOK_COLUMNS} FROM webhooks WHERE id = ?",
+            (webhook_id,),
+        )
 
     async def list_webhooks(self, limit: int, after: tuple[str, str] | None) -> Page[WebhookRecord]:
-        rows, next_after = await self._db.page("webhooks", HOOK_COLUMNS, [], [], limit, after)
-        return Page([hook_of(row) for row in rows], next_after)
+        return await self._db.page_of(hook_of, "webhooks", HOOK_COLUMNS, [], [], limit, after)
 
     async def update_webhook(self, hook: WebhookRecord) -> bool:
         row = hook_row(hook)
@@ -61,7 +63,8 @@ class SqliteWebhooks(SqliteConcept):
     async def list_deliveries(
         self, webhook_id: str, limit: int, after: tuple[str, str] | None
     ) -> Page[DeliveryRecord]:
-        rows, next_after = await self._db.page(
+        return await self._db.page_of(
+            _delivery_of,
             "webhook_deliveries d JOIN webhook_events e ON e.id = d.event_id",
             _DELIVERY_COLUMNS,
             ["d.webhook_id = ?"],
@@ -71,15 +74,14 @@ class SqliteWebhooks(SqliteConcept):
             order="d.created_at",
             id_column="d.id",
         )
-        return Page([_delivery_of(row) for row in rows], next_after)
 
     async def get_delivery(self, webhook_id: str, delivery_id: str) -> DeliveryRecord | None:
-        row = await self._db.one(
+        return await self._db.one_of(
+            _delivery_of,
             f"SELECT {_DELIVERY_COLUMNS} FROM webhook_deliveries d "
             "JOIN webhook_events e ON e.id = d.event_id WHERE d.webhook_id = ? AND d.id = ?",
             (webhook_id, delivery_id),
         )
-        return None if row is None else _delivery_of(row)
 
     async def due_deliveries(
         self, now: datetime, limit: int, exclude: Iterable[str] = ()
