@@ -62,7 +62,7 @@ class SqliteAccounts(SqliteConcept):
         )
 
     async def list_api_keys(self, limit: int, after: tuple[str, str] | None) -> Page[ApiKeyRecord]:
-        return await self._db.page_of(_key_of, "api_keys", _KEY_COLUMNS, [], [], limit, after)
+        return await self._db.page(_key_of, "api_keys", _KEY_COLUMNS, [], [], limit, after)
 
     async def revoke_api_key(self, key_id: str, now: datetime) -> bool:
         return (

@@ -118,6 +118,7 @@ class SqliteDatabase:
 
     async def page(
         self,
+        of: Callable[[sqlite3.Row], T],
         table: str,
         columns: str,
         clauses: list[str],
@@ -126,9 +127,10 @@ class SqliteDatabase:
         after: tuple[str, str] | None,
         order: str = "created_at",
         id_column: str = "id",
-    ) -> tuple[list[sqlite3.Row], tuple[str, str] | None]:
-        """One page of ``table`` newest first (keyset on ``order, id``), and the sort key to
-        continue after when more rows follow. ``columns`` starts with ``id``."""
+    ) -> Page[T]:
+        """One page of ``table`` newest first (keyset on ``order, id``), each row made a
+        record by ``of``, with the sort key to continue after when more rows follow.
+        ``columns`` starts with ``id``."""
         clauses = list(clauses)
         params = list(params)
         if after is not None:
@@ -140,28 +142,10 @@ class SqliteDatabase:
         sql += f" ORDER BY {order} DESC, {id_column} DESC LIMIT ?"
         rows = await self.all(sql, [*params, limit + 1])
         if len(rows) <= limit:
-            return rows, None
+            return Page([of(row) for row in rows], None)
         position = [name.strip() for name in columns.split(",")].index(order)
         last = rows[limit - 1]
-        return rows[:limit], (str(last[position]), str(last[0]))
-
-    async def page_of(
-        self,
-        of: Callable[[sqlite3.Row], T],
-        table: str,
-        columns: str,
-        clauses: list[str],
-        params: list[Any],
-        limit: int,
-        after: tuple[str, str] | None,
-        order: str = "created_at",
-        id_column: str = "id",
-    ) -> Page[T]:
-        """:meth:`page`, each row made a record by ``of``."""
-        rows, next_after = await self.page(
-            table, columns, clauses, params, limit, after, order, id_column
-        )
-        return Page([of(row) for row in rows], next_after)
+        return Page([of(row) for row in rows[:limit]], (str(last[position]), str(last[0])))
 
 
 class SqliteConcept:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -13,6 +14,8 @@ from signaling.store.sqlite.database import SqliteConcept, SqliteDatabase, dt
 from signaling.store.sqlite.outbox import write_events
 
 __all__ = ["SqliteMeetings"]
+
+_MEETING_COLUMNS = "id, room_id, started_at, ended_at, end_reason"
 
 
 class SqliteMeetings(SqliteConcept):
@@ -86,15 +89,12 @@ class SqliteMeetings(SqliteConcept):
                 await write_events(self._db, events)
 
     async def get_meeting(self, meeting_id: str) -> MeetingRecord | None:
-        row = await self._db.one(
-            "SELECT id, room_id, started_at, ended_at, end_reason FROM meetings WHERE id = ?",
-            (meeting_id,),
+        meeting = await self._db.one_of(
+            _meeting_of, f"SELECT {_MEETING_COLUMNS} FROM meetings WHERE id = ?", (meeting_id,)
         )
-        if row is None:
-            return None
-        meetings = {row[0]: MeetingRecord(row[0], row[1], parse_ts(row[2]), dt(row[3]), row[4])}
-        await _attach_stays(self._db, meetings)
-        return meetings[row[0]]
+        if meeting is not None:
+            await _attach_stays(self._db, {meeting.id: meeting})
+        return meeting
 
     async def open_meeting_ids(self) -> list[str]:
         rows = await self._db.all("SELECT id FROM meetings WHERE ended_at IS NULL", ())
@@ -103,21 +103,18 @@ class SqliteMeetings(SqliteConcept):
     async def list_meetings(
         self, room_id: str, limit: int, after: tuple[str, str] | None
     ) -> Page[MeetingRecord]:
-        rows, next_after = await self._db.page(
+        page = await self._db.page(
+            _meeting_of,
             "meetings",
-            "id, room_id, started_at, ended_at, end_reason",
+            _MEETING_COLUMNS,
             ["room_id = ?"],
             [room_id],
             limit,
             after,
             order="started_at",
         )
-        meetings = {
-            row[0]: MeetingRecord(row[0], row[1], parse_ts(row[2]), dt(row[3]), row[4])
-            for row in rows
-        }
-        await _attach_stays(self._db, meetings)
-        return Page(list(meetings.values()), next_after)
+        await _attach_stays(self._db, {meeting.id: meeting for meeting in page.items})
+        return page
 
     # -- revoked participant tokens ----------------------------------------------------------
 
@@ -152,3 +149,7 @@ async def _attach_stays(db: SqliteDatabase, meetings: dict[str, MeetingRecord]) 
         meetings[meeting_id].participants.append(
             AttendanceRecord(pid, nickname, Role(role), parse_ts(joined), dt(left), reason)
         )
+
+
+def _meeting_of(row: sqlite3.Row) -> MeetingRecord:
+    return MeetingRecord(row[0], row[1], parse_ts(row[2]), dt(row[3]), row[4])

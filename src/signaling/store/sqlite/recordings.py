@@ -62,7 +62,7 @@ class SqliteRecordings(SqliteConcept):
         if statuses:
             clauses.append(f"status IN ({', '.join('?' for _ in statuses)})")
             params.extend(status.value for status in statuses)
-        return await self._db.page_of(
+        return await self._db.page(
             _recording_of, "recordings", _RECORDING_COLUMNS, clauses, params, limit, after
         )
 

@@ -73,12 +73,11 @@ class SqliteRooms(SqliteConcept):
         elif where.status is RoomStatus.OPEN:
             clauses.append("closed = 0 AND in_use = 0")
         async with self._db.snapshot():
-            rows, next_after = await self._db.page(
-                "rooms", _ROOM_COLUMNS, clauses, params, limit, after
+            page = await self._db.page(
+                _room_of, "rooms", _ROOM_COLUMNS, clauses, params, limit, after
             )
-            rooms = [_room_of(row) for row in rows]
-            await _attach_links(self._db, rooms)
-        return Page(rooms, next_after)
+            await _attach_links(self._db, page.items)
+        return page
 
     async def update_room(self, room: RoomRecord) -> bool:
         row = _room_row(room)

@@ -45,7 +45,7 @@ class SqliteThemes(SqliteConcept):
         )
 
     async def list_themes(self, limit: int, after: tuple[str, str] | None) -> Page[ThemeRecord]:
-        return await self._db.page_of(_theme_of, "themes", _THEME_COLUMNS, [], [], limit, after)
+        return await self._db.page(_theme_of, "themes", _THEME_COLUMNS, [], [], limit, after)
 
     async def delete_theme(self, theme_id: str) -> bool:
         return await self._db.write("DELETE FROM themes WHERE id = ?", (theme_id,)) == 1

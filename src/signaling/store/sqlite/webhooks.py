@@ -37,7 +37,7 @@ class SqliteWebhooks(SqliteConcept):
         )
 
     async def list_webhooks(self, limit: int, after: tuple[str, str] | None) -> Page[WebhookRecord]:
-        return await self._db.page_of(hook_of, "webhooks", HOOK_COLUMNS, [], [], limit, after)
+        return await self._db.page(hook_of, "webhooks", HOOK_COLUMNS, [], [], limit, after)
 
     async def update_webhook(self, hook: WebhookRecord) -> bool:
         row = hook_row(hook)
@@ -63,7 +63,7 @@ class SqliteWebhooks(SqliteConcept):
     async def list_deliveries(
         self, webhook_id: str, limit: int, after: tuple[str, str] | None
     ) -> Page[DeliveryRecord]:
-        return await self._db.page_of(
+        return await self._db.page(
             _delivery_of,
             "webhook_deliveries d JOIN webhook_events e ON e.id = d.event_id",
             _DELIVERY_COLUMNS,
