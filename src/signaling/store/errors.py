@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from signaling.errors import SignalingError
+
 __all__ = ["StoreError", "StoreException", "StoreFull", "StoreProblem"]
 
 
@@ -27,7 +29,7 @@ class StoreProblem(StrEnum):
     UNAVAILABLE = "unavailable"
 
 
-class StoreException(Exception):
+class StoreException(SignalingError):
     """The root of the store's errors."""
 
     def __init__(self, message: str) -> None:
