@@ -16,4 +16,5 @@ __all__ = ["MeetboxCommandError"]
 
 
 class MeetboxCommandError(Exception):
-    """Root of the errors a ``meetbox`` command stops on (with its message, exit status 2)."""
+    """Root of the errors a ``meetbox`` command stops on: it prints the message and exits
+    non-zero (2 for a setting, 1 for the data dir)."""
