@@ -23,6 +23,7 @@ from pydantic import (
 from pydantic.json_schema import SkipJsonSchema
 
 from signaling.models import Role, RoomKind, RoomStatus
+from signaling.rooms.policies import DeletePolicyMeeting, DeletePolicyRecordings
 from signaling.text import visible_name
 
 __all__ = [
@@ -241,18 +242,6 @@ class Room(BaseModel):
 class RoomList(BaseModel):
     items: list[Room]
     next_cursor: str | None = Field(description="Pass as `cursor` for the next page.")
-
-
-class DeletePolicyMeeting(StrEnum):
-    FORCE = "force"
-    WHEN_MEETING_ENDS = "when_meeting_ends"
-    FAIL = "fail"
-
-
-class DeletePolicyRecordings(StrEnum):
-    FORCE = "force"
-    KEEP = "keep"
-    FAIL = "fail"
 
 
 class BulkDeleteFailure(BaseModel):
