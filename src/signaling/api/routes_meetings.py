@@ -11,9 +11,9 @@ from pydantic import BaseModel, ConfigDict
 from signaling.api.deps import ApiKeyAuth, ServicesDep
 from signaling.api.problems import problem_doc
 from signaling.api.schemas import PastMeeting
-from signaling.api.views import next_cursor, past_meeting_out
+from signaling.api.views import past_meeting_out
 from signaling.errors import NoMeeting
-from signaling.pagination import CURSOR_PATTERN, MAX_LIMIT
+from signaling.pagination import CURSOR_PATTERN, MAX_LIMIT, encode_cursor
 from signaling.wire.protocol import ByeReason, MediaKind, ParticipantInfo, RecordingState
 
 __all__ = ["router"]
@@ -135,5 +135,5 @@ async def history(
     page = await services.meetings.history(room_id, limit, cursor)
     return MeetingHistory(
         items=[past_meeting_out(m) for m in page.items],
-        next_cursor=next_cursor(page),
+        next_cursor=encode_cursor(page.next_after) if page.next_after else None,
     )
