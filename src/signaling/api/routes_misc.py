@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Path, Query, Response
 
-from signaling.api.deps import ApiKeyAuth, ServicesDep
+from signaling.api.deps import ApiKeyAuth, ServicesDep, authenticate
 from signaling.api.metrics import CONTENT_TYPE, collect, render
 from signaling.api.problems import problem_doc
 from signaling.api.schemas import (
@@ -170,5 +170,5 @@ async def metrics(
     key = x_api_key or None
     if key is None and authorization is not None and authorization[:7].lower() == "bearer ":
         key = authorization[7:].strip()
-    await services.accounts.authenticate(key)
+    await authenticate(services, key)
     return Response(render(collect(services)), media_type=CONTENT_TYPE)
