@@ -3,127 +3,28 @@ here, strictly; responses are built from records by :mod:`signaling.api.views`.
 
 Every request model forbids unknown keys (:class:`~signaling.api.schemas.common.Input`), so a
 typo in a config key is a 422, not silently ignored. Checks that need the clock
-(``auto_delete_at`` bounds) live in the room service. Everything is importable from here.
+(``auto_delete_at`` bounds) live in the room service. Every name of the modules below is
+importable from here too (as asyncio's package does it: each module's ``__all__`` is the one
+list of its names).
 """
 
-from signaling.api.schemas.common import (
-    BULK_IDS_PATTERN,
-    METADATA_MAX_BYTES,
-    VISIBLE_TEXT,
-    BulkDeleteFailure,
-    Input,
-    Metadata,
-    Name,
-    Nickname,
-    Problem,
-    ThemeId,
-    UtcDatetime,
-)
-from signaling.api.schemas.join import (
-    IceServer,
-    JoinPreview,
-    JoinPreviewRequest,
-    JoinRequest,
-    JoinResponse,
-    JoinRoom,
-)
-from signaling.api.schemas.keys import ApiKey, ApiKeyCreate, ApiKeyCreated, ApiKeyList
-from signaling.api.schemas.meetings import Attendance, PastMeeting
-from signaling.api.schemas.recordings import (
-    Recording,
-    RecordingBulkDeleted,
-    RecordingList,
-    RecordingPreset,
-    RecordingShare,
-    RecordingStart,
-)
-from signaling.api.schemas.rooms import (
-    BulkDeleteResult,
-    DeletePolicyMeeting,
-    DeletePolicyRecordings,
-    Link,
-    RecordingAccess,
-    RecordingLayout,
-    Room,
-    RoomConfig,
-    RoomConfigPatch,
-    RoomCreate,
-    RoomLinks,
-    RoomList,
-    RoomUpdate,
-    RotateLinks,
-)
-from signaling.api.schemas.themes import Theme, ThemeBase, ThemeCreate, ThemeList, ThemeUpdate
-from signaling.api.schemas.webhooks import (
-    WEBHOOK_URL_PATTERN,
-    Delivery,
-    DeliveryList,
-    Webhook,
-    WebhookCreate,
-    WebhookCreated,
-    WebhookEventType,
-    WebhookList,
-    WebhookSecret,
-    WebhookUpdate,
-)
+from signaling.api.schemas import common, join, keys, meetings, recordings, rooms, themes, webhooks
+from signaling.api.schemas.common import *  # noqa: F403
+from signaling.api.schemas.join import *  # noqa: F403
+from signaling.api.schemas.keys import *  # noqa: F403
+from signaling.api.schemas.meetings import *  # noqa: F403
+from signaling.api.schemas.recordings import *  # noqa: F403
+from signaling.api.schemas.rooms import *  # noqa: F403
+from signaling.api.schemas.themes import *  # noqa: F403
+from signaling.api.schemas.webhooks import *  # noqa: F403
 
 __all__ = [
-    "BULK_IDS_PATTERN",
-    "METADATA_MAX_BYTES",
-    "VISIBLE_TEXT",
-    "WEBHOOK_URL_PATTERN",
-    "ApiKey",
-    "ApiKeyCreate",
-    "ApiKeyCreated",
-    "ApiKeyList",
-    "Attendance",
-    "BulkDeleteFailure",
-    "BulkDeleteResult",
-    "DeletePolicyMeeting",
-    "DeletePolicyRecordings",
-    "Delivery",
-    "DeliveryList",
-    "IceServer",
-    "Input",
-    "JoinPreview",
-    "JoinPreviewRequest",
-    "JoinRequest",
-    "JoinResponse",
-    "JoinRoom",
-    "Link",
-    "Metadata",
-    "Name",
-    "Nickname",
-    "PastMeeting",
-    "Problem",
-    "Recording",
-    "RecordingAccess",
-    "RecordingBulkDeleted",
-    "RecordingLayout",
-    "RecordingList",
-    "RecordingPreset",
-    "RecordingShare",
-    "RecordingStart",
-    "Room",
-    "RoomConfig",
-    "RoomConfigPatch",
-    "RoomCreate",
-    "RoomLinks",
-    "RoomList",
-    "RoomUpdate",
-    "RotateLinks",
-    "Theme",
-    "ThemeBase",
-    "ThemeCreate",
-    "ThemeId",
-    "ThemeList",
-    "ThemeUpdate",
-    "UtcDatetime",
-    "Webhook",
-    "WebhookCreate",
-    "WebhookCreated",
-    "WebhookEventType",
-    "WebhookList",
-    "WebhookSecret",
-    "WebhookUpdate",
+    *common.__all__,
+    *join.__all__,
+    *keys.__all__,
+    *meetings.__all__,
+    *recordings.__all__,
+    *rooms.__all__,
+    *themes.__all__,
+    *webhooks.__all__,
 ]
