@@ -84,6 +84,10 @@ class RoomRecordings(Protocol):
 class RoomService:
     """Business rules for rooms. Reads time from ``clock``; persists through ``store``.
 
+    Returns records (:class:`~signaling.models.RoomRecord`); the REST API and the ``room.*``
+    webhook events show them (:mod:`signaling.api.views`), links as URLs on ``public_url``.
+    Takes the edge's validated request bodies (``RoomCreate``, ``RoomUpdate``) as they are.
+
     ``on_expiry_changed`` is called whenever a room's deletion time may have moved, so the
     sweeper can re-plan its next wake-up.
     """
