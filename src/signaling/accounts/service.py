@@ -158,9 +158,9 @@ class Accounts:
         await self._store.insert_api_key(record)
         return record, key
 
-    async def authenticate(self, key: str | None) -> ApiKeyRecord:
-        if not key:
-            raise Unauthorized("send an API key in the X-API-Key header")
+    async def authenticate(self, key: str) -> ApiKeyRecord:
+        """The record of a valid, unrevoked key. (How a request carries its key, and what a
+        request without one is told, is the HTTP edge's: :mod:`signaling.api.deps`.)"""
         record = await self._store.find_api_key(sha256_hex(key))
         if record is None:
             raise Unauthorized("the API key is not valid")

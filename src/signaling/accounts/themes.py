@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 
-from signaling.api.schemas import Theme, ThemeCreate, ThemeUpdate
+from signaling.api.schemas import ThemeCreate, ThemeUpdate
 from signaling.clock import Clock
 from signaling.errors import NoLogo, NotFound, PayloadTooLarge, UnknownTheme, UnsupportedMediaType
 from signaling.models import ThemeRecord
@@ -42,22 +42,6 @@ class ThemeService:
     def __init__(self, store: Store, clock: Clock) -> None:
         self._store = store
         self._clock = clock
-
-    @staticmethod
-    def represent(theme: ThemeRecord) -> Theme:
-        return Theme(
-            id=theme.id,
-            name=theme.name,
-            base=theme.base,  # type: ignore[arg-type]
-            primary=theme.primary,
-            background=theme.background,
-            accent=theme.accent,
-            text=theme.text,
-            brand_text=theme.brand_text,
-            logo_url=f"/api/v1/themes/{theme.id}/logo" if theme.logo_type else None,
-            created_at=theme.created_at,
-            updated_at=theme.updated_at,
-        )
 
     async def create(self, spec: ThemeCreate) -> ThemeRecord:
         now = self._clock.now()
