@@ -15,7 +15,7 @@ from signaling.clock import Clock
 from signaling.errors import Invalid, NotFound, Unauthorized
 from signaling.models import ApiKeyRecord
 from signaling.pagination import decode_cursor
-from signaling.store import Page, Store, StoreFull
+from signaling.store import AccountStore, Page, StoreFull
 from signaling.tokens import new_secret, sha256_hex
 
 __all__ = [
@@ -71,7 +71,7 @@ class FirstStart:
 
 
 class Accounts:
-    def __init__(self, store: Store, clock: Clock) -> None:
+    def __init__(self, store: AccountStore, clock: Clock) -> None:
         self._store = store
         self._clock = clock
         #: ``last_used_at`` could not be written lately (said once in the log, not per request).

@@ -11,7 +11,7 @@ from signaling.clock import Clock
 from signaling.errors import NoLogo, NotFound, PayloadTooLarge, UnknownTheme, UnsupportedMediaType
 from signaling.models import ThemeRecord
 from signaling.pagination import decode_cursor
-from signaling.store import Page, Store
+from signaling.store import Page, ThemeStore
 from signaling.tokens import new_secret
 
 __all__ = ["LOGO_MAX_BYTES", "LOGO_TYPES", "ThemeService", "logo_type"]
@@ -39,7 +39,7 @@ def logo_type(data: bytes) -> str | None:
 
 
 class ThemeService:
-    def __init__(self, store: Store, clock: Clock) -> None:
+    def __init__(self, store: ThemeStore, clock: Clock) -> None:
         self._store = store
         self._clock = clock
 

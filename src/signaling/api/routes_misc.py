@@ -171,4 +171,5 @@ async def metrics(
     if key is None and authorization is not None and authorization[:7].lower() == "bearer ":
         key = authorization[7:].strip()
     await authenticate(services, key)
-    return Response(render(collect(services)), media_type=CONTENT_TYPE)
+    media = await services.placement.stats()
+    return Response(render(collect(services, media)), media_type=CONTENT_TYPE)

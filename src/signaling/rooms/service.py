@@ -32,7 +32,7 @@ from signaling.pagination import decode_cursor
 from signaling.rooms import lifecycle
 from signaling.rooms.links import new_link
 from signaling.rooms.policies import DeleteOutcome, DeletePolicyMeeting, DeletePolicyRecordings
-from signaling.store import Page, RoomFilter, Store
+from signaling.store import Page, RoomFilter, RoomStore
 from signaling.tokens import ParticipantClaims, issue_participant_token, new_secret, sha256_hex
 from signaling.webhooks.events import room_event
 
@@ -94,7 +94,7 @@ class RoomService:
 
     def __init__(
         self,
-        store: Store,
+        store: RoomStore,
         clock: Clock,
         *,
         public_url: str,
