@@ -1,5 +1,5 @@
-"""``python -m recorder``: the command line (:class:`recorder.contract.RecorderCommand`,
-which the server builds its argv with) into a run of :func:`recorder.app.run`.
+"""``python -m recorder``: the command line (the server's contract,
+:class:`signaling.recordings.contract.RecorderCommand`) into a run of :func:`recorder.app.run`.
 
 The token may come from ``MEETBOX_RECORDER_TOKEN`` instead of ``--token`` (kept out of
 ``ps``). Control on stdin (``stop``, or EOF), status as JSON lines on stdout, logs on stderr.
@@ -15,8 +15,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from recorder.app import Options, run
-from recorder.contract import TOKEN_ENV, CommandLineError, RecorderCommand
+from recorder.layout import Layout
 from recorder.status import Failed, StatusWriter
+from signaling.recordings.contract import TOKEN_ENV, CommandLineError, RecorderCommand
 
 __all__ = ["TOKEN_ENV", "main"]
 
@@ -59,7 +60,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         ws_url=command.ws_url,
         token=token,
         output=output,
-        layout=command.layout,
+        layout=Layout(command.layout.value),
         width=command.width,
         height=command.height,
         fps=command.fps,

@@ -1,7 +1,7 @@
-"""The recorder's side of its status stream: events (see :mod:`recorder.contract`, which
-the server reads them with) as JSON lines on stdout, and the final one also in a sidecar
-``<output>.json`` written atomically, so a server that restarted can learn how a recording
-ended.
+"""The recorder's side of its status stream: events (the server's contract,
+:mod:`signaling.recordings.contract`) as JSON lines on stdout, and the final one also in a
+sidecar ``<output>.json`` written atomically, so a server that restarted can learn how a
+recording ended.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 from typing import TextIO
 
-from recorder.contract import (
+from signaling.recordings.contract import (
     Active,
     Complete,
     Ending,

@@ -1,6 +1,7 @@
-"""The server/recorder contract (:mod:`recorder.contract`): the command line and the status
-lines round trip, a garbled or unknown line is a clear :class:`ReportError`, and the module
-loads neither PyAV nor numpy (the server imports it)."""
+"""The server/recorder contract (:mod:`signaling.recordings.contract`): the command line
+and the status lines round trip, a garbled or unknown line is a clear :class:`ReportError`,
+and the module loads neither PyAV, numpy nor the recorder package (the server imports it;
+the recorder implements it)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from recorder.contract import (
+from recorder.layout import Layout
+from signaling.api.schemas import RecordingLayout
+from signaling.recordings.contract import (
     MAX_LINE_BYTES,
     Active,
     CommandLineError,
@@ -22,13 +25,13 @@ from recorder.contract import (
     Failed,
     Progress,
     RecorderCommand,
+    RecorderLayout,
     ReportError,
     parse_event,
     parse_final,
     parse_line,
     sidecar_path,
 )
-from recorder.layout import Layout
 
 EVENTS: list[Event] = [
     Active("2026-03-01T09:00:00.000Z"),
@@ -121,7 +124,7 @@ def test_the_servers_command_line_round_trips() -> None:
     command = RecorderCommand(
         ws_url="ws://127.0.0.1:8080/ws",
         output=Path("/data/recordings/rec_abc.mp4"),
-        layout=Layout.SPEAKER,
+        layout=RecorderLayout.SPEAKER,
         width=854,
         height=480,
         fps=30,
@@ -149,7 +152,7 @@ def test_every_option_round_trips() -> None:
     command = RecorderCommand(
         ws_url="ws://h/ws",
         output=Path("out.mp4"),
-        layout=Layout.SINGLE_SPEAKER,
+        layout=RecorderLayout.SINGLE_SPEAKER,
         width=640,
         height=360,
         fps=15,
@@ -197,16 +200,33 @@ def test_the_recorder_refuses_a_wrong_command_line_as_argparse_did() -> None:
     )
 
 
-def test_importing_the_contract_loads_neither_pyav_nor_numpy() -> None:
+def test_the_layouts_are_the_recorders_and_the_apis() -> None:
+    values = [layout.value for layout in RecorderLayout]
+    assert values == [layout.value for layout in Layout]
+    assert values == [layout.value for layout in RecordingLayout]
+
+
+def loaded_after(imports: str) -> list[str]:
     code = (
-        "import sys, recorder.contract, recorder.status\n"
-        "heavy = sorted(m for m in ('av', 'numpy') if m in sys.modules)\n"
+        f"import sys, {imports}\n"
+        "heavy = sorted(m for m in ('av', 'numpy', 'recorder') if m in sys.modules)\n"
         "print(','.join(heavy))\n"
     )
     done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=30, check=True
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
     )
-    assert done.stdout.strip() == ""
+    return [name for name in done.stdout.strip().split(",") if name]
+
+
+def test_importing_the_contract_loads_neither_pyav_numpy_nor_the_recorder() -> None:
+    assert loaded_after("signaling.recordings.contract") == []
+    # The recorder's status side needs no PyAV either.
+    assert loaded_after("recorder.status") == ["recorder"]
+
+
+def test_the_server_does_not_import_the_recorder_package() -> None:
+    """tests/meetbox/test_shutdown.py puts a stand-in ``recorder`` first on the path."""
+    assert "recorder" not in loaded_after("meetbox.server")
 
 
 def _fields(command: RecorderCommand) -> dict[str, object]:

@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
-from recorder.contract import Event, RecorderCommand, parse_event
 from signaling.client import MeetboxClient
 from signaling.models import RecordingRecord, RecordingStatus, RoomRecord
+from signaling.recordings.contract import Event, RecorderCommand, parse_event
 from signaling.recordings.processes import SubprocessLauncher
 from signaling.recordings.service import RecordingService
 from signaling.wire.protocol import ByeReason

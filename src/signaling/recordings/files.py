@@ -1,6 +1,6 @@
 """A recording's files under the recordings directory: the MP4, its sidecar (the recorder's
-final event, :func:`recorder.contract.sidecar_path`), the temporaries a recorder writes
-beside them, free space, download names and zips of several.
+final event, :func:`~signaling.recordings.contract.sidecar_path`), the temporaries a
+recorder writes beside them, free space, download names and zips of several.
 
 Blocking file-system calls, each small (a ``stat``, an ``unlink``); the zip is a generator
 the HTTP edge streams.
@@ -16,9 +16,9 @@ import zipfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from recorder.contract import FinalEvent, ReportError, parse_final, sidecar_path
 from signaling.errors import InsufficientStorage
 from signaling.models import RecordingRecord
+from signaling.recordings.contract import FinalEvent, ReportError, parse_final, sidecar_path
 
 __all__ = ["TEMPORARY_SUFFIXES", "RecordingFiles", "download_name", "temporaries", "zip_stream"]
 

@@ -12,12 +12,12 @@ import contextlib
 import logging
 from collections.abc import Callable
 
-from recorder.contract import Event
 from signaling.api.recordings_view import MediaLinks, admin_view
 from signaling.clock import Clock
 from signaling.meetings.service import MeetingService
 from signaling.models import RecordingRecord, RecordingStatus
 from signaling.recordings import transitions
+from signaling.recordings.contract import Event
 from signaling.recordings.files import RecordingFiles, temporaries
 from signaling.recordings.orphans import find_recorders
 from signaling.recordings.supervisor import Run, Supervisor

@@ -18,7 +18,7 @@ import signal
 from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
 
-from recorder.contract import Event, Failed, ReportError, parse_final, sidecar_path
+from signaling.recordings.contract import Event, Failed, ReportError, parse_final, sidecar_path
 
 __all__ = ["OrphanRecorder", "find_recorders"]
 

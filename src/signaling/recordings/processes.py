@@ -1,7 +1,7 @@
 """Recorder processes as the server sees them: started with a
-:class:`~recorder.contract.RecorderCommand`, stopped on stdin, heard as typed status events
-(:mod:`recorder.contract`) on stdout. A line that breaks the contract is logged and skipped,
-never taken for a report. The recorders of a previous server are in
+:class:`~signaling.recordings.contract.RecorderCommand`, stopped on stdin, heard as typed
+status events (:mod:`~signaling.recordings.contract`) on stdout. A line that breaks the
+contract is logged and skipped, never taken for a report. The recorders of a previous server are in
 :mod:`signaling.recordings.orphans`.
 """
 
@@ -15,7 +15,7 @@ import sys
 from collections.abc import AsyncIterator, Mapping
 from typing import Protocol
 
-from recorder.contract import TOKEN_ENV, Event, RecorderCommand, ReportError, parse_line
+from signaling.recordings.contract import TOKEN_ENV, Event, RecorderCommand, ReportError, parse_line
 
 __all__ = [
     "RecorderLauncher",

@@ -2,7 +2,7 @@
 
 Each recording is one ``python -m recorder`` process (see :mod:`recorder`), which joins the
 meeting as a hidden participant with a token made for that recording, and reports on its
-stdout as typed status events (:mod:`recorder.contract`: ``active``, ``progress``,
+stdout as typed status events (:mod:`signaling.recordings.contract`: ``active``, ``progress``,
 ``ending``, then ``complete`` or ``failed``). This service turns those reports into the
 recording's status in the store (:mod:`~signaling.recordings.transitions`, pure),
 ``recording.*`` webhook events and ``recording`` messages to the meeting. A process that
@@ -28,8 +28,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
-from recorder.contract import RecorderCommand
-from recorder.layout import Layout
 from signaling.api.schemas import RecordingLayout, RecordingPreset, RecordingStart
 from signaling.clock import Clock
 from signaling.errors import (
@@ -53,6 +51,7 @@ from signaling.recordings.access import (
     role_may_see,
     sees_without_room,
 )
+from signaling.recordings.contract import RecorderCommand, RecorderLayout
 from signaling.recordings.files import RecordingFiles
 from signaling.recordings.following import Follower
 from signaling.recordings.processes import (
@@ -365,7 +364,7 @@ class RecordingService:
         command = RecorderCommand(
             ws_url=ws_url,
             output=self.path(rec),
-            layout=Layout(layout.value),
+            layout=RecorderLayout(layout.value),
             width=width,
             height=height,
             fps=self.settings.fps,

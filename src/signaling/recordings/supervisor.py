@@ -16,9 +16,9 @@ from enum import Enum
 from pathlib import Path
 from typing import Any, Protocol
 
-from recorder.contract import Event
 from signaling.clock import Clock
 from signaling.models import RecordingRecord
+from signaling.recordings.contract import Event
 from signaling.recordings.files import RecordingFiles
 from signaling.recordings.orphans import OrphanRecorder
 from signaling.recordings.processes import RecorderProcess

@@ -23,8 +23,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
 
-from recorder.contract import Active, Complete, Ending, Event, Failed, FinalEvent, Progress
 from signaling.models import RecordingRecord, RecordingStatus
+from signaling.recordings.contract import (
+    Active,
+    Complete,
+    Ending,
+    Event,
+    Failed,
+    FinalEvent,
+    Progress,
+)
 
 __all__ = [
     "ALLOWED",

@@ -13,8 +13,11 @@ line on its stdout (the final one also in the ``<output>.json`` sidecar)::
     {"event": "failed", "error": "disk full: ...", "duration_s": 3.0, "size_bytes": 300000}
 
 The token travels in ``MEETBOX_RECORDER_TOKEN`` (``--token`` also works, but ``ps`` shows
-it). Control goes the other way on stdin: ``stop``, or EOF. This module is pure and imports
-neither PyAV nor numpy: the server uses it (:mod:`signaling.recordings.processes`).
+it). Control goes the other way on stdin: ``stop``, or EOF.
+
+The server owns the contract and the recorder (:mod:`recorder.cli`, :mod:`recorder.status`)
+implements it: this module imports nothing of :mod:`recorder` (the server never imports that
+package, nor PyAV or numpy), only the standard library.
 
 Errors, one root::
 
@@ -30,10 +33,9 @@ import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
+from enum import StrEnum
 from pathlib import Path
 from typing import Any, ClassVar, NoReturn
-
-from recorder.layout import Layout
 
 __all__ = [
     "LOG_LEVELS",
@@ -49,6 +51,7 @@ __all__ = [
     "FinalEvent",
     "Progress",
     "RecorderCommand",
+    "RecorderLayout",
     "ReportError",
     "parse_event",
     "parse_final",
@@ -61,6 +64,14 @@ TOKEN_ENV = "MEETBOX_RECORDER_TOKEN"
 #: Longest status line (they are a few dozen bytes).
 MAX_LINE_BYTES = 4096
 LOG_LEVELS = ("debug", "info", "warning", "error")
+
+
+class RecorderLayout(StrEnum):
+    """The layouts the recorder draws (:class:`recorder.layout.Layout`)."""
+
+    GRID = "grid"
+    SPEAKER = "speaker"
+    SINGLE_SPEAKER = "single_speaker"
 
 
 class ContractError(ValueError):
@@ -98,7 +109,8 @@ def _parser() -> _Parser:
     parser.add_argument("--ws-url", required=True, help="the server's signaling WebSocket")
     parser.add_argument("--token", help=f"participant token (default: ${TOKEN_ENV})")
     parser.add_argument("--output", required=True, type=Path, help="the MP4 file to write")
-    parser.add_argument("--layout", choices=[layout.value for layout in Layout], default="grid")
+    layouts = [layout.value for layout in RecorderLayout]
+    parser.add_argument("--layout", choices=layouts, default="grid")
     parser.add_argument("--width", type=_positive, default=1280)
     parser.add_argument("--height", type=_positive, default=720)
     parser.add_argument("--fps", type=_positive, default=30)
@@ -127,7 +139,7 @@ class RecorderCommand:
     ws_url: str
     #: The MP4 file to write (the sidecar goes beside it).
     output: Path
-    layout: Layout = Layout.GRID
+    layout: RecorderLayout = RecorderLayout.GRID
     width: int = 1280
     height: int = 720
     fps: int = 30
@@ -181,7 +193,7 @@ class RecorderCommand:
         return cls(
             ws_url=args.ws_url,
             output=args.output,
-            layout=Layout(args.layout),
+            layout=RecorderLayout(args.layout),
             width=args.width,
             height=args.height,
             fps=args.fps,
