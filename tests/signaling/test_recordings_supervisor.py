@@ -9,13 +9,13 @@ import os
 import signal
 import sys
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from signaling.clock import FakeClock
-from signaling.models import RecordingRecord, RecordingStatus
+from signaling.models import RecordingStatus
 from signaling.recordings.contract import (
     Active,
     Complete,
@@ -30,9 +30,9 @@ from signaling.recordings.orphans import OrphanRecorder
 from signaling.recordings.processes import _Subprocess, recorder_environment
 from signaling.recordings.supervisor import Run, StopDeadline, Supervisor, Verdict
 
-pytestmark = pytest.mark.timeout(30)
+from .test_recordings_transitions import T0, record
 
-T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+pytestmark = pytest.mark.timeout(30)
 MINUTE = timedelta(minutes=1)
 
 
@@ -242,20 +242,10 @@ async def test_a_live_orphan_is_followed_to_its_exit(tmp_path: Path) -> None:
 
 def test_a_recordings_files(tmp_path: Path) -> None:
     files = RecordingFiles(tmp_path)
-    rec = RecordingRecord(
-        id="rec_f",
-        room_id="room",
-        room_name="Board meeting: Q1/Q2 ✓",
-        meeting_id="mtg",
-        status=RecordingStatus.COMPLETE,
-        layout="grid",
-        width=1280,
-        height=720,
-        created_at=T0,
-        filename="rec_f.mp4",
-    )
-    assert files.path(rec) == tmp_path / "rec_f.mp4" and files.size_of(rec) is None
-    assert download_name(rec) == "Board-meeting-Q1-Q2_2026-03-01_09-00_rec_f.mp4"
+    rec = record(RecordingStatus.COMPLETE)
+    rec.room_name = "Board meeting: Q1/Q2 ✓"
+    assert files.path(rec) == tmp_path / "rec_t.mp4" and files.size_of(rec) is None
+    assert download_name(rec) == "Board-meeting-Q1-Q2_2026-03-01_09-00_rec_t.mp4"
     assert files.final_of(rec) is None
     files.sidecar(rec).write_text("{not json")
     assert files.final_of(rec) is None
