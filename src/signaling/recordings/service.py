@@ -9,7 +9,8 @@ recording's status in the store (:mod:`~signaling.recordings.transitions`, pure)
 exits without a last word failed; the file it wrote (fragmented MP4) stays playable up to
 its last fragment. The rest is in its own module:
 
-- :mod:`~signaling.recordings.access`: who may see, download, share and manage what.
+- :mod:`~signaling.recordings.access`: who may see, download, share and manage what
+  (pure); :mod:`~signaling.recordings.gate`: those rules applied with the store.
 - :mod:`~signaling.recordings.transitions`: the state machine.
 - :mod:`~signaling.recordings.supervisor`: the runs, their deadlines, shutdown;
   :mod:`~signaling.recordings.processes` and :mod:`~signaling.recordings.orphans`: the
@@ -42,18 +43,11 @@ from signaling.meetings.service import MeetingService
 from signaling.models import RecordingRecord, RecordingStatus, Role, RoomRecord
 from signaling.pagination import decode_cursor, encode_cursor
 from signaling.recordings import transitions
-from signaling.recordings.access import (
-    ADMIN,
-    DEFAULT_ACCESS,
-    MediaAccess,
-    Viewer,
-    may_manage,
-    role_may_see,
-    sees_without_room,
-)
+from signaling.recordings.access import ADMIN, Viewer
 from signaling.recordings.contract import RecorderCommand, RecorderLayout
 from signaling.recordings.files import RecordingFiles
 from signaling.recordings.following import Follower
+from signaling.recordings.gate import Gate
 from signaling.recordings.processes import (
     RecorderLauncher,
     RecorderProcess,
@@ -129,7 +123,7 @@ class RecordingService:
         self._clock = clock
         self._settings = settings
         self._key = token_key
-        self._access = MediaAccess(token_key)
+        self._gate = Gate(store, rooms, clock, token_key)
         self._public_url = public_url.rstrip("/")
         self.launcher = launcher or SubprocessLauncher()
         #: The server's own signaling URL on loopback, for recorders (set once it listens).
@@ -177,7 +171,7 @@ class RecordingService:
     def path(self, rec: RecordingRecord) -> Path:
         return self.files.path(rec)
 
-    # -- who may do what -------------------------------------------------------------------
+    # -- who may do what (see :class:`~signaling.recordings.gate.Gate`) --------------------
 
     def media_access(
         self,
@@ -186,67 +180,16 @@ class RecordingService:
         share_hash: str | None = None,
         link: tuple[Role, str] | None = None,
     ) -> str:
-        """A parameter that lets a player without headers fetch one recording's media for a
-        while (``<video src>`` cannot send a header). Bound to what it was handed out for: a
-        share (``share_hash``: it stops working when that share is revoked or replaced) or a
-        room link (its role and secret hash: it stops working when the link is rotated, or
-        when the room's ``recording.access`` no longer lets that role see recordings)."""
-        return self._access.issue(recording_id, self._clock.now(), share_hash=share_hash, link=link)
+        return self._gate.media_access(recording_id, share_hash=share_hash, link=link)
 
     async def check_media_access(self, recording_id: str, access: str) -> bool:
-        grant = self._access.read(access, self._clock.now())
-        if grant is None:
-            return False
-        rec = await self._store.get_recording(recording_id)
-        if rec is None:
-            return False
-        role = grant.role
-        if role is None:
-            if rec.share_hash is None:
-                return False
-            bound = rec.share_hash
-        else:
-            room = await self._store.get_room(rec.room_id)
-            link = room.links.get(role) if room is not None else None
-            if link is None:
-                return False
-            if not await self._may_see(Viewer(room_id=rec.room_id, role=role), rec.room_id, rec.id):
-                return False  # the room's recording access was tightened since
-            bound = link.secret_hash
-        return self._access.verify(recording_id, grant, bound)
+        return await self._gate.check_media_access(recording_id, access)
 
     async def viewer_for_link(self, secret: str) -> Viewer:
-        """The viewer a room link's secret makes (refused like ``/join`` refuses it)."""
-        role, room = await self._rooms.preview(secret)
-        return Viewer(room_id=room.id, role=role, link_hash=sha256_hex(secret))
+        return await self._gate.viewer_for_link(secret)
 
     async def viewer_for_share(self, recording_id: str, secret: str) -> Viewer:
-        rec = await self._store.find_shared_recording(sha256_hex(secret))
-        if rec is None or rec.id != recording_id:
-            raise NotFound("this share link is not valid (any more)")
-        return Viewer(shared_recording=rec.id)
-
-    async def _may_see(self, viewer: Viewer, room_id: str, recording_id: str | None) -> bool:
-        decided = sees_without_room(viewer, room_id, recording_id)
-        if decided is not None:
-            return decided
-        try:
-            room = await self._rooms.get(room_id)
-        except NotFound:
-            return False
-        access = room.config.get("recording", {}).get("access", DEFAULT_ACCESS)
-        return role_may_see(viewer.role, access)
-
-    async def _require_see(self, viewer: Viewer, rec: RecordingRecord) -> None:
-        if not await self._may_see(viewer, rec.room_id, rec.id):
-            if viewer.room_id is not None and viewer.room_id != rec.room_id:
-                raise NotFound(f"no recording with id {rec.id!r}")
-            raise Forbidden("this link does not give access to the room's recordings")
-
-    @staticmethod
-    def _require_manage(viewer: Viewer, room_id: str) -> None:
-        if not may_manage(viewer, room_id):
-            raise Forbidden("only the room's moderators may do this")
+        return await self._gate.viewer_for_share(recording_id, secret)
 
     # -- queries ---------------------------------------------------------------------------
 
@@ -254,7 +197,7 @@ class RecordingService:
         rec = await self._store.get_recording(recording_id)
         if rec is None:
             raise NotFound(f"no recording with id {recording_id!r}")
-        await self._require_see(viewer, rec)
+        await self._gate.require_see(viewer, rec)
         return rec
 
     async def list(
@@ -271,7 +214,7 @@ class RecordingService:
             if room_id not in (None, viewer.room_id):
                 raise Forbidden("this link opens its own room's recordings only")
             room_id = viewer.room_id
-            if not await self._may_see(viewer, room_id, None):
+            if not await self._gate.may_see(viewer, room_id, None):
                 raise Forbidden("this link does not give access to the room's recordings")
         page: Page[RecordingRecord] = await self._store.list_recordings(
             room_id, statuses, limit, decode_cursor(cursor)
@@ -302,7 +245,7 @@ class RecordingService:
         self, room_id: str, spec: RecordingStart | None = None, viewer: Viewer = ADMIN
     ) -> RecordingRecord:
         spec = spec or RecordingStart()
-        self._require_manage(viewer, room_id)
+        self._gate.require_manage(viewer, room_id)
         async with self._lock:
             room = await self._rooms.get(room_id)
             config = room.config.get("recording", {})
@@ -388,7 +331,7 @@ class RecordingService:
         rec = await self.get(recording_id)
         if viewer.room_id is not None and viewer.room_id != rec.room_id:
             raise NotFound(f"no recording with id {recording_id!r}")
-        self._require_manage(viewer, rec.room_id)
+        self._gate.require_manage(viewer, rec.room_id)
         run = self._runs.get(recording_id)
         if run is None or run.state.finished:
             raise Conflict(f"recording {recording_id!r} is not under way (it is {rec.status})")
@@ -459,7 +402,7 @@ class RecordingService:
 
     async def delete(self, recording_id: str, viewer: Viewer = ADMIN) -> None:
         rec = await self.get(recording_id, viewer)
-        self._require_manage(viewer, rec.room_id)
+        self._gate.require_manage(viewer, rec.room_id)
         if rec.status.live or recording_id in self._runs:
             raise Conflict("the recording is under way: stop it first")
         await self._store.delete_recording(rec.id)
@@ -481,7 +424,7 @@ class RecordingService:
     async def share(self, recording_id: str, viewer: Viewer = ADMIN) -> str:
         """A new share link (any earlier one stops working)."""
         rec = await self.get(recording_id, viewer)
-        self._require_manage(viewer, rec.room_id)
+        self._gate.require_manage(viewer, rec.room_id)
         if rec.status.live:
             raise Conflict("the recording is still under way; share it once it has ended")
         secret = new_secret()
@@ -495,7 +438,7 @@ class RecordingService:
 
     async def unshare(self, recording_id: str, viewer: Viewer = ADMIN) -> None:
         rec = await self.get(recording_id, viewer)
-        self._require_manage(viewer, rec.room_id)
+        self._gate.require_manage(viewer, rec.room_id)
         async with self._lock:
             current = await self._store.get_recording(recording_id)
             if current is not None and current.share_hash is not None:
