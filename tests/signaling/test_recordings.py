@@ -21,7 +21,7 @@ from signaling.models import RecordingRecord, RecordingStatus, RoomRecord
 from signaling.recordings.contract import Event, RecorderCommand, parse_event
 from signaling.recordings.processes import SubprocessLauncher
 from signaling.recordings.service import RecordingService
-from signaling.wire.protocol import ByeReason
+from signaling.wire import ByeReason
 
 from ..conftest import Server, serve_receiver
 

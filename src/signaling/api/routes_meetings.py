@@ -13,7 +13,7 @@ from signaling.api.problems import problem_doc
 from signaling.api.schemas import PastMeeting
 from signaling.errors import NoMeeting
 from signaling.pagination import CURSOR_PATTERN, MAX_LIMIT, encode_cursor
-from signaling.wire.protocol import ByeReason, MediaKind, ParticipantInfo, RecordingState
+from signaling.wire import ByeReason, MediaKind, ParticipantInfo, RecordingState
 
 __all__ = ["router"]
 

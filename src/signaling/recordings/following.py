@@ -24,7 +24,7 @@ from signaling.recordings.supervisor import Run, Supervisor
 from signaling.recordings.transitions import Effect, Outcome
 from signaling.store import Store, StoreFull
 from signaling.webhooks.events import event
-from signaling.wire.protocol import RecordingState
+from signaling.wire import RecordingState
 
 __all__ = ["UNDER_WAY", "Follower"]
 

@@ -59,7 +59,7 @@ from signaling.recordings.transitions import NOTHING_RECORDED, Outcome
 from signaling.rooms.service import RoomService
 from signaling.store import Page, Store, StoreFull
 from signaling.tokens import issue_participant_token, new_secret, sha256_hex
-from signaling.wire.protocol import RecordingState
+from signaling.wire import RecordingState
 
 __all__ = [
     "ADMIN",
