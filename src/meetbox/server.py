@@ -20,6 +20,7 @@ from typing import IO, Any
 import uvicorn
 
 from meetbox.config import Settings
+from meetbox.errors import MeetboxCommandError
 from meetbox.timeouts import KEEP_ALIVE_TIMEOUT, HeadTimeoutProtocol
 from sfu import ports
 from sfu.egress import fast_path
@@ -41,7 +42,7 @@ logger = logging.getLogger("meetbox")
 WEB_DIR = Path(__file__).resolve().parents[2] / "web"
 
 
-class DataDirInUse(Exception):
+class DataDirInUse(MeetboxCommandError):
     """The data dir is taken by another server, or cannot be written."""
 
 

@@ -17,6 +17,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from signaling.errors import SignalingError
 from signaling.meetings import resume
 from signaling.meetings.outputs import (
     Admission,
@@ -77,7 +78,7 @@ DEFAULT_RESUME_WINDOW = timedelta(seconds=20)
 MeetingAction = Chat | RaiseHand | SetMute | MuteParticipant | Kick | EndMeeting
 
 
-class MeetingError(Exception):
+class MeetingError(SignalingError):
     """An action the meeting refuses. ``code`` goes into the ``error`` reply; ``refusal``
     marks a join refusal, answered by closing with 4003."""
 

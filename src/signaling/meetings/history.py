@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 from datetime import datetime
 
 from signaling.models import AttendanceRecord, MeetingRecord
-from signaling.store import Store, StoreFull
+from signaling.store import MeetingStore, StoreFull
 from signaling.webhooks.events import event, meeting_data, participant_data
 
 __all__ = ["MeetingHistory", "kept_going"]
@@ -29,7 +29,7 @@ def kept_going(meeting_id: str) -> Iterator[None]:
 
 
 class MeetingHistory:
-    def __init__(self, store: Store, outbox_written: Callable[[], None]) -> None:
+    def __init__(self, store: MeetingStore, outbox_written: Callable[[], None]) -> None:
         self._store = store
         #: Called after webhook events were written to the outbox (wakes the deliverer).
         self.outbox_written = outbox_written

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from signaling.errors import SignalingError
 from signaling.meetings import resume
 from signaling.meetings.core import Meeting
 from signaling.meetings.outputs import Output, Send
@@ -34,7 +35,7 @@ class Session(Protocol):
         """Send ``bye`` with ``reason`` (if any) after what is queued, then close."""
 
 
-class Refused(Exception):
+class Refused(SignalingError):
     """A join the meeting will not take: ``code`` goes in the close (4001 or 4003)."""
 
     def __init__(self, close_code: CloseCode, reason: str, message: str) -> None:

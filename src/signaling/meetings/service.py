@@ -56,7 +56,7 @@ from signaling.placement.seam import (
     Placement,
 )
 from signaling.rooms.service import RoomService
-from signaling.store import Page, Store
+from signaling.store import MeetingStore, Page
 from signaling.tokens import ParticipantClaims, new_secret
 from signaling.wire import (
     ByeReason,
@@ -90,7 +90,7 @@ class _RoomLock:
 class MeetingService:
     def __init__(
         self,
-        store: Store,
+        store: MeetingStore,
         rooms: RoomService,
         clock: Clock,
         *,

@@ -12,12 +12,13 @@ Parsing raises these and nothing else (pydantic's ``ValidationError`` does not e
 
 from __future__ import annotations
 
+from signaling.errors import SignalingError
 from signaling.wire.codes import CloseCode
 
 __all__ = ["ProtocolError", "ServerMessageError", "UnknownServerMessage", "WireError"]
 
 
-class WireError(Exception):
+class WireError(SignalingError):
     """Root of the errors raised reading or writing signaling messages."""
 
 
