@@ -17,8 +17,8 @@ __all__ = ["MediaLinks", "admin_view", "represent"]
 
 
 class MediaLinks(Protocol):
-    """Where recordings are served, and the access parameters players get (the recording
-    service is one)."""
+    """Where recordings are served, and the access parameters players get
+    (:class:`signaling.recordings.gate.Gate` is one: ``RecordingService.links``)."""
 
     @property
     def public_url(self) -> str: ...

@@ -123,7 +123,7 @@ async def start_recording(
     body: RecordingStart | None = None,
 ) -> Recording:
     rec = await services.recordings.start(room_id, body, viewer)
-    return represent(rec, viewer, services.recordings)
+    return represent(rec, viewer, services.recordings.links)
 
 
 @router.get("", response_model=RecordingList, summary="List recordings, newest first")
@@ -138,8 +138,9 @@ async def list_recordings(
     items, next_cursor = await services.recordings.list(
         viewer, room_id, status or [], limit, cursor
     )
+    links = services.recordings.links
     return RecordingList(
-        items=[represent(r, viewer, services.recordings) for r in items], next_cursor=next_cursor
+        items=[represent(r, viewer, links) for r in items], next_cursor=next_cursor
     )
 
 
@@ -200,7 +201,7 @@ async def get_recording(
     recording_id: RecordingId, services: ServicesDep, viewer: ViewerDep
 ) -> Recording:
     rec = await services.recordings.get(recording_id, viewer)
-    return represent(rec, viewer, services.recordings)
+    return represent(rec, viewer, services.recordings.links)
 
 
 @router.post(
@@ -215,7 +216,7 @@ async def stop_recording(
     recording_id: RecordingId, services: ServicesDep, viewer: ViewerDep
 ) -> Recording:
     rec = await services.recordings.stop(recording_id, viewer)
-    return represent(rec, viewer, services.recordings)
+    return represent(rec, viewer, services.recordings.links)
 
 
 @router.delete(

@@ -17,9 +17,9 @@ it). Control goes the other way on stdin: ``stop``, or EOF.
 
 The server owns the contract and the recorder (:mod:`recorder.cli`, :mod:`recorder.status`)
 implements it: this module imports nothing of :mod:`recorder` (the server never imports that
-package, nor PyAV or numpy), only the standard library.
+package, nor PyAV or numpy), only the standard library and :mod:`signaling.errors`.
 
-Errors, one root::
+Errors, one root (under :class:`signaling.errors.SignalingError`)::
 
     ContractError (ValueError)
     ├── CommandLineError   the argv is not a recorder command line
@@ -36,6 +36,8 @@ from dataclasses import dataclass, fields
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, ClassVar, NoReturn
+
+from signaling.errors import SignalingError
 
 __all__ = [
     "LOG_LEVELS",
@@ -74,7 +76,7 @@ class RecorderLayout(StrEnum):
     SINGLE_SPEAKER = "single_speaker"
 
 
-class ContractError(ValueError):
+class ContractError(SignalingError, ValueError):
     """Something on the recorder's command line or status stream breaks this contract."""
 
 

@@ -1,6 +1,7 @@
 """The access rules (:mod:`signaling.recordings.access`) applied with the store: the viewer
 a link's or a share's secret makes, the room's ``config.recording.access`` looked up, media
-access parameters issued and checked against the share or link they are bound to.
+access parameters issued and checked against the share or link they are bound to. It is
+the :class:`~signaling.api.recordings_view.MediaLinks` the HTTP view of a recording uses.
 """
 
 from __future__ import annotations
@@ -24,11 +25,19 @@ __all__ = ["Gate"]
 
 
 class Gate:
-    def __init__(self, store: Store, rooms: RoomService, clock: Clock, key: bytes) -> None:
+    def __init__(
+        self, store: Store, rooms: RoomService, clock: Clock, key: bytes, public_url: str
+    ) -> None:
         self._store = store
         self._rooms = rooms
         self._clock = clock
         self._media = MediaAccess(key)
+        self._public_url = public_url
+
+    @property
+    def public_url(self) -> str:
+        """Where the API is served, without a trailing slash."""
+        return self._public_url
 
     def media_access(
         self,

@@ -123,8 +123,8 @@ class RecordingService:
         self._clock = clock
         self._settings = settings
         self._key = token_key
-        self._gate = Gate(store, rooms, clock, token_key)
         self._public_url = public_url.rstrip("/")
+        self._gate = Gate(store, rooms, clock, token_key, self._public_url)
         self.launcher = launcher or SubprocessLauncher()
         #: The server's own signaling URL on loopback, for recorders (set once it listens).
         self.ws_url: str | None = None
@@ -143,7 +143,7 @@ class RecordingService:
             self.files,
             self._supervisor,
             self._lock,
-            self,
+            self._gate,
             outbox_written=lambda: self.outbox_written(),
             retry_interval=lambda: self.end_retry_interval,
         )
@@ -164,6 +164,12 @@ class RecordingService:
         return self._public_url
 
     @property
+    def links(self) -> Gate:
+        """Where recordings are served and the media access players get (what
+        :func:`signaling.api.recordings_view.represent` needs)."""
+        return self._gate
+
+    @property
     def running(self) -> int:
         """Recorder processes under way."""
         return len(self._runs)
@@ -172,15 +178,6 @@ class RecordingService:
         return self.files.path(rec)
 
     # -- who may do what (see :class:`~signaling.recordings.gate.Gate`) --------------------
-
-    def media_access(
-        self,
-        recording_id: str,
-        *,
-        share_hash: str | None = None,
-        link: tuple[Role, str] | None = None,
-    ) -> str:
-        return self._gate.media_access(recording_id, share_hash=share_hash, link=link)
 
     async def check_media_access(self, recording_id: str, access: str) -> bool:
         return await self._gate.check_media_access(recording_id, access)

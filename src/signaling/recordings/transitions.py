@@ -12,7 +12,8 @@ A recording is ``aborted`` when it was stopped before its first frame (nothing r
 whichever way its end is learned: the recorder's ``failed`` or exit after a stop, or a
 ``complete`` for a recording that never started (:func:`end`).
 
-Errors: :class:`TransitionError` (a ``ValueError``): a move the table does not allow, a bug.
+Errors: :class:`TransitionError` (a :class:`~signaling.errors.SignalingError` and a
+``ValueError``): a move the table does not allow, a bug.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
 
+from signaling.errors import SignalingError
 from signaling.models import RecordingRecord, RecordingStatus
 from signaling.recordings.contract import (
     Active,
@@ -66,7 +68,7 @@ ALLOWED: dict[RecordingStatus, frozenset[RecordingStatus]] = {
 }
 
 
-class TransitionError(ValueError):
+class TransitionError(SignalingError, ValueError):
     """A status change the state machine does not allow."""
 
 
