@@ -9,6 +9,7 @@ import logging
 import os
 from typing import Any, TypeVar
 
+from sfu.guard import Drop
 from sfu.media import MediaError, MediaPeer, MediaRoom, TrackInfo
 from sfu.stats import STATS
 from signaling.placement.seam import (
@@ -133,7 +134,8 @@ class LocalPlacement:
             dropped_packets=STATS.dropped_packets,
             retransmitted_packets=STATS.retransmitted_packets,
             keyframe_requests=STATS.keyframe_requests,
-            dropped_datagrams=tuple(sorted(STATS.dropped_datagrams.items())),
+            # Every reason, counted or not: a scraper sees each series from the start.
+            dropped_datagrams=tuple((d.value, STATS.dropped_datagrams[d.value]) for d in Drop),
         )
 
     def later(self, work: Any) -> None:
