@@ -209,7 +209,8 @@ def test_the_layouts_are_the_recorders_and_the_apis() -> None:
 def loaded_after(imports: str) -> list[str]:
     code = (
         f"import sys, {imports}\n"
-        "heavy = sorted(m for m in ('av', 'numpy', 'recorder') if m in sys.modules)\n"
+        "watched = ('av', 'numpy', 'recorder', 'signaling.api.app')\n"
+        "heavy = sorted(m for m in watched if m in sys.modules)\n"
         "print(','.join(heavy))\n"
     )
     done = subprocess.run(
@@ -227,6 +228,24 @@ def test_importing_the_contract_loads_neither_pyav_numpy_nor_the_recorder() -> N
 def test_the_server_does_not_import_the_recorder_package() -> None:
     """tests/meetbox/test_shutdown.py puts a stand-in ``recorder`` first on the path."""
     assert "recorder" not in loaded_after("meetbox.server")
+
+
+@pytest.mark.parametrize(
+    "module",
+    [
+        "signaling.recordings.transitions",
+        "signaling.recordings.access",
+        "signaling.recordings.files",
+        "signaling.api.recordings_view",
+    ],
+)
+def test_the_pure_recordings_parts_import_light(module: str) -> None:
+    assert loaded_after(module) == []
+
+
+def test_the_recordings_service_imports_without_the_http_app() -> None:
+    loaded = loaded_after("signaling.recordings.service")
+    assert "signaling.api.app" not in loaded and "recorder" not in loaded
 
 
 def _fields(command: RecorderCommand) -> dict[str, object]:
