@@ -1,25 +1,28 @@
-"""What the recorder tells the server: one JSON object per line on its status stream
-(stdout), and the final event also in a sidecar ``<output>.json`` written atomically, so a
-server that restarted can learn how a recording ended.
-
-    {"event": "active", "started_at": "2026-03-01T09:00:00.000Z"}
-    {"event": "progress", "duration_s": 12.3, "size_bytes": 123456}
-    {"event": "ending"}
-    {"event": "complete", "duration_s": 60.0, "size_bytes": 9876543, "reason": "stopped"}
-    {"event": "failed", "error": "disk full: ...", "duration_s": 3.0, "size_bytes": 300000}
+"""The recorder's side of its status stream: events (the server's contract,
+:mod:`signaling.recordings.contract`) as JSON lines on stdout, and the final one also in a
+sidecar ``<output>.json`` written atomically, so a server that restarted can learn how a
+recording ended.
 """
 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import errno
 import json
 import logging
 import os
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar, TextIO
+from typing import TextIO
+
+from signaling.recordings.contract import (
+    Active,
+    Complete,
+    Ending,
+    Event,
+    Failed,
+    Progress,
+    sidecar_path,
+)
 
 __all__ = [
     "Active",
@@ -35,59 +38,6 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True, slots=True)
-class Event:
-    name: ClassVar[str] = ""
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"event": self.name, **dataclasses.asdict(self)}
-
-
-@dataclass(frozen=True, slots=True)
-class Active(Event):
-    """Joined, and the first video frame is in the file."""
-
-    name: ClassVar[str] = "active"
-    #: ISO 8601 UTC time the recording's timeline starts at.
-    started_at: str
-
-
-@dataclass(frozen=True, slots=True)
-class Progress(Event):
-    name: ClassVar[str] = "progress"
-    duration_s: float
-    size_bytes: int
-
-
-@dataclass(frozen=True, slots=True)
-class Ending(Event):
-    """Finalization has started."""
-
-    name: ClassVar[str] = "ending"
-
-
-@dataclass(frozen=True, slots=True)
-class Complete(Event):
-    name: ClassVar[str] = "complete"
-    duration_s: float
-    size_bytes: int
-    #: ``stopped``, ``meeting_ended`` or ``max_duration``
-    reason: str
-
-
-@dataclass(frozen=True, slots=True)
-class Failed(Event):
-    name: ClassVar[str] = "failed"
-    #: For people: ``disk full: ...``, ``could not join: ...``
-    error: str
-    duration_s: float
-    size_bytes: int
-
-
-def sidecar_path(output: Path) -> Path:
-    return output.with_name(output.name + ".json")
-
-
 class StatusWriter:
     """Writes events to ``stream``; a reader that went away is not an error."""
 
@@ -96,7 +46,7 @@ class StatusWriter:
         self.output = output
 
     def emit(self, event: Event) -> None:
-        line = json.dumps(event.to_dict(), separators=(",", ":"))
+        line = event.to_line()
         try:
             self.stream.write(line + "\n")
             self.stream.flush()

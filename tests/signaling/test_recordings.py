@@ -18,7 +18,9 @@ import pytest
 
 from signaling.client import MeetboxClient
 from signaling.models import RecordingRecord, RecordingStatus, RoomRecord
-from signaling.recordings.service import RecordingService, SubprocessLauncher
+from signaling.recordings.contract import Event, RecorderCommand, parse_event
+from signaling.recordings.processes import SubprocessLauncher
+from signaling.recordings.service import RecordingService
 from signaling.wire import ByeReason
 
 from ..conftest import Server, serve_receiver
@@ -29,8 +31,9 @@ pytestmark = pytest.mark.timeout(30)
 class ScriptedRecorder:
     """What the service sees of a recorder process; the test says what it reports."""
 
-    def __init__(self, args: list[str], token: str) -> None:
-        self.args = dict(zip(args[::2], args[1::2], strict=True))
+    def __init__(self, command: RecorderCommand, token: str) -> None:
+        argv = command.to_argv()
+        self.args = dict(zip(argv[::2], argv[1::2], strict=True))
         self.token = token
         self.stop_requested = asyncio.Event()
         self.killed = False
@@ -41,9 +44,9 @@ class ScriptedRecorder:
     def output(self) -> Path:
         return Path(self.args["--output"])
 
-    async def reports(self) -> AsyncIterator[dict[str, Any]]:
+    async def reports(self) -> AsyncIterator[Event]:
         while (report := await self._reports.get()) is not None:
-            yield report
+            yield parse_event(report)
 
     def stop(self) -> None:
         self.stop_requested.set()
@@ -85,8 +88,8 @@ class ScriptedLauncher:
         self.launched: asyncio.Queue[ScriptedRecorder] = asyncio.Queue()
         self.all: list[ScriptedRecorder] = []
 
-    async def launch(self, args: list[str], token: str) -> ScriptedRecorder:
-        recorder = ScriptedRecorder(args, token)
+    async def launch(self, command: RecorderCommand, token: str) -> ScriptedRecorder:
+        recorder = ScriptedRecorder(command, token)
         self.launched.put_nowait(recorder)
         self.all.append(recorder)
         return recorder
@@ -739,8 +742,8 @@ async def test_the_recorder_process_gets_none_of_the_servers_secrets(
     # A signaling URL that accepts and never answers: the recorder waits there to join.
     silent = await asyncio.start_server(lambda r, w: None, "127.0.0.1", 0)
     port = silent.sockets[0].getsockname()[1]
-    args = ["--ws-url", f"ws://127.0.0.1:{port}/ws", "--output", str(tmp_path / "r.mp4")]
-    process = await SubprocessLauncher().launch(args, "the-recorder-token")
+    command = RecorderCommand(ws_url=f"ws://127.0.0.1:{port}/ws", output=tmp_path / "r.mp4")
+    process = await SubprocessLauncher().launch(command, "the-recorder-token")
     try:
         pid = process._process.pid  # type: ignore[attr-defined]
         environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")  # noqa: ASYNC240

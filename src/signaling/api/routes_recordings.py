@@ -8,10 +8,6 @@ send headers, get ``media_url``/``download_url`` with a short-lived ``access`` p
 
 from __future__ import annotations
 
-import io
-import re
-import zipfile
-from collections.abc import Iterator
 from pathlib import Path as FilePath
 from typing import Annotated
 
@@ -20,6 +16,7 @@ from fastapi.responses import FileResponse, StreamingResponse
 
 from signaling.api.deps import ServicesDep, require_api_key
 from signaling.api.problems import problem_doc
+from signaling.api.recordings_view import represent
 from signaling.api.schemas import (
     BULK_IDS_PATTERN,
     BulkDeleteFailure,
@@ -30,9 +27,10 @@ from signaling.api.schemas import (
     RecordingStart,
 )
 from signaling.errors import Invalid, MeetboxError
-from signaling.models import RecordingRecord, RecordingStatus
+from signaling.models import RecordingStatus
 from signaling.pagination import CURSOR_PATTERN, MAX_LIMIT
-from signaling.recordings.service import ADMIN, Viewer
+from signaling.recordings.access import ADMIN, Viewer
+from signaling.recordings.files import download_name, zip_stream
 
 __all__ = ["room_router", "router"]
 
@@ -125,7 +123,7 @@ async def start_recording(
     body: RecordingStart | None = None,
 ) -> Recording:
     rec = await services.recordings.start(room_id, body, viewer)
-    return services.recordings.represent(rec, viewer)
+    return represent(rec, viewer, services.recordings.links)
 
 
 @router.get("", response_model=RecordingList, summary="List recordings, newest first")
@@ -140,8 +138,9 @@ async def list_recordings(
     items, next_cursor = await services.recordings.list(
         viewer, room_id, status or [], limit, cursor
     )
+    links = services.recordings.links
     return RecordingList(
-        items=[services.recordings.represent(r, viewer) for r in items], next_cursor=next_cursor
+        items=[represent(r, viewer, links) for r in items], next_cursor=next_cursor
     )
 
 
@@ -161,9 +160,9 @@ async def download_zip(
     files: list[tuple[str, FilePath]] = []
     for recording_id in _split_ids(ids):
         rec, path = await services.recordings.media(recording_id, viewer)
-        files.append((_filename(rec), path))
+        files.append((download_name(rec), path))
     return StreamingResponse(
-        _zip(files),
+        zip_stream(files),
         media_type="application/zip",
         headers={"Content-Disposition": 'attachment; filename="recordings.zip"'},
     )
@@ -202,7 +201,7 @@ async def get_recording(
     recording_id: RecordingId, services: ServicesDep, viewer: ViewerDep
 ) -> Recording:
     rec = await services.recordings.get(recording_id, viewer)
-    return services.recordings.represent(rec, viewer)
+    return represent(rec, viewer, services.recordings.links)
 
 
 @router.post(
@@ -217,7 +216,7 @@ async def stop_recording(
     recording_id: RecordingId, services: ServicesDep, viewer: ViewerDep
 ) -> Recording:
     rec = await services.recordings.stop(recording_id, viewer)
-    return services.recordings.represent(rec, viewer)
+    return represent(rec, viewer, services.recordings.links)
 
 
 @router.delete(
@@ -259,7 +258,7 @@ async def download(recording_id: RecordingId, services: ServicesDep, viewer: Vie
     return FileResponse(
         path,
         media_type="video/mp4",
-        filename=_filename(rec),
+        filename=download_name(rec),
         headers={"Cache-Control": "private"},
     )
 
@@ -280,44 +279,3 @@ async def share(
 async def unshare(recording_id: RecordingId, services: ServicesDep, viewer: ViewerDep) -> Response:
     await services.recordings.unshare(recording_id, viewer)
     return Response(status_code=204)
-
-
-def _filename(rec: RecordingRecord) -> str:
-    name = re.sub(r"[^A-Za-z0-9._-]+", "-", rec.room_name).strip("-")[:60] or "meeting"
-    when = rec.created_at.strftime("%Y-%m-%d_%H-%M")
-    return f"{name}_{when}_{rec.id}.mp4"
-
-
-class _Sink(io.RawIOBase):
-    """Collects what zipfile writes, for the generator to hand on."""
-
-    def __init__(self) -> None:
-        self.parts: list[bytes] = []
-
-    def writable(self) -> bool:
-        return True
-
-    def write(self, data: object) -> int:
-        chunk = bytes(data)  # type: ignore[call-overload]
-        self.parts.append(chunk)
-        return len(chunk)
-
-    def take(self) -> list[bytes]:
-        parts, self.parts = self.parts, []
-        return parts
-
-
-def _zip(files: list[tuple[str, FilePath]]) -> Iterator[bytes]:
-    """A zip of ``files`` written as it goes (stored: MP4 does not compress)."""
-    sink = _Sink()
-    with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:
-        for name, path in files:
-            try:
-                source = path.open("rb")
-            except OSError:
-                continue  # deleted meanwhile
-            with source, archive.open(name, "w", force_zip64=True) as target:
-                while chunk := source.read(1 << 20):
-                    target.write(chunk)
-                    yield from sink.take()
-    yield from sink.take()

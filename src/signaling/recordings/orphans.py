@@ -3,7 +3,7 @@
 A recorder whose server goes away (killed, or a second signal) notices its control pipe
 close and finishes its file on its own, which takes a while for a long recording (the
 faststart rewrite copies all of it). The next server finds it by its command line, follows
-it as it would its own child (a :class:`signaling.recordings.service.RecorderProcess` that cannot
+it as it would its own child (a :class:`signaling.recordings.processes.RecorderProcess` that cannot
 be asked anything) and learns how it ended from its sidecar when it exits. Linux only
 (``/proc``, ``pidfd_open``), like the rest of meetbox.
 """
@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import os
 import signal
 from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
-from typing import Any
+
+from signaling.recordings.contract import Event, Failed, ReportError, parse_final, sidecar_path
 
 __all__ = ["OrphanRecorder", "find_recorders"]
 
@@ -94,22 +94,19 @@ class OrphanRecorder:
             loop.remove_reader(fd)
             os.close(fd)
 
-    async def reports(self) -> AsyncIterator[dict[str, Any]]:
+    async def reports(self) -> AsyncIterator[Event]:
         await self._exited()
-        final: Any = None
-        with contextlib.suppress(OSError, ValueError):
-            final = json.loads(self.output.with_name(self.output.name + ".json").read_text())
-        if isinstance(final, dict) and final.get("event") in ("complete", "failed"):
+        final: Event | None = None
+        with contextlib.suppress(OSError, ReportError):
+            final = parse_final(sidecar_path(self.output).read_bytes())
+        if final is not None:
             yield final
             return
         if self.killed:
             error = "the recorder made no progress finishing its file after the server restarted"
         else:
             error = "the server stopped during the recording"
-        yield {
-            "event": "failed",
-            "error": error + "; the file plays up to its last complete fragment",
-        }
+        yield Failed(error + "; the file plays up to its last complete fragment")
 
     def stop(self) -> None:
         """Nothing to do: its control pipe closed with its server, so it is stopping."""
