@@ -5,10 +5,13 @@ recorder``): the only place in meetbox that decodes media.
   :mod:`recorder.mixer`: sans-I/O decisions (tiles, who is who, the clock, the audio mix).
 - :mod:`recorder.compositor`: the latest frames into one yuv420p picture.
 - :mod:`recorder.writer`, :mod:`recorder.worker`: H.264 + AAC fragmented MP4 in a thread.
-- :mod:`recorder.status`: the JSON-lines status protocol and the ``<output>.json`` sidecar.
+- :mod:`recorder.status`: writes the status lines and the ``<output>.json`` sidecar of the
+  contract the server owns (:mod:`signaling.recordings.contract`).
 - :mod:`recorder.app`, :mod:`recorder.cli`: the asyncio adapter and the command line.
+- :mod:`recorder.errors`: the package's exceptions (root :class:`recorder.errors.RecorderError`).
 
-The package imports nothing heavy itself, so the server can use :mod:`recorder.status`.
+The server never imports this package: it launches ``python -m recorder`` and reads its
+reports through :mod:`signaling.recordings.contract`.
 """
 
 __all__: list[str] = []

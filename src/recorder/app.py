@@ -27,6 +27,7 @@ import numpy as np
 import numpy.typing as npt
 
 from recorder.compositor import Compositor, Scene
+from recorder.errors import RecordingFailed
 from recorder.layout import Glide, Layout, compute_layout
 from recorder.mixer import RATE, Mixer
 from recorder.roster import Roster
@@ -63,10 +64,6 @@ class Options:
     min_free_bytes: int = 0
     preset: str = "superfast"
     threads: int = 1
-
-
-class RecordingFailed(Exception):
-    """The recording cannot go on; the message is for people."""
 
 
 def _disk_error(exc: BaseException) -> str:

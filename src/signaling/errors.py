@@ -38,6 +38,11 @@
     │                                   meeting refuses (``code``; ``refusal`` closes 4003)
     ├── Refused                         :mod:`signaling.meetings.live`: a join or resume not
     │                                   taken (``close_code`` 4001/4003/1001)
+    ├── ContractError                   :mod:`signaling.recordings.contract` (also ValueError)
+    │   ├── CommandLineError            a recorder command line that does not parse
+    │   └── ReportError                 a recorder status line or sidecar that does not
+    ├── TransitionError                 :mod:`signaling.recordings.transitions`: a recording
+    │                                   status change the state machine does not allow
     └── InvalidSignature                :mod:`signaling.webhooks.signing`: a webhook request
                                         that is not ours (also a ``ValueError``)
 

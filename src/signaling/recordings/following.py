@@ -22,7 +22,7 @@ from signaling.recordings.files import RecordingFiles, temporaries
 from signaling.recordings.orphans import find_recorders
 from signaling.recordings.supervisor import Run, Supervisor
 from signaling.recordings.transitions import Effect, Outcome
-from signaling.store import Store, StoreFull
+from signaling.store import RecordingStore, StoreFull
 from signaling.webhooks.events import event
 from signaling.wire import RecordingState
 
@@ -39,7 +39,7 @@ class Follower:
 
     def __init__(
         self,
-        store: Store,
+        store: RecordingStore,
         meetings: MeetingService,
         clock: Clock,
         files: RecordingFiles,

@@ -6,6 +6,8 @@ the :class:`~signaling.api.recordings_view.MediaLinks` the HTTP view of a record
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from signaling.clock import Clock
 from signaling.errors import Forbidden, NotFound
 from signaling.models import RecordingRecord, Role
@@ -18,15 +20,19 @@ from signaling.recordings.access import (
     sees_without_room,
 )
 from signaling.rooms.service import RoomService
-from signaling.store import Store
+from signaling.store import RecordingStore, RoomStore
 from signaling.tokens import sha256_hex
 
 __all__ = ["Gate"]
 
 
+class RecordingsStore(RecordingStore, RoomStore, Protocol):
+    """What the recordings need of the store: their own records, and the rooms they are of."""
+
+
 class Gate:
     def __init__(
-        self, store: Store, rooms: RoomService, clock: Clock, key: bytes, public_url: str
+        self, store: RecordingsStore, rooms: RoomService, clock: Clock, key: bytes, public_url: str
     ) -> None:
         self._store = store
         self._rooms = rooms

@@ -47,7 +47,7 @@ from signaling.recordings.access import ADMIN, Viewer
 from signaling.recordings.contract import RecorderCommand, RecorderLayout
 from signaling.recordings.files import RecordingFiles
 from signaling.recordings.following import Follower
-from signaling.recordings.gate import Gate
+from signaling.recordings.gate import Gate, RecordingsStore
 from signaling.recordings.processes import (
     RecorderLauncher,
     RecorderProcess,
@@ -57,7 +57,7 @@ from signaling.recordings.processes import (
 from signaling.recordings.supervisor import Run, Supervisor
 from signaling.recordings.transitions import NOTHING_RECORDED, Outcome
 from signaling.rooms.service import RoomService
-from signaling.store import Page, Store, StoreFull
+from signaling.store import Page, StoreFull
 from signaling.tokens import issue_participant_token, new_secret, sha256_hex
 from signaling.wire import RecordingState
 
@@ -107,7 +107,7 @@ class RecordingSettings:
 class RecordingService:
     def __init__(
         self,
-        store: Store,
+        store: RecordingsStore,
         rooms: RoomService,
         meetings: MeetingService,
         clock: Clock,

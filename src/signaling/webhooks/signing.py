@@ -25,6 +25,8 @@ from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any
 
+from signaling.errors import SignalingError
+
 __all__ = [
     "SIGNATURE_HEADER",
     "TIMESTAMP_HEADER",
@@ -40,7 +42,7 @@ TIMESTAMP_HEADER = "X-Meetbox-Timestamp"
 DEFAULT_TOLERANCE = 300
 
 
-class InvalidSignature(ValueError):
+class InvalidSignature(SignalingError, ValueError):
     """The request is not a genuine, fresh delivery from meetbox."""
 
 
