@@ -9,15 +9,15 @@ from typing import Any
 
 from aiortc import RTCRtpCodecParameters
 from aiortc.rtcdtlstransport import State as DtlsState
-from aiortc.rtcrtpreceiver import NackGenerator
 from aiortc.rtp import RtpPacket
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sfu.forwarding import StreamRewriter
-from sfu.media import Forward, PublishedTrack, TrackInfo
+from sfu.listener import TrackInfo
 from sfu.rtpwrite import build
 from sfu.speaker import ActiveSpeaker
+from sfu.track import Forward, PublishedTrack
 
 VP8 = RTCRtpCodecParameters(mimeType="video/VP8", clockRate=90000, payloadType=96)
 KEY = bytes([0x10, 0x00, 0x00, 0x9D, 0x01, 0x2A])
@@ -45,16 +45,15 @@ class Recording(Forward):
         self.subscriber.packets.append(RtpPacket.parse(data))  # type: ignore[attr-defined]
 
 
-def make() -> tuple[PublishedTrack, Receiver, Recording]:
+def make(codec: RTCRtpCodecParameters = VP8) -> tuple[PublishedTrack, Receiver, Recording]:
     receiver = Receiver()
     owner: Any = SimpleNamespace(id="pub", room=SimpleNamespace(speaker=ActiveSpeaker()))
     track = PublishedTrack(
         TrackInfo("pub:0", "pub", "video", "camera"),
         owner,
         receiver,  # type: ignore[arg-type]
-        VP8,
+        codec,
         rtx_payload_type=97,
-        nacks=NackGenerator(),
     )
     return track, receiver, add_forward(track)
 
@@ -139,8 +138,9 @@ async def test_a_subscriber_starts_only_once_it_can_receive() -> None:
 
 
 async def test_h264_subscribers_start_on_the_parameter_sets_once_the_publisher_sends_them() -> None:
-    track, _, forward = make()
-    track.codec = RTCRtpCodecParameters(mimeType="video/H264", clockRate=90000, payloadType=96)
+    track, _, forward = make(
+        RTCRtpCodecParameters(mimeType="video/H264", clockRate=90000, payloadType=96)
+    )
     sps, pps, idr, fu_idr = b"\x67\x42", b"\x68\xce", b"\x65\x88", b"\x7c\x85\x00"
     forward.sender.transport._state = DtlsState.CONNECTING
     for seq, payload in enumerate([sps, pps, fu_idr]):  # before the subscriber can receive

@@ -17,7 +17,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from sfu.media import MediaError, MediaRoom, TrackInfo
+from sfu.errors import MediaError
+from sfu.listener import TrackInfo
+from sfu.room import MediaRoom
 from signaling.clock import Clock
 from signaling.errors import MeetboxError, NoMeeting, NotFound
 from signaling.meetings.core import (
