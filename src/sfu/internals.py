@@ -22,6 +22,8 @@ aiortc (``RTCRtpSender``)
   ``__octet_count`` (no frame goes through the sender, so it never fills them).
 aiortc (``RTCRtpTransceiver``)
   ``_codecs`` and ``_headerExtensions``: what was negotiated.
+aiortc (``MediaStreamTrack``)
+  ``_id`` set: a relayed track carries the published track's id (the msid track id).
 aiortc (``RTCPeerConnection``)
   ``__iceTransports`` and the ``__connect`` task (found by its coroutine's name): ``close()``
   does not wait for either.
@@ -55,7 +57,13 @@ import aioice.ice
 import aioice.turn
 from aioice import stun
 from aioice.ice import CandidatePair, Connection, StunProtocol
-from aiortc import RTCPeerConnection, RTCRtpReceiver, RTCRtpSender, RTCRtpTransceiver
+from aiortc import (
+    MediaStreamTrack,
+    RTCPeerConnection,
+    RTCRtpReceiver,
+    RTCRtpSender,
+    RTCRtpTransceiver,
+)
 from aiortc.rtcdtlstransport import RTCDtlsTransport
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters, RTCRtpHeaderExtensionParameters
 from aiortc.rtp import AnyRtcpPacket, RtcpPacket, RtpPacket
@@ -82,11 +90,20 @@ __all__ = [
     "ice_transports",
     "install_guard",
     "nominated",
+    "send_nack",
+    "send_pli",
     "send_rtp_through_aiortc",
+    "sender_ssrc",
     "set_aioice_asyncio",
     "set_host_addresses",
+    "set_sender_report",
+    "set_stream_id",
+    "set_track_id",
     "srtp_session",
     "stop_consent",
+    "take_receiver_rtp",
+    "take_sender_rtcp",
+    "watch_receiver_rtcp",
 ]
 
 logger = logging.getLogger("sfu.guard")
@@ -140,6 +157,11 @@ def codecs(transceiver: RTCRtpTransceiver) -> list[RTCRtpCodecParameters]:
 
 def header_extensions(transceiver: RTCRtpTransceiver) -> list[RTCRtpHeaderExtensionParameters]:
     return transceiver._headerExtensions
+
+
+def set_track_id(track: MediaStreamTrack, track_id: str) -> None:
+    """``track.id`` (aiortc offers no setter): the msid track id in the SDP."""
+    track._id = track_id
 
 
 def sender_ssrc(sender: RTCRtpSender) -> int:
@@ -422,6 +444,7 @@ INSTANCE_ATTRIBUTES: dict[str, tuple[str, ...]] = {
         "_RTCRtpSender__octet_count",
     ),
     "RTCPeerConnection": ("_RTCPeerConnection__iceTransports",),
+    "MediaStreamTrack": ("_id",),
     "Connection": ("_nominated", "_query_consent_task", "_queue"),
     "Session": ("_srtp", "_cdata", "_buffer"),
 }

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from aiortc import (
@@ -60,7 +61,7 @@ class RelayTrack(MediaStreamTrack):
     def __init__(self, kind: str, track_id: str) -> None:
         super().__init__()
         self.kind = kind
-        self._id = track_id
+        internals.set_track_id(self, track_id)
         self._never: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
 
     async def recv(self) -> Any:
@@ -140,13 +141,23 @@ class Forward(Output):
                     STATS.retransmitted_packets += 1
                     self.transmit(second, seq, ts, elements, payload)
         elif isinstance(packet, RtcpPsfbPacket) and packet.fmt in (RTCP_PSFB_PLI, RTCP_PSFB_FIR):
-            self.track.request_keyframe(time.monotonic())
+            self.track.request_keyframe(self.track.clock())
 
 
 class PublishedTrack:
     """One track a participant publishes, and the subscribers it goes to."""
 
-    __slots__ = ("_closed", "_timer", "_timer_at", "codec", "info", "owner", "receiver", "router")
+    __slots__ = (
+        "_closed",
+        "_timer",
+        "_timer_at",
+        "clock",
+        "codec",
+        "info",
+        "owner",
+        "receiver",
+        "router",
+    )
 
     def __init__(
         self,
@@ -155,11 +166,14 @@ class PublishedTrack:
         receiver: RTCRtpReceiver,
         codec: RTCRtpCodecParameters,
         rtx_payload_type: int | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.info = info
         self.owner = owner
         self.receiver = receiver
         self.codec = codec
+        #: The time the router is given, in seconds (the loop's timers run on the same).
+        self.clock = clock
         self.router: Router[Forward] = Router(
             info.participant_id,
             owner.room.speaker,
@@ -211,7 +225,7 @@ class PublishedTrack:
     async def on_rtp(self, packet: RtpPacket, arrival_time_ms: int = 0) -> None:
         """Replaces the receiver's RTP handler: relay, never decode."""
         router = self.router
-        actions = router.receive_rtp(packet, time.monotonic())
+        actions = router.receive_rtp(packet, self.clock())
         if not actions:
             return  # another codec than the one negotiated first: not relayed
         STATS.received_packets += 1
@@ -274,14 +288,14 @@ class PublishedTrack:
                 return
             self._timer.cancel()
         self._timer_at = deadline
-        delay = max(0.0, deadline - time.monotonic())
+        delay = max(0.0, deadline - self.clock())
         self._timer = asyncio.get_running_loop().call_later(delay, self._on_timer)
 
     def _on_timer(self) -> None:
         self._timer = None
         if self._closed:
             return
-        if self.router.handle_timer(time.monotonic()) & KEYFRAME:
+        if self.router.handle_timer(self.clock()) & KEYFRAME:
             self._send_pli()
         else:
             self._arm_timer()  # woken a little early: still waiting

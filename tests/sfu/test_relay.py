@@ -4,6 +4,8 @@ for gaps, RTX retransmissions are unwrapped, new subscribers start on a keyframe
 from __future__ import annotations
 
 import asyncio
+import time
+from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any
 
@@ -45,7 +47,9 @@ class Recording(Forward):
         self.subscriber.packets.append(RtpPacket.parse(data))  # type: ignore[attr-defined]
 
 
-def make(codec: RTCRtpCodecParameters = VP8) -> tuple[PublishedTrack, Receiver, Recording]:
+def make(
+    codec: RTCRtpCodecParameters = VP8, clock: Callable[[], float] = time.monotonic
+) -> tuple[PublishedTrack, Receiver, Recording]:
     receiver = Receiver()
     owner: Any = SimpleNamespace(id="pub", room=SimpleNamespace(speaker=ActiveSpeaker()))
     track = PublishedTrack(
@@ -54,6 +58,7 @@ def make(codec: RTCRtpCodecParameters = VP8) -> tuple[PublishedTrack, Receiver, 
         receiver,  # type: ignore[arg-type]
         codec,
         rtx_payload_type=97,
+        clock=clock,
     )
     return track, receiver, add_forward(track)
 
@@ -120,6 +125,31 @@ async def test_subscribers_waiting_together_share_one_keyframe() -> None:
     await track.on_rtp(rtp(3, KEY))
     assert (first.sent, second.sent) == (1, 1)
     assert track.throttle.next_due() is None and not track.throttle.outstanding
+
+
+async def test_a_deferred_keyframe_request_goes_when_its_timer_fires() -> None:
+    """A request inside the rate limit is not lost, even if no packet comes to carry it."""
+    now = [0.0]
+    track, receiver, _ = make(clock=lambda: now[0])
+    await track.on_rtp(rtp(1, DELTA))  # asks
+    now[0] = 0.05
+    await track.on_rtp(rtp(2, KEY))  # answered
+    track.request_keyframe(0.1)  # a subscriber asks again inside the 0.2 s interval
+    await asyncio.sleep(0)  # one loop turn: PLIs are sent from tasks
+    assert receiver.plis == [0xAAAA]
+    timer = track._timer
+    assert timer is not None and not timer.cancelled()
+    timer.cancel()  # fired by hand, on the fake clock
+    now[0] = 0.2
+    track._on_timer()
+    await asyncio.sleep(0)
+    assert receiver.plis == [0xAAAA, 0xAAAA] and track._timer is None
+    now[0] = 0.21
+    await track.on_rtp(rtp(3, KEY))
+    track.request_keyframe(0.25)  # deferred again, then unpublished: no timer is left
+    timer = track._timer
+    track.close()
+    assert timer is not None and timer.cancelled() and track._timer is None
 
 
 async def test_a_subscriber_starts_only_once_it_can_receive() -> None:
