@@ -1,7 +1,8 @@
 """A published track and its forwards: the adapter around :class:`sfu.router.Router`.
 
 Incoming RTP is taken from the publisher's receiver before aiortc's jitter buffer (its RTP
-handler is replaced, :mod:`sfu.internals`) and given to the track's router with the time;
+handler is replaced, :mod:`sfu.internals`) and given to the track's router with the time
+(:attr:`PublishedTrack.clock`, ``time.monotonic``: the one clock read of the packet path);
 what the router decides is done here: each packet to the subscribers it names, through
 their :class:`~sfu.egress.Egress` (SRTP with its DTLS session, then its ICE socket); NACKs
 and keyframe requests (PLI) upstream; a timer for a deferred keyframe request. A subscriber
@@ -205,10 +206,6 @@ class PublishedTrack:
     @property
     def packets(self) -> int:
         return self.router.packets
-
-    @property
-    def media_ssrc(self) -> int | None:
-        return self.router.media_ssrc
 
     def take_rtp(self) -> None:
         """RTP and RTCP of the publisher's receiver come here from now on."""
