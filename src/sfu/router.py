@@ -6,7 +6,7 @@ monotonic origin) and answers what to do with it, as a bit set of actions:
 - :data:`ACCEPTED`: the packet belongs to the track (the publisher's codec, or its RTX);
 - :data:`SEND`: :attr:`Router.sends` lists the subscriber streams (:class:`Output`) to send
   it to, each with :attr:`Output.out_seq` and :attr:`Output.packet` set (valid until the next
-  call: send them before awaiting anything);
+  call to :meth:`Router.receive_rtp`);
 - :data:`NACK`: packets went missing upstream; :meth:`Router.missing` lists them;
 - :data:`KEYFRAME`: ask the publisher for a keyframe (a PLI for :attr:`Router.media_ssrc`);
 - :data:`TIMER`: a keyframe request was deferred; :meth:`Router.get_timer` says until when,

@@ -225,9 +225,13 @@ class PublishedTrack:
         actions = router.receive_rtp(packet, self.clock())
         if not actions:
             return  # another codec than the one negotiated first: not relayed
+        if actions & NACK:  # first, as aiortc's receiver does
+            assert router.media_ssrc is not None
+            await internals.send_nack(self.receiver, router.media_ssrc, router.missing())
         STATS.received_packets += 1
         if actions & SEND:
-            # Before anything is awaited: the router reuses these for its next packet.
+            # router.sends holds until the router's next packet, which comes after this call
+            # returns (one receive loop per transport).
             for forward in router.sends:
                 second, ts, elements, payload = forward.packet
                 forward.transmit(second, forward.out_seq, ts, elements, payload)
@@ -235,9 +239,6 @@ class PublishedTrack:
             self._send_pli()
         elif actions & TIMER:
             self._arm_timer()
-        if actions & NACK:
-            assert router.media_ssrc is not None
-            await internals.send_nack(self.receiver, router.media_ssrc, router.missing())
 
     def on_rtcp(self, packet: AnyRtcpPacket) -> None:
         if isinstance(packet, RtcpSrPacket):
