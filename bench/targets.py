@@ -33,6 +33,23 @@ from aiortc import (
     RTCSessionDescription,
 )
 
+from signaling.wire import (
+    ClientMessage,
+    Error,
+    Join,
+    Joined,
+    Leave,
+    Ping,
+    Pong,
+    PublishAnswer,
+    PublishOffer,
+    Source,
+    SubscribeAnswer,
+    SubscribeOffer,
+    UnknownServerMessage,
+    parse_server_message,
+)
+
 from .media import ClipTrack, Feedback, Stream, watch_sender
 from .servers import ICE_ADDRESSES
 
@@ -267,22 +284,21 @@ class MeetboxParticipant(Participant):
         response.raise_for_status()
         ws_url = response.json()["ws_url"].replace("localhost", "127.0.0.1")
         self.ws = await websockets.connect(ws_url, max_size=1 << 20)
-        await self.ws.send(json.dumps({"type": "join", "token": response.json()["token"]}))
-        joined = json.loads(await self.ws.recv())
-        if joined["type"] != "joined":
-            raise ConnectionError(f"not admitted: {joined}")
-        self.key = joined["you"]["id"] if "you" in joined else joined["participant_id"]
+        await self._send(Join(token=response.json()["token"]))
+        joined = parse_server_message(await self.ws.recv())
+        if not isinstance(joined, Joined):
+            raise ConnectionError(f"not admitted: {joined.serialize()}")
+        self.key = joined.you.id
         self.reader = asyncio.create_task(self._read())
         if tracks:
             self.add_tracks(self.pub, tracks)
             await self.pub.setLocalDescription(await self.pub.createOffer())
             sources = {
-                t.mid: "camera" if t.kind == "video" else "microphone"
+                t.mid: Source.CAMERA if t.kind == "video" else Source.MICROPHONE
                 for t in self.pub.getTransceivers()
             }
             self.answer = asyncio.get_running_loop().create_future()
-            await self._send(type="publish_offer", sdp=self.pub.localDescription.sdp,
-                             sources=sources)  # fmt: skip
+            await self._send(PublishOffer(sdp=self.pub.localDescription.sdp, sources=sources))
             async with asyncio.timeout(30):
                 sdp = await self.answer
             await self.pub.setRemoteDescription(RTCSessionDescription(sdp, "answer"))
@@ -291,37 +307,41 @@ class MeetboxParticipant(Participant):
     async def subscribe(self, publishers: list[Participant]) -> None:
         self.subscribes = True  # meetbox subscribes everyone to everything by itself
 
-    async def _send(self, **message: Any) -> None:
-        await self.ws.send(json.dumps(message))
+    async def _send(self, message: ClientMessage) -> None:
+        await self.ws.send(message.serialize())
 
     async def _read(self) -> None:
         with contextlib.suppress(websockets.ConnectionClosed):
             async for raw in self.ws:
-                msg = json.loads(raw)
-                kind = msg["type"]
-                if kind == "publish_answer" and self.answer and not self.answer.done():
-                    self.answer.set_result(msg["sdp"])
-                elif kind == "subscribe_offer":
-                    await self.sub.setRemoteDescription(RTCSessionDescription(msg["sdp"], "offer"))
-                    await self.sub.setLocalDescription(await self.sub.createAnswer())
-                    await self._send(type="subscribe_answer", sdp=self.sub.localDescription.sdp)
-                    mids = {m: t.rsplit(":", 1)[0] for m, t in msg.get("tracks", {}).items()}
-                    self.hook(self.sub, mids)
-                elif kind == "pong":
-                    self.pongs.put_nowait(time.monotonic())
-                elif kind == "error" and self.answer and not self.answer.done():
-                    self.answer.set_exception(ConnectionError(str(msg)))
+                try:
+                    message = parse_server_message(raw)
+                except UnknownServerMessage:
+                    continue  # a newer server's: nothing the bench needs
+                answer = self.answer if self.answer is not None and not self.answer.done() else None
+                match message:
+                    case PublishAnswer(sdp=sdp) if answer is not None:
+                        answer.set_result(sdp)
+                    case SubscribeOffer(sdp=sdp, tracks=tracks):
+                        await self.sub.setRemoteDescription(RTCSessionDescription(sdp, "offer"))
+                        await self.sub.setLocalDescription(await self.sub.createAnswer())
+                        await self._send(SubscribeAnswer(sdp=self.sub.localDescription.sdp))
+                        mids = {m: t.rsplit(":", 1)[0] for m, t in tracks.items()}
+                        self.hook(self.sub, mids)
+                    case Pong():
+                        self.pongs.put_nowait(time.monotonic())
+                    case Error() if answer is not None:
+                        answer.set_exception(ConnectionError(message.serialize()))
 
     async def ping(self) -> float:
         t0 = time.monotonic()
-        await self._send(type="ping")
+        await self._send(Ping())
         async with asyncio.timeout(10):
             return await self.pongs.get() - t0
 
     async def close(self) -> None:
         if self.ws is not None:
             with contextlib.suppress(Exception):
-                await self._send(type="leave")
+                await self._send(Leave())
             await self.ws.close()
         if self.reader is not None:
             self.reader.cancel()

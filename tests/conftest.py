@@ -27,7 +27,7 @@ from signaling.clock import FakeClock
 from signaling.models import RoomRecord
 from signaling.services import Services, build_services
 from signaling.store import SqliteStore
-from signaling.wire.protocol import MAX_MESSAGE_BYTES
+from signaling.wire import MAX_MESSAGE_BYTES
 
 API_KEY = "mbk_test-key-0123456789abcdefghijklmnop"
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)

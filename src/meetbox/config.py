@@ -12,12 +12,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from meetbox.errors import MeetboxCommandError
 from sfu.ports import parse_addresses, parse_port_range
 
 __all__ = ["CLI_KEYS", "ConfigError", "Settings", "load_settings"]
 
 
-class ConfigError(Exception):
+class ConfigError(MeetboxCommandError):
     """A setting is missing or wrong; the message names it."""
 
 

@@ -20,6 +20,7 @@ from typing import IO, Any
 import uvicorn
 
 from meetbox.config import Settings
+from meetbox.errors import MeetboxCommandError
 from meetbox.timeouts import KEEP_ALIVE_TIMEOUT, HeadTimeoutProtocol
 from sfu import ports
 from sfu.egress import fast_path
@@ -31,7 +32,7 @@ from signaling.ice import IceConfig
 from signaling.recordings.service import RecordingSettings
 from signaling.services import Services, build_services
 from signaling.store import SqliteStore, StoreError, StoreFull
-from signaling.wire.protocol import MAX_MESSAGE_BYTES
+from signaling.wire import MAX_MESSAGE_BYTES
 
 __all__ = ["DataDirInUse", "configure_logging", "lock_data_dir", "serve"]
 
@@ -41,7 +42,7 @@ logger = logging.getLogger("meetbox")
 WEB_DIR = Path(__file__).resolve().parents[2] / "web"
 
 
-class DataDirInUse(Exception):
+class DataDirInUse(MeetboxCommandError):
     """The data dir is taken by another server, or cannot be written."""
 
 
@@ -124,9 +125,10 @@ class _DrainingServer(uvicorn.Server):
     records it. New joins are refused from the moment the signal arrives (503 on REST,
     ``server_shutting_down`` on the WebSocket); a second SIGTERM or SIGINT exits at once."""
 
-    def __init__(self, config: uvicorn.Config, services: Services) -> None:
+    def __init__(self, config: uvicorn.Config, services: Services, app_state: Any) -> None:
         super().__init__(config)
         self._services = services
+        self._app_state = app_state
         self._signalled = False
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
@@ -144,7 +146,7 @@ class _DrainingServer(uvicorn.Server):
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         self._services.draining = True
-        refuse_waiting()
+        refuse_waiting(self._app_state)
         logger.info("shutting down: ending meetings")
         # Each step whatever became of the one before: a stop must not hang on a failure.
         async with _step("ending meetings"):
@@ -152,7 +154,7 @@ class _DrainingServer(uvicorn.Server):
         # Recorders got their bye with everyone else: let them finish their files.
         async with _step("stopping recordings"):
             await self._services.recordings.shutdown()
-        await flush_sessions()
+        await flush_sessions(self._app_state)
         await super().shutdown(sockets=sockets)
 
 
@@ -233,7 +235,7 @@ async def _serve(settings: Settings) -> None:
         ws_ping_interval=WS_PING_INTERVAL,
         ws_ping_timeout=WS_PING_TIMEOUT,
     )
-    server = _DrainingServer(config, services)
+    server = _DrainingServer(config, services, app.state)
     _announce(settings, services.first_start)
     await server.serve()
 

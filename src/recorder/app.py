@@ -21,7 +21,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import av
 import numpy as np
@@ -36,6 +35,7 @@ from recorder.timeline import StopReason, Timeline
 from recorder.worker import EncodeWorker, Job
 from recorder.writer import MediaWriter, probe_duration, remux_faststart
 from signaling.client import MeetboxClient
+from signaling.wire import Bye, ParticipantLeft, ServerMessage
 
 __all__ = ["Options", "Recorder"]
 
@@ -104,18 +104,19 @@ class Recorder:
 
     # -- from the client, on the loop -------------------------------------------------------
 
-    def _on_message(self, message: dict[str, Any]) -> None:
+    def _on_message(self, message: ServerMessage) -> None:
         if self.roster is None:
             return
-        for track in self.roster.handle(message):
+        # The roster reads JSON objects (as the wire has them).
+        for track in self.roster.handle(message.model_dump(mode="json")):
             if track.kind == "audio":
                 self.mixer.remove(track.id)
             else:
                 self.compositor.forget(track.participant_id, track.source)
-        if message.get("type") == "participant_left":
-            self.compositor.forget(str(message.get("participant_id")))
-        elif message.get("type") == "bye":
-            logger.info("the server said bye (%s)", message.get("reason"))
+        if isinstance(message, ParticipantLeft):
+            self.compositor.forget(message.participant_id)
+        elif isinstance(message, Bye):
+            logger.info("the server said bye (%s)", message.reason)
             self.request_stop(StopReason.MEETING_ENDED)
 
     def _on_frame(
@@ -144,14 +145,16 @@ class Recorder:
         )
         try:
             async with asyncio.timeout(JOIN_TIMEOUT):
-                joined = await client.connect()
+                await client.connect()
         except Exception as exc:
             await self._leave(client)
             reason = "timed out" if isinstance(exc, TimeoutError) else str(exc) or repr(exc)
             self.status.final(Failed(f"could not join: {reason}", 0.0, 0))
             return 1
-        self.roster = Roster.from_joined(joined)
-        logger.info("joined meeting %s", joined.get("meeting_id"))
+        joined = client.snapshot
+        assert joined is not None  # connect() returned: admitted
+        self.roster = Roster.from_joined(joined.model_dump(mode="json"))
+        logger.info("joined meeting %s", joined.meeting_id)
         try:
             writer = await asyncio.to_thread(
                 MediaWriter,

@@ -12,6 +12,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections.abc import Coroutine
+from typing import Any
 
 from aiortc import RTCBundlePolicy, RTCConfiguration, RTCIceServer
 
@@ -55,9 +57,8 @@ class MediaRoom:
         return [t.info for p in self.peers.values() for t in p.published.values()]
 
     async def add_peer(self, participant_id: str, may_publish: bool) -> MediaPeer:
-        old = self.peers.pop(participant_id, None)
-        if old is not None:
-            await self._drop(old)
+        if participant_id in self.peers:
+            await self.detach_peer(participant_id)
         peer = MediaPeer(self, participant_id, may_publish)
         self.peers[participant_id] = peer
         for other in self.peers.values():
@@ -70,14 +71,31 @@ class MediaRoom:
         return peer
 
     async def remove_peer(self, participant_id: str) -> None:
+        await self.detach_peer(participant_id)
+
+    def detach_peer(self, participant_id: str) -> Coroutine[Any, Any, None]:
+        """Take the participant's peer out of the room now: its tracks are unpublished (the
+        listener told) and its speaker state forgotten before this returns. Returns the
+        coroutine that closes its connections (up to :data:`~sfu.peer.CLOSE_WAIT`), for the
+        caller to run where no lock is held."""
         peer = self.peers.pop(participant_id, None)
         if peer is not None:
-            await self._drop(peer)
+            self.speaker.forget(peer.id)
+            for track in list(peer.published.values()):
+                self.track_removed(track)
+        speakers = None
         if not self.peers and self._speaker_task is not None:
-            task, self._speaker_task = self._speaker_task, None
-            task.cancel()
+            speakers, self._speaker_task = self._speaker_task, None
+            speakers.cancel()
+        return self._finish_detach(peer, speakers)
+
+    @staticmethod
+    async def _finish_detach(peer: MediaPeer | None, speakers: asyncio.Task[None] | None) -> None:
+        if peer is not None:
+            await peer.close()
+        if speakers is not None:
             with contextlib.suppress(asyncio.CancelledError):
-                await task
+                await speakers
 
     async def close(self) -> None:
         for pid in list(self.peers):
@@ -101,12 +119,6 @@ class MediaRoom:
                 task = asyncio.ensure_future(other.negotiate())  # logs its own failures
                 task.add_done_callback(log_failure)
         self.listener.track_unpublished(track.info)
-
-    async def _drop(self, peer: MediaPeer) -> None:
-        self.speaker.forget(peer.id)
-        for track in list(peer.published.values()):
-            self.track_removed(track)
-        await peer.close()
 
     async def _watch_speakers(self) -> None:
         while True:

@@ -1,6 +1,9 @@
 """A reference meetbox client in Python (aiortc + websockets): joins with a participant
 token, publishes tracks, answers the server's subscriber offers, and reports what it
-receives. Tests use it to check media end to end; the bench uses it to generate load.
+receives. Tests use it to check media end to end; the bench uses it to generate load; the
+recorder joins with it. It speaks :mod:`signaling.wire`: it sends the client message models
+and reads every frame with the server message models (a type it does not know, from a newer
+server, is logged at debug level and skipped).
 
     client = MeetboxClient(ws_url, token)
     await client.connect()
@@ -13,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import time
 from collections.abc import Callable
@@ -32,6 +34,24 @@ from aiortc import (
 
 from sfu.peer import close_peer_connection
 from sfu.synthetic import dominant_tone, mean_rgb
+from signaling.wire import (
+    ClientMessage,
+    Error,
+    ErrorCode,
+    Join,
+    Joined,
+    PublishAnswer,
+    PublishOffer,
+    ServerMessage,
+    ServerMessageError,
+    Source,
+    SubscribeAnswer,
+    SubscribeOffer,
+    UnknownServerMessage,
+    client_message,
+    decode_server_frame,
+    parse_server_object,
+)
 
 __all__ = ["MeetboxClient", "ReceivedTrack"]
 
@@ -58,10 +78,15 @@ class MeetboxClient:
     token: str
     #: Tones to tell apart in received audio (Hz); empty to skip audio analysis.
     tones: list[float] = field(default_factory=list)
+    #: The ``joined`` message as received (a JSON object); :attr:`snapshot` is it, typed.
     joined: dict[str, Any] = field(default_factory=dict)
+    #: The ``joined`` snapshot, once admitted.
+    snapshot: Joined | None = None
     received: dict[str, ReceivedTrack] = field(default_factory=dict)
     #: subscriber mid -> the track id it carries now (from ``subscribe_offer``)
     mids: dict[str, str] = field(default_factory=dict)
+    #: Every signaling message after ``joined`` that is a JSON object, as received (for
+    #: tests that look at the wire), whether or not this version knows its type.
     messages: list[dict[str, Any]] = field(default_factory=list)
     #: Append every signaling message to ``messages``; a long-lived client (the recorder)
     #: turns this off and listens with ``on_message`` instead.
@@ -70,9 +95,10 @@ class MeetboxClient:
     #: :meth:`wait_for` (what tests and the bench look at); the recorder, which decodes
     #: everyone for the whole meeting, turns this off.
     instrument: bool = True
-    #: Called on the event loop with each signaling message after ``joined``, once the client
-    #: has handled it. It must not block; an exception it raises is logged.
-    on_message: Callable[[dict[str, Any]], None] | None = None
+    #: Called on the event loop with each signaling message after ``joined`` (of a type this
+    #: version knows), once the client has handled it. It must not block; an exception it
+    #: raises is logged.
+    on_message: Callable[[ServerMessage], None] | None = None
     #: Called on the event loop with ``(track_id, participant_id, frame)`` for each decoded
     #: frame. It must not block; an exception it raises is logged and the track goes on.
     on_frame: Callable[[str, str, av.VideoFrame | av.AudioFrame], None] | None = None
@@ -96,17 +122,30 @@ class MeetboxClient:
     # -- connection ------------------------------------------------------------------------
 
     async def connect(self) -> dict[str, Any]:
+        """Join; returns the ``joined`` message as received (:attr:`snapshot` has it typed).
+        Raises :class:`ConnectionError` when not admitted."""
         self._ws = await websockets.connect(self.ws_url, max_size=1 << 20)
-        await self.send(type="join", token=self.token)
-        first: dict[str, Any] = json.loads(await self._ws.recv())
-        if first["type"] != "joined":
-            raise ConnectionError(f"not admitted: {first}")
-        self.joined = first
+        await self.send(Join(token=self.token))
+        try:
+            first = decode_server_frame(await self._ws.recv())
+            if first.get("type") != "joined":
+                raise ConnectionError(f"not admitted: {first}")
+            snapshot = parse_server_object(first)
+        except ServerMessageError as exc:
+            raise ConnectionError(f"not admitted: unreadable joined: {exc}") from exc
+        assert isinstance(snapshot, Joined)
+        self.joined, self.snapshot = first, snapshot
         self._reader = asyncio.create_task(self._read())
         return first
 
-    async def send(self, **message: Any) -> None:
-        await self._ws.send(json.dumps(message))
+    async def send(self, message: ClientMessage | None = None, /, **fields: Any) -> None:
+        """Send ``message``, or the one ``fields`` make (``send(type="leave")``). Either way
+        it is a wire model first: one the server would refuse raises ``ValueError`` here."""
+        if message is None:
+            message = client_message(**fields)
+        elif fields:
+            raise TypeError("send() takes a message or its fields, not both")
+        await self._ws.send(message.serialize())
 
     async def publish(self, tracks: dict[str, MediaStreamTrack]) -> None:
         """Publish ``{source: track}`` (sources: microphone, camera, screen). A source
@@ -127,8 +166,8 @@ class MeetboxClient:
 
     async def _offer(self) -> None:
         await self.publisher.setLocalDescription(await self.publisher.createOffer())
-        mids = {t.mid: source for source, t in self._published.items() if t.mid is not None}
-        await self.send(type="publish_offer", sdp=self.publisher.localDescription.sdp, sources=mids)
+        mids = {t.mid: Source(source) for source, t in self._published.items() if t.mid is not None}
+        await self.send(PublishOffer(sdp=self.publisher.localDescription.sdp, sources=mids))
         answer = await self._answers.get()
         if not answer:
             last = self.messages[-1] if self.messages else "(messages not kept)"
@@ -164,22 +203,9 @@ class MeetboxClient:
     async def _read(self) -> None:
         try:
             async for raw in self._ws:
-                message = json.loads(raw)
-                if self.keep_messages:
-                    self.messages.append(message)
-                kind = message["type"]
-                if kind == "publish_answer":
-                    self._answers.put_nowait(message["sdp"])
-                elif kind == "subscribe_offer":
-                    self.mids.update(message.get("tracks", {}))
-                    await self._answer(message["sdp"])
-                elif kind == "error" and message.get("code") in ("invalid_sdp", "forbidden"):
-                    self._answers.put_nowait("")
-                if self.on_message is not None:
-                    try:
-                        self.on_message(message)
-                    except Exception:
-                        logger.exception("on_message failed for a %s message", kind)
+                message = self._take(raw)
+                if message is not None:
+                    await self._handle(message)
                 await self._notify()
         except websockets.ConnectionClosed:
             pass
@@ -188,10 +214,43 @@ class MeetboxClient:
                 self.closed_with = (self._ws.close_code, self._ws.close_reason or "")
             await self._notify()
 
+    def _take(self, raw: str | bytes) -> ServerMessage | None:
+        """Keep one frame (``messages``) and read it; ``None`` for one this client cannot
+        use: a type from a newer server (debug), or one that does not fit (warning)."""
+        try:
+            data = decode_server_frame(raw)
+        except ServerMessageError as exc:
+            logger.warning("skipped an unreadable server message: %s", exc)
+            return None
+        if self.keep_messages:
+            self.messages.append(data)
+        try:
+            return parse_server_object(data)
+        except UnknownServerMessage as exc:
+            logger.debug("skipped a %r message: unknown to this client", exc.message_type)
+        except ServerMessageError as exc:
+            logger.warning("skipped a server message that does not fit: %s", exc)
+        return None
+
+    async def _handle(self, message: ServerMessage) -> None:
+        match message:
+            case PublishAnswer(sdp=sdp):
+                self._answers.put_nowait(sdp)
+            case SubscribeOffer(sdp=sdp, tracks=tracks):
+                self.mids.update(tracks)
+                await self._answer(sdp)
+            case Error(code=ErrorCode.INVALID_SDP | ErrorCode.FORBIDDEN):
+                self._answers.put_nowait("")
+        if self.on_message is not None:
+            try:
+                self.on_message(message)
+            except Exception:
+                logger.exception("on_message failed for a %s message", message.type)
+
     async def _answer(self, sdp: str) -> None:
         await self.subscriber.setRemoteDescription(RTCSessionDescription(sdp, "offer"))
         await self.subscriber.setLocalDescription(await self.subscriber.createAnswer())
-        await self.send(type="subscribe_answer", sdp=self.subscriber.localDescription.sdp)
+        await self.send(SubscribeAnswer(sdp=self.subscriber.localDescription.sdp))
 
     def _on_track(self, track: MediaStreamTrack) -> None:
         mid = next(

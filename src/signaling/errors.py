@@ -1,36 +1,50 @@
-"""Errors raised by the signaling package.
+"""Errors raised by the signaling package: one root, :class:`SignalingError`. The tree::
 
-Every error carries the HTTP status and the RFC 9457 problem ``type`` slug it maps to, so the
-HTTP layer renders them without a lookup table. The tree::
+    SignalingError                      (this module)
+    ├── MeetboxError                    errors a request can end in, rendered as problems:
+    │   ├── BadRequest            400
+    │   │   └── InvalidCursor
+    │   ├── Unauthorized          401   (no, wrong or revoked API key)
+    │   ├── TokenError            401   (participant token: malformed, bad signature, expired)
+    │   ├── Forbidden             403
+    │   │   ├── RoomClosed
+    │   │   └── WrongLinkRole
+    │   ├── NotFound              404
+    │   │   └── InvalidLink
+    │   ├── Conflict              409
+    │   │   ├── MeetingInProgress
+    │   │   ├── NoMeeting               (the room exists, but no meeting is in progress)
+    │   │   ├── NoLogo                  (the theme exists, but has no logo)
+    │   │   ├── UnknownTheme            (a room names a theme that does not exist)
+    │   │   └── InstantRoom             (``auto_delete_at`` on an instant room)
+    │   ├── Gone                  410
+    │   │   ├── RoomExpired
+    │   │   └── LinkRotated
+    │   ├── PayloadTooLarge       413
+    │   ├── UnsupportedMediaType  415   (a logo that is no PNG, JPEG, GIF or WebP)
+    │   ├── Invalid               422   (a field failed validation)
+    │   ├── TooManyRequests       429   (login attempts from one address)
+    │   ├── ServiceUnavailable    503
+    │   │   └── ShuttingDown            (with ``Retry-After``)
+    │   └── InsufficientStorage   507   (the disk is full: nothing could be saved)
+    ├── StoreException                  :mod:`signaling.store.errors`: the database
+    │   ├── StoreError                  cannot be opened (``problem`` says why)
+    │   └── StoreFull                   a write failed for a full disk (the edge answers 507)
+    ├── WireError                       :mod:`signaling.wire.errors`: a message
+    │   ├── ProtocolError               from a client that cannot be handled (close code)
+    │   └── ServerMessageError          from the server that a client cannot read
+    │       └── UnknownServerMessage
+    ├── MeetingError                    :mod:`signaling.meetings.core`: an action or join the
+    │                                   meeting refuses (``code``; ``refusal`` closes 4003)
+    ├── Refused                         :mod:`signaling.meetings.live`: a join or resume not
+    │                                   taken (``close_code`` 4001/4003/1001)
+    └── InvalidSignature                :mod:`signaling.webhooks.signing`: a webhook request
+                                        that is not ours (also a ``ValueError``)
 
-    MeetboxError
-    ├── BadRequest            400
-    │   └── InvalidCursor
-    ├── Unauthorized          401  (no, wrong or revoked API key)
-    ├── Forbidden             403
-    │   ├── RoomClosed
-    │   └── WrongLinkRole
-    ├── NotFound              404
-    │   └── InvalidLink
-    ├── Conflict              409
-    │   ├── MeetingInProgress
-    │   ├── NoMeeting         (the room exists, but no meeting is in progress)
-    │   ├── NoLogo            (the theme exists, but has no logo)
-    │   ├── UnknownTheme      (a room names a theme that does not exist)
-    │   └── InstantRoom       (``auto_delete_at`` on an instant room)
-    ├── Gone                  410
-    │   ├── RoomExpired
-    │   └── LinkRotated
-    ├── PayloadTooLarge       413
-    ├── UnsupportedMediaType  415  (a logo that is no PNG, JPEG, GIF or WebP)
-    ├── Invalid               422  (a field failed validation)
-    ├── ServiceUnavailable    503
-    │   └── ShuttingDown          (with ``Retry-After``)
-    ├── InsufficientStorage   507  (the disk is full: nothing could be saved)
-    └── TokenError            401  (participant token: malformed, bad signature, expired)
-
-``StoreError`` (in :mod:`signaling.store.errors`) is separate: it is about the database, not the
-request, and is raised at start-up.
+Every :class:`MeetboxError` carries the HTTP status and the RFC 9457 problem ``type`` slug it
+maps to, so the HTTP layer renders them without a lookup table; the others carry the
+WebSocket close code or the field their handler needs. This module imports nothing of
+signaling, so every sub-package (the wire package in a recorder, too) can use the root.
 """
 
 from __future__ import annotations
@@ -58,6 +72,7 @@ __all__ = [
     "RoomExpired",
     "ServiceUnavailable",
     "ShuttingDown",
+    "SignalingError",
     "TokenError",
     "TooManyRequests",
     "Unauthorized",
@@ -67,7 +82,11 @@ __all__ = [
 ]
 
 
-class MeetboxError(Exception):
+class SignalingError(Exception):
+    """Root of every error the signaling package raises."""
+
+
+class MeetboxError(SignalingError):
     """Root of the errors a request can end in."""
 
     status: ClassVar[int] = 500

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from signaling.accounts.service import Accounts, FirstStart
 from signaling.accounts.themes import ThemeService
@@ -12,6 +13,8 @@ from signaling.clock import Clock, SystemClock
 from signaling.ice import IceConfig
 from signaling.meetings.core import DEFAULT_EMPTY_TIMEOUT
 from signaling.meetings.service import MeetingService
+from signaling.placement.local import LocalPlacement
+from signaling.placement.seam import LiveCommand, Placement, StartRecording, StopRecording
 from signaling.recordings.service import RecorderLauncher, RecordingService, RecordingSettings
 from signaling.rooms.service import RoomService
 from signaling.rooms.sweeper import Sweeper
@@ -32,6 +35,8 @@ class Services:
     webhooks: WebhookService
     themes: ThemeService
     recordings: RecordingService
+    #: Where meetings and their media live; live-meeting commands go through it.
+    placement: Placement
     #: Signs and verifies participant tokens.
     token_key: bytes
     #: STUN/TURN servers handed to clients by ``POST /join``.
@@ -66,6 +71,7 @@ async def build_services(
     webhook_hosts: tuple[str, ...] = (),
     recordings: RecordingSettings | None = None,
     recorder_launcher: RecorderLauncher | None = None,
+    placement: Placement | None = None,
 ) -> Services:
     """``recordings`` defaults to a ``recordings/`` folder next to the store's file."""
     clock = clock or SystemClock()
@@ -76,7 +82,15 @@ async def build_services(
     rooms = RoomService(
         store, clock, public_url=public_url, token_key=token_key, on_expiry_changed=sweeper.poke
     )
-    meetings = MeetingService(store, rooms, clock, empty_timeout=empty_timeout, public_ip=public_ip)
+    placement = placement or LocalPlacement()
+    meetings = MeetingService(
+        store,
+        rooms,
+        clock,
+        empty_timeout=empty_timeout,
+        public_ip=public_ip,
+        placement=placement,
+    )
     rooms.on_deleted = meetings.room_deleted
     webhooks = WebhookService(store, clock, allowed_hosts=webhook_hosts)
     if recordings is None:
@@ -93,6 +107,7 @@ async def build_services(
         public_url=public_url,
         launcher=recorder_launcher,
     )
+    placement.serve(_commands(meetings, recording_service))
     meetings.on_started = recording_service.meeting_started
     meetings.on_ended = recording_service.meeting_ended
     rooms.recordings = recording_service
@@ -112,7 +127,24 @@ async def build_services(
         webhooks=webhooks,
         themes=ThemeService(store, clock),
         recordings=recording_service,
+        placement=placement,
         token_key=token_key,
         ice=ice or IceConfig(),
         first_start=first_start,
     )
+
+
+def _commands(meetings: MeetingService, recordings: RecordingService) -> Any:
+    """The placement's handler: commands for the meetings hosted in this process."""
+
+    async def carry_out(command: LiveCommand[Any]) -> Any:
+        if isinstance(command, StartRecording | StopRecording):
+            viewer = {} if command.viewer is None else {"viewer": command.viewer}
+            if isinstance(command, StartRecording):
+                return await recordings.start(command.room_id, command.spec, **viewer)
+            if command.recording_id is not None:
+                return await recordings.stop(command.recording_id, **viewer)
+            return await recordings.stop_room(command.room_id, **viewer)
+        return await meetings.carry_out(command)
+
+    return carry_out

@@ -11,7 +11,7 @@ from typing import Any
 from sfu.synthetic import ColorTrack
 from signaling.client import MeetboxClient
 from signaling.models import RoomRecord
-from signaling.wire.protocol import CloseCode
+from signaling.wire import CloseCode
 from tests.conftest import Server
 
 VIDEO_FRAMES = """(me) => [...document.querySelectorAll('#grid .tile')]

@@ -15,7 +15,7 @@ import av
 import pytest
 
 from recorder.layout import Layout, Person, compute_layout
-from signaling.wire.protocol import ByeReason
+from signaling.wire import ByeReason
 from tests.conftest import Server
 
 from .helpers import (

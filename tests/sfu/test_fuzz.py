@@ -76,7 +76,7 @@ async def feed(
 def server_transports(server: Server, room_id: str, pid: str) -> list[RTCDtlsTransport]:
     live = server.services.meetings.live(room_id)
     assert live is not None
-    peer = live.media.peers[pid]
+    peer = live.media.room.peers[pid]
     found = []
     for pc in (peer.publisher, peer.subscriber):
         for t in pc.getTransceivers():

@@ -8,7 +8,7 @@ import pytest
 
 from signaling.meetings.core import Close, Ended, Kicked, Meeting, MeetingError, MeetingRules, Send
 from signaling.models import Role
-from signaling.wire.protocol import (
+from signaling.wire import (
     ByeReason,
     Chat,
     EndMeeting,

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from signaling.wire.protocol import (
+from signaling.wire import (
     MAX_DEPTH,
     MAX_MESSAGE_BYTES,
     Chat,

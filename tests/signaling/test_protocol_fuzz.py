@@ -18,8 +18,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from signaling.wire.protocol import (
-    _CLIENT_MODELS,
+from signaling.wire import (
+    CLIENT_MODELS,
     MAX_MESSAGE_BYTES,
     ClientMessage,
     ProtocolError,
@@ -48,7 +48,7 @@ def check(raw: str | bytes) -> ClientMessage | None:
         return None
     finally:
         assert time.perf_counter() - started < FRAME_BUDGET
-    assert type(message) in _CLIENT_MODELS
+    assert type(message) in CLIENT_MODELS
     return message
 
 
@@ -90,7 +90,7 @@ FIELD_VALUES: dict[str, st.SearchStrategy[Any]] = {
 
 @st.composite
 def near_valid(draw: st.DrawFn) -> str:
-    model = draw(st.sampled_from(_CLIENT_MODELS))
+    model = draw(st.sampled_from(CLIENT_MODELS))
     message: dict[str, Any] = {"type": model.model_fields["type"].annotation.__args__[0]}  # type: ignore[union-attr]
     for name in model.model_fields:
         if name == "type" or draw(st.integers(0, 9)) == 0:

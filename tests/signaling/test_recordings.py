@@ -19,7 +19,7 @@ import pytest
 from signaling.client import MeetboxClient
 from signaling.models import RecordingRecord, RecordingStatus, RoomRecord
 from signaling.recordings.service import RecordingService, SubprocessLauncher
-from signaling.wire.protocol import ByeReason
+from signaling.wire import ByeReason
 
 from ..conftest import Server, serve_receiver
 

@@ -15,7 +15,7 @@ from signaling.clock import FakeClock
 from signaling.meetings.service import Refused
 from signaling.models import RoomRecord
 from signaling.services import build_services
-from signaling.wire.protocol import MAX_MESSAGE_BYTES
+from signaling.wire import MAX_MESSAGE_BYTES
 from tests.conftest import Server
 
 RECV_TIMEOUT = 5.0

@@ -46,7 +46,7 @@ async def test_join_leave_cycles_release_everything(server: Server) -> None:
         )
     gc.collect()
     live = server.services.meetings.live(room.id)
-    assert live is not None and set(live.media.peers) == {host.joined["you"]["id"]}
+    assert live is not None and set(live.media.room.peers) == {host.joined["you"]["id"]}
     assert open_fds() <= fds + 5, f"fds {fds} -> {open_fds()}"
     assert len(asyncio.all_tasks()) <= tasks + 5, f"tasks {tasks} -> {len(asyncio.all_tasks())}"
     assert rss_kib() <= rss + 40 * 1024, f"RSS {rss} KiB -> {rss_kib()} KiB"

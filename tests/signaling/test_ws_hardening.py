@@ -10,7 +10,7 @@ import pytest
 
 from signaling.clock import FakeClock
 from signaling.tokens import issue_participant_token
-from signaling.wire.protocol import MAX_DEPTH
+from signaling.wire import MAX_DEPTH
 from tests.conftest import Receiver, Server
 from tests.signaling.test_ws import connect, joined
 

@@ -92,7 +92,7 @@ async def test_three_people_see_and_hear_each_other_through_the_server(server: S
         }
         live = server.services.meetings.live(room.id)
         assert live is not None
-        assert_server_never_decoded_or_encoded(live.media)
+        assert_server_never_decoded_or_encoded(live.media.room)
 
 
 async def test_late_joiner_decodes_a_frame_within_a_second_of_ice_connecting(
@@ -150,7 +150,7 @@ async def test_leaving_unpublishes_and_frees_the_peer(server: Server) -> None:
                 lambda c: any(m["type"] == "track_unpublished" for m in c.messages)
             )
         live = server.services.meetings.live(room.id)
-        assert live is not None and set(live.media.peers) == {watcher.joined["you"]["id"]}
+        assert live is not None and set(live.media.room.peers) == {watcher.joined["you"]["id"]}
 
 
 @pytest.mark.parametrize("sdp", ["garbage", "v=0\r\n"])
@@ -209,7 +209,7 @@ async def test_a_client_whose_udp_goes_silent_leaves_once_ice_consent_fails(
             await watcher.wait_for(lambda c: any(t.frames for t in c.received.values()))
         live = server.services.meetings.live(room.id)
         assert live is not None
-        server_peer = live.media.peers[lost_id]
+        server_peer = live.media.room.peers[lost_id]
         blackhole(lost)
         async with asyncio.timeout(15):
             await lost.wait_for(lambda c: c.closed_with is not None)
@@ -221,7 +221,7 @@ async def test_a_client_whose_udp_goes_silent_leaves_once_ice_consent_fails(
             {"type": "participant_left", "participant_id": lost_id, "reason": "media_failed"}
         ]
         assert {"type": "bye", "reason": "media_failed"} in lost.messages
-        assert lost_id not in live.media.peers and set(live.media.peers) == {
+        assert lost_id not in live.media.room.peers and set(live.media.room.peers) == {
             watcher.joined["you"]["id"]
         }
         assert server_peer.publisher.connectionState == "closed"
@@ -255,7 +255,7 @@ async def test_unpublish_then_publish_again_and_churn_reuse_the_subscribers_m_li
         async with asyncio.timeout(10):
             await host.wait_for(lambda c: any(m["type"] == "track_unpublished" for m in c.messages))
         live = server.services.meetings.live(room.id)
-        assert live is not None and live.media.peers[gid].published == {}
+        assert live is not None and live.media.room.peers[gid].published == {}
         await guest.publish({"camera": ColorTrack(green)})  # the same m-line, sending again
         async with asyncio.timeout(15):
             await host.wait_for(lambda c: shows(c, gid, green))
@@ -276,7 +276,7 @@ async def test_unpublish_then_publish_again_and_churn_reuse_the_subscribers_m_li
                         for m in c.messages
                     )
                 )
-        host_peer = live.media.peers[host.joined["you"]["id"]]
+        host_peer = live.media.room.peers[host.joined["you"]["id"]]
         transceivers = host_peer.subscriber.getTransceivers()
         assert len(transceivers) <= 2, [t.mid for t in transceivers]
 

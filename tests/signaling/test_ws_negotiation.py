@@ -80,7 +80,7 @@ async def test_changes_during_a_negotiation_go_into_one_next_offer(server: Serve
         async with asyncio.timeout(WAIT):
             await offered.wait()
         assert len(offers(watcher)) == 1
-        watcher_peer = server.services.meetings.live(room.id).media.peers[  # type: ignore[union-attr]
+        watcher_peer = server.services.meetings.live(room.id).media.room.peers[  # type: ignore[union-attr]
             watcher.joined["you"]["id"]
         ]
         for name, colour in (("green", (20, 200, 20)), ("blue", (20, 20, 200))):
@@ -137,7 +137,7 @@ async def test_candidates_trickled_before_the_connection_exists_are_kept(server:
         assert not [m for m in red.messages if m["type"] == "error"]
         live = server.services.meetings.live(room.id)
         assert live is not None
-        peer = live.media.peers[red.joined["you"]["id"]]
+        peer = live.media.room.peers[red.joined["you"]["id"]]
         ice = peer.publisher.getTransceivers()[0].receiver.transport.transport
         assert [(c.ip, c.port) for c in ice.getRemoteCandidates()] == [("192.0.2.7", 50000)]
 

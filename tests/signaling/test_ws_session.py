@@ -6,7 +6,7 @@ import asyncio
 from typing import Any
 
 from signaling.api.ws import OUTBOX_SIZE, WsSession
-from signaling.wire.protocol import ByeReason, CloseCode, Pong
+from signaling.wire import ByeReason, CloseCode, Pong
 
 
 class StuckSocket:

@@ -15,7 +15,7 @@ from signaling.clock import Clock
 from signaling.errors import Invalid, NotFound, Unauthorized
 from signaling.models import ApiKeyRecord
 from signaling.pagination import decode_cursor
-from signaling.store import Page, Store, StoreFull
+from signaling.store import AccountStore, Page, StoreFull
 from signaling.tokens import new_secret, sha256_hex
 
 __all__ = [
@@ -71,7 +71,7 @@ class FirstStart:
 
 
 class Accounts:
-    def __init__(self, store: Store, clock: Clock) -> None:
+    def __init__(self, store: AccountStore, clock: Clock) -> None:
         self._store = store
         self._clock = clock
         #: ``last_used_at`` could not be written lately (said once in the log, not per request).
@@ -158,9 +158,9 @@ class Accounts:
         await self._store.insert_api_key(record)
         return record, key
 
-    async def authenticate(self, key: str | None) -> ApiKeyRecord:
-        if not key:
-            raise Unauthorized("send an API key in the X-API-Key header")
+    async def authenticate(self, key: str) -> ApiKeyRecord:
+        """The record of a valid, unrevoked key. (How a request carries its key, and what a
+        request without one is told, is the HTTP edge's: :mod:`signaling.api.deps`.)"""
         record = await self._store.find_api_key(sha256_hex(key))
         if record is None:
             raise Unauthorized("the API key is not valid")

@@ -6,12 +6,12 @@ from __future__ import annotations
 import dataclasses
 import logging
 
-from signaling.api.schemas import Theme, ThemeCreate, ThemeUpdate
+from signaling.api.schemas import ThemeCreate, ThemeUpdate
 from signaling.clock import Clock
 from signaling.errors import NoLogo, NotFound, PayloadTooLarge, UnknownTheme, UnsupportedMediaType
 from signaling.models import ThemeRecord
 from signaling.pagination import decode_cursor
-from signaling.store import Page, Store
+from signaling.store import Page, ThemeStore
 from signaling.tokens import new_secret
 
 __all__ = ["LOGO_MAX_BYTES", "LOGO_TYPES", "ThemeService", "logo_type"]
@@ -39,25 +39,9 @@ def logo_type(data: bytes) -> str | None:
 
 
 class ThemeService:
-    def __init__(self, store: Store, clock: Clock) -> None:
+    def __init__(self, store: ThemeStore, clock: Clock) -> None:
         self._store = store
         self._clock = clock
-
-    @staticmethod
-    def represent(theme: ThemeRecord) -> Theme:
-        return Theme(
-            id=theme.id,
-            name=theme.name,
-            base=theme.base,  # type: ignore[arg-type]
-            primary=theme.primary,
-            background=theme.background,
-            accent=theme.accent,
-            text=theme.text,
-            brand_text=theme.brand_text,
-            logo_url=f"/api/v1/themes/{theme.id}/logo" if theme.logo_type else None,
-            created_at=theme.created_at,
-            updated_at=theme.updated_at,
-        )
 
     async def create(self, spec: ThemeCreate) -> ThemeRecord:
         now = self._clock.now()

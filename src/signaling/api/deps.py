@@ -11,7 +11,14 @@ from signaling.errors import Forbidden, ShuttingDown, Unauthorized
 from signaling.models import ApiKeyRecord
 from signaling.services import Services
 
-__all__ = ["ADMIN_COOKIE", "CSRF_HEADER", "ApiKeyAuth", "ServicesDep", "get_services"]
+__all__ = [
+    "ADMIN_COOKIE",
+    "CSRF_HEADER",
+    "ApiKeyAuth",
+    "ServicesDep",
+    "authenticate",
+    "get_services",
+]
 
 _api_key_header = APIKeyHeader(
     name="X-API-Key", auto_error=False, description="An API key (see `meetbox api-key`)."
@@ -24,6 +31,13 @@ def get_services(request: Request) -> Services:
 
 
 ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+async def authenticate(services: Services, key: str | None) -> ApiKeyRecord:
+    """The record of the API key a request sent; one without a key is told how to send it."""
+    if not key:
+        raise Unauthorized("send an API key in the X-API-Key header")
+    return await services.accounts.authenticate(key)
 
 
 #: The admin console's session cookie (HttpOnly, SameSite=Strict).
@@ -49,7 +63,7 @@ async def require_api_key(
             raise Forbidden(f"requests from the admin console carry {CSRF_HEADER}: 1")
         record = ApiKeyRecord("admin", "admin console", "console", "", now)
     else:
-        record = await services.accounts.authenticate(key)
+        record = await authenticate(services, key)
     if services.draining:
         raise ShuttingDown()
     return record

@@ -12,8 +12,7 @@ import os
 import time
 from dataclasses import dataclass
 
-from sfu.guard import Drop
-from sfu.stats import STATS
+from signaling.placement.seam import MediaStats
 from signaling.services import Services
 
 __all__ = ["CONTENT_TYPE", "Metric", "collect", "render"]
@@ -64,7 +63,8 @@ def _process() -> list[Metric]:
     ]
 
 
-def collect(services: Services) -> list[Metric]:
+def collect(services: Services, media: MediaStats) -> list[Metric]:
+    """The metrics of this process; ``media`` as the placement reports it."""
     meetings, people, tracks = services.meetings.counts()
     return [
         Metric("meetbox_meetings", "gauge", "Meetings in progress.", meetings),
@@ -80,41 +80,41 @@ def collect(services: Services) -> list[Metric]:
             "meetbox_rtp_received_packets_total",
             "counter",
             "RTP packets received from publishers.",
-            STATS.received_packets,
+            media.received_packets,
         ),
         Metric(
             "meetbox_rtp_forwarded_packets_total",
             "counter",
             "RTP packets sent to subscribers, retransmissions included.",
-            STATS.forwarded_packets,
+            media.forwarded_packets,
         ),
         Metric(
             "meetbox_rtp_dropped_packets_total",
             "counter",
             "RTP packets for subscribers that could not be sent (socket full, too large).",
-            STATS.dropped_packets,
+            media.dropped_packets,
         ),
         Metric(
             "meetbox_rtp_retransmitted_packets_total",
             "counter",
             "Retransmissions to subscribers from the server's history (NACK answers).",
-            STATS.retransmitted_packets,
+            media.retransmitted_packets,
         ),
         Metric(
             "meetbox_keyframe_requests_total",
             "counter",
             "Keyframe requests (PLI) sent to publishers.",
-            STATS.keyframe_requests,
+            media.keyframe_requests,
         ),
         *(
             Metric(
                 "meetbox_media_datagrams_dropped_total",
                 "counter",
                 "Datagrams on media ports dropped (strangers, junk, unparseable), by reason.",
-                STATS.dropped_datagrams[reason.value],
-                (("reason", reason.value),),
+                count,
+                (("reason", reason),),
             )
-            for reason in Drop
+            for reason, count in media.dropped_datagrams
         ),
         Metric(
             "meetbox_asyncio_tasks",

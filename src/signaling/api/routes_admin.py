@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 
 from signaling.api.deps import ADMIN_COOKIE, ServicesDep
 from signaling.api.problems import problem_doc
-from signaling.api.schemas import _Input
+from signaling.api.schemas import Input
 from signaling.errors import TooManyRequests, Unauthorized
 from signaling.ratelimit import TokenBucket
 
@@ -27,7 +27,7 @@ router = APIRouter(prefix="/admin", tags=["admin"])
 LOGIN_BURST, LOGIN_PER_SECOND, MAX_TRACKED = 5, 5 / 300, 10_000
 
 
-class Login(_Input):
+class Login(Input):
     password: str = Field(min_length=1, max_length=200)
 
 

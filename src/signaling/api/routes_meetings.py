@@ -11,9 +11,10 @@ from pydantic import BaseModel, ConfigDict
 from signaling.api.deps import ApiKeyAuth, ServicesDep
 from signaling.api.problems import problem_doc
 from signaling.api.schemas import PastMeeting
+from signaling.api.views import past_meeting_out
 from signaling.errors import NoMeeting
 from signaling.pagination import CURSOR_PATTERN, MAX_LIMIT, encode_cursor
-from signaling.wire.protocol import ByeReason, MediaKind, ParticipantInfo, RecordingState
+from signaling.wire import ByeReason, MediaKind, ParticipantInfo, RecordingState
 
 __all__ = ["router"]
 
@@ -133,6 +134,6 @@ async def history(
 ) -> MeetingHistory:
     page = await services.meetings.history(room_id, limit, cursor)
     return MeetingHistory(
-        items=[PastMeeting.model_validate(m) for m in page.items],
+        items=[past_meeting_out(m) for m in page.items],
         next_cursor=encode_cursor(page.next_after) if page.next_after else None,
     )

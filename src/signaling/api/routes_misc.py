@@ -7,11 +7,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Path, Query, Response
 
-from signaling.api.deps import ApiKeyAuth, ServicesDep
+from signaling.api.deps import ApiKeyAuth, ServicesDep, authenticate
 from signaling.api.metrics import CONTENT_TYPE, collect, render
 from signaling.api.problems import problem_doc
 from signaling.api.schemas import (
-    ApiKey,
     ApiKeyCreate,
     ApiKeyCreated,
     ApiKeyList,
@@ -20,12 +19,19 @@ from signaling.api.schemas import (
     JoinPreviewRequest,
     JoinRequest,
     JoinResponse,
-    JoinRoom,
-    RoomConfig,
+)
+from signaling.api.views import (
+    api_key_created_out,
+    api_key_out,
+    join_room_out,
+    next_cursor,
+    theme_out,
+    ws_url,
 )
 from signaling.errors import NotFound, ServiceUnavailable, ShuttingDown
-from signaling.models import Role, RoomRecord
-from signaling.pagination import CURSOR_PATTERN, MAX_LIMIT, encode_cursor
+from signaling.models import Role
+from signaling.pagination import CURSOR_PATTERN, MAX_LIMIT
+from signaling.rooms.links import link_url
 
 __all__ = ["health_router", "join_router", "keys_router"]
 
@@ -57,20 +63,11 @@ async def preview(body: JoinPreviewRequest, services: ServicesDep) -> JoinPrevie
     theme = None
     if room.theme_id is not None:
         with contextlib.suppress(NotFound):  # deleted since: the default look
-            theme = services.themes.represent(await services.themes.get(room.theme_id))
+            theme = theme_out(await services.themes.get(room.theme_id))
     invite = None
     if role is Role.MODERATOR:  # moderators may invite: they get the speaker link
-        invite = services.rooms.link_url(room.links[Role.SPEAKER])
-    return JoinPreview(role=role, room=_join_room(room), theme=theme, invite_url=invite)
-
-
-def _join_room(room: RoomRecord) -> JoinRoom:
-    return JoinRoom(
-        id=room.id,
-        name=room.name,
-        theme_id=room.theme_id,
-        config=RoomConfig.model_validate(room.config),
-    )
+        invite = link_url(services.rooms.public_url, room.links[Role.SPEAKER])
+    return JoinPreview(role=role, room=join_room_out(room), theme=theme, invite_url=invite)
 
 
 @join_router.post(
@@ -97,8 +94,8 @@ async def join(body: JoinRequest, services: ServicesDep) -> JoinResponse:
         participant_id=grant.claims.participant_id,
         nickname=grant.claims.nickname,
         role=grant.claims.role,
-        room=_join_room(grant.room),
-        ws_url=services.rooms.ws_url,
+        room=join_room_out(grant.room),
+        ws_url=ws_url(services.rooms.public_url),
         ice_servers=[
             IceServer(urls=entry.urls, username=entry.username, credential=entry.credential)
             for entry in services.ice.for_participant(
@@ -117,15 +114,15 @@ async def list_keys(
 ) -> ApiKeyList:
     page = await services.accounts.list_api_keys(limit, cursor)
     return ApiKeyList(
-        items=[ApiKey.model_validate(record) for record in page.items],
-        next_cursor=encode_cursor(page.next_after) if page.next_after else None,
+        items=[api_key_out(record) for record in page.items],
+        next_cursor=next_cursor(page),
     )
 
 
 @keys_router.post("", status_code=201, response_model=ApiKeyCreated, summary="Create an API key")
 async def create_key(body: ApiKeyCreate, services: ServicesDep, _: ApiKeyAuth) -> ApiKeyCreated:
     record, key = await services.accounts.create_api_key(body.name)
-    return ApiKeyCreated(**ApiKey.model_validate(record).model_dump(), key=key)
+    return api_key_created_out(record, key)
 
 
 @keys_router.delete("/{key_id}", status_code=204, summary="Revoke an API key")
@@ -173,5 +170,6 @@ async def metrics(
     key = x_api_key or None
     if key is None and authorization is not None and authorization[:7].lower() == "bearer ":
         key = authorization[7:].strip()
-    await services.accounts.authenticate(key)
-    return Response(render(collect(services)), media_type=CONTENT_TYPE)
+    await authenticate(services, key)
+    media = await services.placement.stats()
+    return Response(render(collect(services, media)), media_type=CONTENT_TYPE)

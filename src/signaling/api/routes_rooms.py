@@ -13,21 +13,20 @@ from signaling.api.schemas import (
     BULK_IDS_PATTERN,
     BulkDeleteFailure,
     BulkDeleteResult,
-    DeletePolicyMeeting,
-    DeletePolicyRecordings,
     Room,
     RoomCreate,
     RoomList,
     RoomUpdate,
     RotateLinks,
 )
+from signaling.api.views import next_cursor, room_out
 from signaling.errors import Invalid, MeetboxError
-from signaling.models import RoomKind, RoomRecord, RoomStatus
-from signaling.pagination import CURSOR_PATTERN, MAX_LIMIT, encode_cursor
-from signaling.rooms.service import DeleteOutcome, RoomService
+from signaling.models import RoomKind, RoomStatus
+from signaling.pagination import CURSOR_PATTERN, MAX_LIMIT
+from signaling.rooms.policies import DeleteOutcome, DeletePolicyMeeting, DeletePolicyRecordings
 from signaling.store import RoomFilter
 
-__all__ = ["room_out", "router"]
+__all__ = ["router"]
 
 MAX_BULK_IDS = 100
 
@@ -48,10 +47,6 @@ WithRecordings = Annotated[
 ]
 
 
-def room_out(room: RoomRecord, rooms: RoomService) -> Room:
-    return rooms.represent(room)
-
-
 _THEME_409: dict[int | str, dict[str, Any]] = {
     409: problem_doc("`theme_id` names no theme (`unknown-theme`).")
 }
@@ -66,7 +61,7 @@ async def create_room(
     await services.themes.check_exists(body.theme_id)
     room = await services.rooms.create(body)
     response.headers["Location"] = f"/api/v1/rooms/{room.id}"
-    return room_out(room, services.rooms)
+    return room_out(room, services.rooms.public_url)
 
 
 @router.get("", response_model=RoomList, summary="List rooms, newest first")
@@ -81,8 +76,8 @@ async def list_rooms(
 ) -> RoomList:
     page = await services.rooms.list_rooms(RoomFilter(name, status, kind), limit, cursor)
     return RoomList(
-        items=[room_out(room, services.rooms) for room in page.items],
-        next_cursor=encode_cursor(page.next_after) if page.next_after else None,
+        items=[room_out(room, services.rooms.public_url) for room in page.items],
+        next_cursor=next_cursor(page),
     )
 
 
@@ -128,7 +123,7 @@ async def delete_rooms(
 
 @router.get("/{room_id}", response_model=Room, summary="Get a room")
 async def get_room(room_id: RoomId, services: ServicesDep, _: ApiKeyAuth) -> Room:
-    return room_out(await services.rooms.get(room_id), services.rooms)
+    return room_out(await services.rooms.get(room_id), services.rooms.public_url)
 
 
 @router.patch(
@@ -146,7 +141,7 @@ async def update_room(
     room_id: RoomId, body: RoomUpdate, services: ServicesDep, _: ApiKeyAuth
 ) -> Room:
     await services.themes.check_exists(body.theme_id)
-    return room_out(await services.rooms.update(room_id, body), services.rooms)
+    return room_out(await services.rooms.update(room_id, body), services.rooms.public_url)
 
 
 @router.delete(
@@ -183,4 +178,4 @@ async def rotate_links(
     body: Annotated[RotateLinks | None, Body()] = None,
 ) -> Room:
     roles = (body or RotateLinks()).roles
-    return room_out(await services.rooms.rotate_links(room_id, roles), services.rooms)
+    return room_out(await services.rooms.rotate_links(room_id, roles), services.rooms.public_url)

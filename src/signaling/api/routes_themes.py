@@ -10,8 +10,9 @@ from signaling.accounts.themes import LOGO_MAX_BYTES
 from signaling.api.deps import ApiKeyAuth, ServicesDep
 from signaling.api.problems import problem_doc
 from signaling.api.schemas import Theme, ThemeCreate, ThemeList, ThemeUpdate
+from signaling.api.views import next_cursor, theme_out
 from signaling.errors import PayloadTooLarge
-from signaling.pagination import CURSOR_PATTERN, MAX_LIMIT, encode_cursor
+from signaling.pagination import CURSOR_PATTERN, MAX_LIMIT
 
 __all__ = ["router"]
 
@@ -30,7 +31,7 @@ LOGO_MEDIA_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp")
 
 @router.post("", status_code=201, response_model=Theme, summary="Create a theme")
 async def create_theme(body: ThemeCreate, services: ServicesDep, _: ApiKeyAuth) -> Theme:
-    return services.themes.represent(await services.themes.create(body))
+    return theme_out(await services.themes.create(body))
 
 
 @router.get("", response_model=ThemeList, summary="List themes")
@@ -42,21 +43,21 @@ async def list_themes(
 ) -> ThemeList:
     page = await services.themes.list(limit, cursor)
     return ThemeList(
-        items=[services.themes.represent(t) for t in page.items],
-        next_cursor=encode_cursor(page.next_after) if page.next_after else None,
+        items=[theme_out(t) for t in page.items],
+        next_cursor=next_cursor(page),
     )
 
 
 @router.get("/{theme_id}", response_model=Theme, summary="One theme")
 async def get_theme(theme_id: ThemeId, services: ServicesDep, _: ApiKeyAuth) -> Theme:
-    return services.themes.represent(await services.themes.get(theme_id))
+    return theme_out(await services.themes.get(theme_id))
 
 
 @router.patch("/{theme_id}", response_model=Theme, summary="Change a theme")
 async def update_theme(
     theme_id: ThemeId, body: ThemeUpdate, services: ServicesDep, _: ApiKeyAuth
 ) -> Theme:
-    return services.themes.represent(await services.themes.update(theme_id, body))
+    return theme_out(await services.themes.update(theme_id, body))
 
 
 @router.delete(
@@ -91,7 +92,7 @@ async def put_logo(
     data = await request.body()
     if len(data) > LOGO_MAX_BYTES:
         raise PayloadTooLarge(f"the logo is {len(data)} bytes; at most {LOGO_MAX_BYTES}")
-    return services.themes.represent(await services.themes.set_logo(theme_id, data))
+    return theme_out(await services.themes.set_logo(theme_id, data))
 
 
 @router.get(

@@ -18,7 +18,14 @@ from signaling.api.schemas import (
     WebhookSecret,
     WebhookUpdate,
 )
-from signaling.pagination import CURSOR_PATTERN, MAX_LIMIT, encode_cursor
+from signaling.api.views import (
+    delivery_out,
+    next_cursor,
+    webhook_created_out,
+    webhook_out,
+    webhook_secret_out,
+)
+from signaling.pagination import CURSOR_PATTERN, MAX_LIMIT
 
 __all__ = ["router"]
 
@@ -52,8 +59,7 @@ _HOSTS_403: dict[int | str, dict[str, Any]] = {
 async def create_webhook(
     body: WebhookCreate, services: ServicesDep, _: ApiKeyAuth
 ) -> WebhookCreated:
-    hook = await services.webhooks.create(body)
-    return WebhookCreated(**Webhook.model_validate(hook).model_dump(), secret=hook.secret)
+    return webhook_created_out(await services.webhooks.create(body))
 
 
 @router.get("", response_model=WebhookList, summary="List endpoints (never their secrets)")
@@ -62,14 +68,14 @@ async def list_webhooks(
 ) -> WebhookList:
     page = await services.webhooks.list(limit, cursor)
     return WebhookList(
-        items=[Webhook.model_validate(h) for h in page.items],
-        next_cursor=encode_cursor(page.next_after) if page.next_after else None,
+        items=[webhook_out(h) for h in page.items],
+        next_cursor=next_cursor(page),
     )
 
 
 @router.get("/{webhook_id}", response_model=Webhook, summary="One endpoint")
 async def get_webhook(webhook_id: WebhookId, services: ServicesDep, _: ApiKeyAuth) -> Webhook:
-    return Webhook.model_validate(await services.webhooks.get(webhook_id))
+    return webhook_out(await services.webhooks.get(webhook_id))
 
 
 @router.patch(
@@ -81,7 +87,7 @@ async def get_webhook(webhook_id: WebhookId, services: ServicesDep, _: ApiKeyAut
 async def update_webhook(
     webhook_id: WebhookId, body: WebhookUpdate, services: ServicesDep, _: ApiKeyAuth
 ) -> Webhook:
-    return Webhook.model_validate(await services.webhooks.update(webhook_id, body))
+    return webhook_out(await services.webhooks.update(webhook_id, body))
 
 
 @router.delete("/{webhook_id}", status_code=204, summary="Remove an endpoint and its log")
@@ -98,8 +104,7 @@ async def delete_webhook(webhook_id: WebhookId, services: ServicesDep, _: ApiKey
 async def rotate_secret(
     webhook_id: WebhookId, services: ServicesDep, _: ApiKeyAuth
 ) -> WebhookSecret:
-    hook = await services.webhooks.rotate_secret(webhook_id)
-    return WebhookSecret(id=hook.id, secret=hook.secret)
+    return webhook_secret_out(await services.webhooks.rotate_secret(webhook_id))
 
 
 @router.post(
@@ -108,7 +113,7 @@ async def rotate_secret(
     summary="Send a webhook.test event now and report what the endpoint answered",
 )
 async def test_webhook(webhook_id: WebhookId, services: ServicesDep, _: ApiKeyAuth) -> Delivery:
-    return Delivery.model_validate(await services.webhooks.test(webhook_id))
+    return delivery_out(await services.webhooks.test(webhook_id))
 
 
 @router.get(
@@ -125,8 +130,8 @@ async def list_deliveries(
 ) -> DeliveryList:
     page = await services.webhooks.deliveries(webhook_id, limit, cursor)
     return DeliveryList(
-        items=[Delivery.model_validate(d) for d in page.items],
-        next_cursor=encode_cursor(page.next_after) if page.next_after else None,
+        items=[delivery_out(d) for d in page.items],
+        next_cursor=next_cursor(page),
     )
 
 
@@ -139,4 +144,4 @@ async def list_deliveries(
 async def redeliver(
     webhook_id: WebhookId, delivery_id: DeliveryId, services: ServicesDep, _: ApiKeyAuth
 ) -> Delivery:
-    return Delivery.model_validate(await services.webhooks.redeliver(webhook_id, delivery_id))
+    return delivery_out(await services.webhooks.redeliver(webhook_id, delivery_id))

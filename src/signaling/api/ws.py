@@ -1,5 +1,5 @@
 """``/ws``: the signaling WebSocket. A thin adapter: it reads frames, validates them with
-:mod:`signaling.wire.protocol`, and hands them to the meeting service; a writer task drains a
+:mod:`signaling.wire`, and hands them to the meeting service; a writer task drains a
 bounded queue so a client that never reads is closed instead of growing memory."""
 
 from __future__ import annotations
@@ -9,19 +9,21 @@ import contextlib
 import logging
 import time
 from collections import OrderedDict
+from typing import Any
 
 from fastapi import APIRouter, WebSocket
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from signaling.errors import Forbidden, MeetboxError, TokenError
 from signaling.meetings.service import Refused, shutting_down
+from signaling.placement import seam
 from signaling.ratelimit import TokenBucket
 from signaling.recordings.service import Viewer
 from signaling.services import Services
 from signaling.store import StoreFull
 from signaling.text import INVISIBLE_NAME, has_visible_character
 from signaling.tokens import ParticipantClaims, verify_participant_token
-from signaling.wire.protocol import (
+from signaling.wire import (
     Bye,
     ByeReason,
     Chat,
@@ -53,11 +55,13 @@ __all__ = [
     "WS_PING_INTERVAL",
     "WS_PING_TIMEOUT",
     "QuietInvalidUtf8",
+    "Sockets",
     "WsSession",
     "flush_sessions",
     "quiet_invalid_utf8",
     "refuse_waiting",
     "router",
+    "sockets_of",
 ]
 
 logger = logging.getLogger(__name__)
@@ -157,31 +161,45 @@ def quiet_invalid_utf8(logger_name: str = "uvicorn.error") -> None:
         target.addFilter(QuietInvalidUtf8())
 
 
-#: Sessions per client address that have not joined yet, oldest first.
-_pending: dict[str, OrderedDict[WsSession, None]] = {}
-
-
-def _wait_to_join(address: str, session: WsSession) -> None:
-    """Count ``session`` as waiting; over the cap, the oldest waiting one is closed."""
-    waiting = _pending.setdefault(address, OrderedDict())
-    while len(waiting) >= MAX_PENDING_PER_IP:
-        oldest, _ = waiting.popitem(last=False)
-        oldest.close(None, CloseCode.POLICY_VIOLATION, "replaced by a newer connection")
-    waiting[session] = None
-
-
-def _done_waiting(address: str, session: WsSession) -> None:
-    waiting = _pending.get(address)
-    if waiting is not None:
-        waiting.pop(session, None)
-        if not waiting:
-            del _pending[address]
-
-
 #: Seconds shutdown waits for queued byes to go out.
 FLUSH_WAIT = 5.0
-#: Writer tasks of open sessions, so shutdown can let queued byes go out.
-_writers: set[asyncio.Task[None]] = set()
+
+
+class Sockets:
+    """The signaling sockets of one app: those still to join, per client address (oldest
+    first), and the writer tasks of all, so shutdown can refuse the first and let queued
+    byes go out. Lives in ``app.state`` (:func:`sockets_of`), not in a module global."""
+
+    def __init__(self) -> None:
+        self._pending: dict[str, OrderedDict[WsSession, None]] = {}
+        self.writers: set[asyncio.Task[None]] = set()
+
+    def wait_to_join(self, address: str, session: WsSession) -> None:
+        """Count ``session`` as waiting; over the cap, the oldest waiting one is closed."""
+        waiting = self._pending.setdefault(address, OrderedDict())
+        while len(waiting) >= MAX_PENDING_PER_IP:
+            oldest, _ = waiting.popitem(last=False)
+            oldest.close(None, CloseCode.POLICY_VIOLATION, "replaced by a newer connection")
+        waiting[session] = None
+
+    def done_waiting(self, address: str, session: WsSession) -> None:
+        waiting = self._pending.get(address)
+        if waiting is not None:
+            waiting.pop(session, None)
+            if not waiting:
+                del self._pending[address]
+
+    def waiting(self) -> list[WsSession]:
+        return [s for waiting in self._pending.values() for s in waiting]
+
+
+def sockets_of(state: Any) -> Sockets:
+    """The :class:`Sockets` of the app whose ``state`` this is."""
+    sockets = getattr(state, "signaling_sockets", None)
+    if sockets is None:
+        sockets = state.signaling_sockets = Sockets()
+    assert isinstance(sockets, Sockets)
+    return sockets
 
 
 def _refuse(session: WsSession, refusal: Refused, ref: str | None = None) -> None:
@@ -189,18 +207,19 @@ def _refuse(session: WsSession, refusal: Refused, ref: str | None = None) -> Non
     session.close(None, refusal.close_code, refusal.reason)
 
 
-def refuse_waiting() -> None:
-    """On shutdown: every socket still to send its ``join`` is refused now, as a join then
-    would be (``error`` ``server_shutting_down``, close 1001)."""
-    for session in [s for waiting in _pending.values() for s in waiting]:
+def refuse_waiting(state: Any) -> None:
+    """On shutdown: every socket of the app (``app.state``) still to send its ``join`` is
+    refused now, as a join then would be (``error`` ``server_shutting_down``, close 1001)."""
+    for session in sockets_of(state).waiting():
         _refuse(session, shutting_down())
 
 
-async def flush_sessions() -> None:
-    """Wait (at most :data:`FLUSH_WAIT` s) for sessions already told to close to send what
-    they have queued, typically their ``bye``."""
-    if _writers:
-        await asyncio.wait(set(_writers), timeout=FLUSH_WAIT)
+async def flush_sessions(state: Any) -> None:
+    """Wait (at most :data:`FLUSH_WAIT` s) for the app's sessions already told to close to
+    send what they have queued, typically their ``bye``."""
+    writers = sockets_of(state).writers
+    if writers:
+        await asyncio.wait(set(writers), timeout=FLUSH_WAIT)
 
 
 @router.websocket("/ws")
@@ -209,11 +228,12 @@ async def signaling_socket(websocket: WebSocket) -> None:
     address = websocket.client.host if websocket.client else "?"
     await websocket.accept()
     session = WsSession(websocket)
+    sockets = sockets_of(websocket.app.state)
     writer = asyncio.create_task(session.write(), name="ws-writer")
-    _writers.add(writer)
-    writer.add_done_callback(_writers.discard)
+    sockets.writers.add(writer)
+    writer.add_done_callback(sockets.writers.discard)
     claims: ParticipantClaims | None = None
-    _wait_to_join(address, session)
+    sockets.wait_to_join(address, session)
     try:
         try:
             if services.draining:
@@ -221,7 +241,7 @@ async def signaling_socket(websocket: WebSocket) -> None:
             else:
                 claims = await _admit(services, websocket, session)
         finally:
-            _done_waiting(address, session)
+            sockets.done_waiting(address, session)
         if claims is not None:
             await _serve(services, websocket, session, claims)
     except WebSocketDisconnect:
@@ -310,9 +330,9 @@ async def _recording(
         if claims.recording_id is not None:
             raise Forbidden("a recorder does not control recordings")
         if isinstance(message, StartRecording):
-            await services.recordings.start(claims.room_id, None, viewer)
+            await services.placement.command(seam.StartRecording(claims.room_id, None, viewer))
         else:
-            await services.recordings.stop_room(claims.room_id, viewer)
+            await services.placement.command(seam.StopRecording(claims.room_id, None, viewer))
     except MeetboxError as exc:
         code = "forbidden" if isinstance(exc, Forbidden) else exc.slug.replace("-", "_")
         session.send(Error(code=code, message=exc.detail, ref=message.ref))

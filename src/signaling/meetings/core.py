@@ -1,24 +1,44 @@
-"""One meeting in one room: who is in, chat, hands, mute state, moderation, and when it ends.
+"""One meeting in one room: who is in and since when (their stays), their resume tokens,
+chat, hands, mute state, moderation, the recording under way, the published tracks and the
+active speaker as the media reports them, the ``joined`` snapshot, and when it ends.
 
-Sans-I/O: methods take ``now`` and return :class:`Output` values (messages to send, sessions
-to close, the meeting's end) for the asyncio adapter to carry out. Nothing here touches a
-socket, the store or a clock. Permissions follow the role: only moderators mute others, kick
+Sans-I/O: methods take ``now`` and return :mod:`signaling.meetings.outputs` values (messages
+to send, sessions to close, arrivals and leaves to record, the meeting's end) for the asyncio
+adapter (:mod:`signaling.meetings.service`) to carry out. Nothing here touches a socket, the
+store, the media or a clock. Permissions follow the role: only moderators mute others, kick
 and end the meeting.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from signaling.models import Role
-from signaling.wire.protocol import (
+from signaling.errors import SignalingError
+from signaling.meetings import resume
+from signaling.meetings.outputs import (
+    Admission,
+    Arrived,
+    Close,
+    Ended,
+    Kicked,
+    Left,
+    Output,
+    Send,
+)
+from signaling.meetings.resume import SpentTokens
+from signaling.models import AttendanceRecord, Role
+from signaling.tokens import new_secret
+from signaling.wire import (
+    ActiveSpeaker,
     ByeReason,
     Chat,
     ChatMessage,
     EndMeeting,
+    Joined,
     Kick,
     MediaKind,
     MutedByModerator,
@@ -28,15 +48,21 @@ from signaling.wire.protocol import (
     ParticipantLeft,
     ParticipantUpdated,
     RaiseHand,
-    ServerMessage,
+    RecordingState,
     SetMute,
+    TrackOut,
+    TrackPublished,
+    TrackUnpublished,
 )
 
 __all__ = [
     "CHAT_HISTORY",
+    "Admission",
+    "Arrived",
     "Close",
     "Ended",
     "Kicked",
+    "Left",
     "Meeting",
     "MeetingError",
     "MeetingRules",
@@ -52,7 +78,7 @@ DEFAULT_RESUME_WINDOW = timedelta(seconds=20)
 MeetingAction = Chat | RaiseHand | SetMute | MuteParticipant | Kick | EndMeeting
 
 
-class MeetingError(Exception):
+class MeetingError(SignalingError):
     """An action the meeting refuses. ``code`` goes into the ``error`` reply; ``refusal``
     marks a join refusal, answered by closing with 4003."""
 
@@ -61,44 +87,6 @@ class MeetingError(Exception):
         self.code = code
         self.message = message
         self.refusal = refusal
-
-
-@dataclass(frozen=True, slots=True)
-class Send:
-    """Send ``message`` to ``to`` (a participant id), or to everyone but ``exclude``."""
-
-    message: ServerMessage
-    to: str | None = None
-    exclude: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Close:
-    """End ``participant_id``'s session: send ``bye`` with ``reason`` and close."""
-
-    participant_id: str
-    reason: ByeReason
-
-
-@dataclass(frozen=True, slots=True)
-class Kicked:
-    """A moderator kicked ``participant_id``; revoke ``token_id``; with ``rotate_links``, give
-    the link of their ``role`` a new secret."""
-
-    participant_id: str
-    role: Role
-    token_id: str
-    rotate_links: bool
-
-
-@dataclass(frozen=True, slots=True)
-class Ended:
-    """The meeting is over (everyone has been sent a :class:`Close` first)."""
-
-    reason: ByeReason
-
-
-Output = Send | Close | Kicked | Ended
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,7 +128,15 @@ class Participant:
 
 
 class Meeting:
-    def __init__(self, meeting_id: str, room_id: str, rules: MeetingRules, now: datetime) -> None:
+    def __init__(
+        self,
+        meeting_id: str,
+        room_id: str,
+        rules: MeetingRules,
+        now: datetime,
+        *,
+        spent: SpentTokens | None = None,
+    ) -> None:
         self.id = meeting_id
         self.room_id = room_id
         self.rules = rules
@@ -152,6 +148,19 @@ class Meeting:
         self.ended: ByeReason | None = None
         #: Participants whose connection dropped, and when their resume window closes.
         self.away: dict[str, datetime] = {}
+        #: The open stay of each visible participant admitted (what ``participant.left``
+        #: reports when they go).
+        self.stays: dict[str, AttendanceRecord] = {}
+        #: resume token -> participant id: the latest token of each participant works, once.
+        self.resume_tokens: dict[str, str] = {}
+        #: Where spent resume tokens are remembered (shared by the meetings of a process).
+        self.spent = spent if spent is not None else SpentTokens()
+        #: The recording under way (starting, active or ending), told to late joiners.
+        self.recording: RecordingState | None = None
+        #: Published tracks by id, as the media reported them.
+        self.tracks: dict[str, TrackOut] = {}
+        #: Who the media last reported as the active speaker.
+        self.active_speaker: str | None = None
         self._empty_since: datetime | None = now
 
     # -- membership ------------------------------------------------------------------------
@@ -186,6 +195,50 @@ class Meeting:
         self._empty_since = None
         return [Send(ParticipantJoined(participant=participant.info()), exclude=participant_id)]
 
+    def admit(
+        self,
+        participant_id: str,
+        nickname: str,
+        role: Role,
+        token_id: str,
+        now: datetime,
+        *,
+        hidden: bool = False,
+    ) -> Admission:
+        """:meth:`join`, plus what the participant's new session needs: their stay opened
+        (if they are new and visible), a fresh resume token (the previous ones stop working)
+        and the ``joined`` snapshot. :class:`MeetingError` if refused."""
+        reconnect = participant_id in self.participants
+        announced = self.join(participant_id, nickname, role, token_id, now, hidden=hidden)
+        outputs: list[Output] = []
+        if not reconnect and not hidden:
+            stay = AttendanceRecord(participant_id, nickname, role, now)
+            self.stays[participant_id] = stay
+            outputs.append(Arrived(stay))
+        self._spend(participant_id, resume.RESUME_USED)
+        token = new_secret(18)
+        self.resume_tokens[token] = participant_id
+        me = self.participants[participant_id]
+        joined = Joined(
+            meeting_id=self.id,
+            room_id=self.room_id,
+            you=me.info(),
+            participants=[p for p in self.snapshot() if p.id != me.id],
+            chat_history=list(self.chat),
+            tracks=list(self.tracks.values()),
+            resume_token=token,
+            chat_enabled=self.rules.chat_enabled,
+            screen_share_enabled=self.rules.screen_share_enabled,
+            recording=self.recording,
+            active_speaker=self.active_speaker,
+        )
+        return Admission(joined, reconnect, outputs + announced)
+
+    def holder(self, resume_token: str) -> Participant | None:
+        """Whose (still working) resume token this is."""
+        pid = self.resume_tokens.get(resume_token)
+        return self.participants.get(pid) if pid is not None else None
+
     def leave(self, participant_id: str, reason: ByeReason, now: datetime) -> list[Output]:
         """``participant_id`` is gone (left, kicked, lost). Idempotent."""
         self.away.pop(participant_id, None)
@@ -194,10 +247,21 @@ class Meeting:
             return []
         if self.empty and self._empty_since is None:
             self._empty_since = now
+        if self.active_speaker == participant_id:
+            self.active_speaker = None  # the media forgets them without a word
+        stay = self.stays.pop(participant_id, None)
+        closed = (
+            None
+            if stay is None
+            else dataclasses.replace(stay, left_at=now, leave_reason=reason.value)
+        )
+        self._spend(participant_id, resume.left(reason))
         left = ParticipantLeft(participant_id=participant_id, reason=reason)
-        # A hidden participant's leave is news to nobody but itself (the adapter still
-        # frees its media on this output).
-        return [Send(left, to=participant_id) if gone.hidden else Send(left)]
+        # A hidden participant's leave is news to nobody but itself.
+        return [
+            Left(participant_id, reason, closed),
+            Send(left, to=participant_id) if gone.hidden else Send(left),
+        ]
 
     def disconnected(self, participant_id: str, now: datetime) -> list[Output]:
         """The connection dropped without a ``leave``: keep the place for the resume window."""
@@ -213,6 +277,9 @@ class Meeting:
         outputs: list[Output] = [Close(pid, reason) for pid in self.participants]
         self.participants.clear()
         self.away.clear()
+        self.stays.clear()  # closed in history by the end itself
+        self._spend(None, resume.MEETING_ENDED)
+        self.recording = None
         self._empty_since = now
         outputs.append(Ended(reason))
         return outputs
@@ -295,6 +362,37 @@ class Meeting:
     def _require_moderator(actor: Participant, what: str) -> None:
         if actor.role is not Role.MODERATOR:
             raise MeetingError("forbidden", f"only moderators may {what.replace('_', ' ')}")
+
+    # -- what the media and the recorder report --------------------------------------------
+
+    def track_published(self, track: TrackOut) -> list[Output]:
+        self.tracks[track.id] = track
+        return [Send(TrackPublished(track=track))]
+
+    def track_unpublished(self, track_id: str, participant_id: str) -> list[Output]:
+        self.tracks.pop(track_id, None)
+        return [Send(TrackUnpublished(track_id=track_id, participant_id=participant_id))]
+
+    def speaker_changed(self, participant_id: str | None) -> list[Output]:
+        self.active_speaker = participant_id
+        return [Send(ActiveSpeaker(participant_id=participant_id))]
+
+    def set_recording(self, state: RecordingState) -> list[Output]:
+        """How the meeting's recording stands, for everyone in it (and late joiners while it
+        is under way). The end of an older recording is not news any more."""
+        under_way = state.status in ("starting", "active", "ending")
+        current = self.recording
+        if current is not None and current.recording_id != state.recording_id and not under_way:
+            return []
+        self.recording = state if under_way else None
+        return [Send(state)]
+
+    def _spend(self, participant_id: str | None, why: resume.Spent) -> None:
+        """The resume tokens of ``participant_id`` (everyone's, if ``None``) stop working."""
+        spent = [t for t, pid in self.resume_tokens.items() if participant_id in (None, pid)]
+        for token in spent:
+            del self.resume_tokens[token]
+            self.spent.spend(token, why)
 
     # -- timers ----------------------------------------------------------------------------
 

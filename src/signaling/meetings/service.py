@@ -1,5 +1,12 @@
-"""The asyncio adapter around :class:`signaling.meetings.core.Meeting`: one live meeting per room,
-the sessions of the people in it, history in the store, and the room lifecycle hooks.
+"""The asyncio adapter around :class:`signaling.meetings.core.Meeting`: one live meeting per
+room, the sessions of the people in it, history in the store, the room lifecycle hooks, and
+the meeting's media through the placement seam (:mod:`signaling.placement`).
+
+The core decides; this module only does I/O: it writes what the core's outputs say to the
+store, sends to sessions, and sends media commands. Each room has its own lock, held while
+its core changes and its history is written, never across a media close (those run in the
+background) and never by another room's work: a slow close in one room does not delay a join
+in another.
 
 Sessions are anything with ``send`` and ``close`` (the WebSocket adapter's, or a test's);
 both return at once, so a slow client never blocks a meeting.
@@ -9,57 +16,59 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import logging
-from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Any
 
 from sfu.errors import MediaError
-from sfu.listener import TrackInfo
-from sfu.room import MediaRoom
 from signaling.clock import Clock
 from signaling.errors import MeetboxError, NoMeeting, NotFound
+from signaling.meetings import resume
 from signaling.meetings.core import (
     DEFAULT_EMPTY_TIMEOUT,
     DEFAULT_RESUME_WINDOW,
-    Close,
-    Ended,
-    Kicked,
     Meeting,
     MeetingAction,
     MeetingError,
     MeetingRules,
-    Output,
-    Send,
 )
-from signaling.models import AttendanceRecord, MeetingRecord, Role, RoomRecord
+from signaling.meetings.history import MeetingHistory, kept_going
+from signaling.meetings.live import (
+    LiveMeeting,
+    MediaEventsToCore,
+    Refused,
+    Session,
+    shutting_down,
+)
+from signaling.meetings.outputs import Arrived, Close, Ended, Kicked, Left, Output, Send
+from signaling.meetings.resume import SpentTokens
+from signaling.models import MeetingRecord, Role, RoomRecord
 from signaling.pagination import decode_cursor
+from signaling.placement.local import LocalPlacement
+from signaling.placement.seam import (
+    EndMeeting,
+    KickParticipant,
+    LiveCommand,
+    MediaSettings,
+    MuteParticipant,
+    Placement,
+)
 from signaling.rooms.service import RoomService
-from signaling.store import Page, Store, StoreFull
+from signaling.store import MeetingStore, Page
 from signaling.tokens import ParticipantClaims, new_secret
-from signaling.webhooks.events import event, meeting_data, participant_data
-from signaling.wire.protocol import (
-    ActiveSpeaker,
+from signaling.wire import (
     ByeReason,
     CloseCode,
     Error,
     IceCandidate,
     Joined,
     MediaKind,
-    ParticipantLeft,
     PublishAnswer,
     PublishOffer,
     RecordingState,
-    ServerMessage,
-    Source,
     SubscribeAnswer,
-    SubscribeOffer,
-    TrackOut,
-    TrackPublished,
-    TrackUnpublished,
 )
 
 __all__ = ["LiveMeeting", "MeetingService", "Refused", "Session", "shutting_down"]
@@ -68,171 +77,27 @@ logger = logging.getLogger(__name__)
 
 #: The timer loop re-plans at least this often, so a wall-clock jump is caught.
 MAX_SLEEP = 30.0
-
-
-class Session(Protocol):
-    """One connected client, as the meeting service sees it."""
-
-    def send(self, message: ServerMessage) -> None:
-        """Queue ``message``; never blocks."""
-
-    def close(self, reason: ByeReason | None, code: CloseCode) -> None:
-        """Send ``bye`` with ``reason`` (if any) after what is queued, then close."""
-
-
-class Refused(Exception):
-    """A join the meeting will not take: ``code`` goes in the close (4001 or 4003)."""
-
-    def __init__(self, close_code: CloseCode, reason: str, message: str) -> None:
-        super().__init__(message)
-        self.close_code = close_code
-        self.reason = reason
-        self.message = message
-
-
-@contextlib.contextmanager
-def _history_kept_going(meeting_id: str) -> Iterator[None]:
-    """A leave or an end that history (or the room's state) cannot record, the disk being
-    full, still happens: the people in the meeting are told, and the next start closes what
-    history left open."""
-    try:
-        yield
-    except StoreFull as exc:
-        logger.warning("meeting %s: history not updated: %s", meeting_id, exc.message)
-
-
-def shutting_down() -> Refused:
-    """The refusal of every join and resume from the first SIGTERM on."""
-    return Refused(
-        CloseCode.GOING_AWAY,
-        ByeReason.SERVER_SHUTTING_DOWN.value,
-        "the server is shutting down; join again in a moment",
-    )
-
-
-def track_out(track: TrackInfo) -> TrackOut:
-    return TrackOut(
-        id=track.id,
-        participant_id=track.participant_id,
-        kind="audio" if track.kind == "audio" else "video",
-        source=Source(track.source),
-    )
-
-
-class _MediaBridge:
-    """What the SFU reports, turned into signaling messages for the meeting's sessions."""
-
-    def __init__(self, live: LiveMeeting) -> None:
-        self._live = live
-
-    def subscribe_offer(self, participant_id: str, sdp: str, tracks: dict[str, str]) -> None:
-        session = self._live.sessions.get(participant_id)
-        if session is not None:
-            session.send(SubscribeOffer(sdp=sdp, tracks=tracks))
-
-    def track_published(self, track: TrackInfo) -> None:
-        self._live.broadcast(TrackPublished(track=track_out(track)))
-
-    def track_unpublished(self, track: TrackInfo) -> None:
-        self._live.broadcast(
-            TrackUnpublished(track_id=track.id, participant_id=track.participant_id)
-        )
-
-    def active_speaker(self, participant_id: str | None) -> None:
-        self._live.broadcast(ActiveSpeaker(participant_id=participant_id))
-
-    def media_failed(self, participant_id: str) -> None:
-        if self._live.on_media_failed is not None:
-            self._live.on_media_failed(self._live.core.room_id, participant_id)
+#: How long a kicked participant's token stays refused: longer than any token lives.
+REVOCATION_TTL = timedelta(hours=1)
 
 
 @dataclass
-class LiveMeeting:
-    core: Meeting
-    #: Advertised in media candidates instead of the host's own addresses.
-    public_ip: str | None = None
-    media: MediaRoom = field(init=False)
-    sessions: dict[str, Session] = field(default_factory=dict)
-    #: resume token -> participant id
-    resume_tokens: dict[str, str] = field(default_factory=dict)
-    #: Whether the room was told it is empty since it was last in use.
-    room_told_empty: bool = False
-    #: participant id -> their open stay (what participant.left reports)
-    stays: dict[str, AttendanceRecord] = field(default_factory=dict)
-    #: Called (room id, participant id) when a participant's media connection failed.
-    on_media_failed: Callable[[str, str], None] | None = None
-    #: The recording under way in this meeting (starting, active or ending), if any.
-    recording: RecordingState | None = None
-    #: Whether the meeting's start was reported (after its first visible participant).
-    start_reported: bool = False
-
-    def __post_init__(self) -> None:
-        self.media = MediaRoom(
-            _MediaBridge(self),
-            screen_share=self.core.rules.screen_share_enabled,
-            public_ip=self.public_ip,
-        )
-
-    def broadcast(self, message: ServerMessage) -> None:
-        for session in self.sessions.values():
-            session.send(message)
-
-
-#: How long a kicked participant's token stays refused: longer than any token lives.
-REVOCATION_TTL = timedelta(hours=1)
-#: Resume tokens that no longer work, remembered (the latest ones) to say why not.
-MAX_SPENT_RESUME_TOKENS = 10_000
-
-
-@dataclass(frozen=True, slots=True)
-class _Spent:
-    """Why a resume token no longer works: the refusal to answer with."""
-
-    close_code: CloseCode
-    code: str
-    message: str
-
-
-_RESUME_USED = _Spent(
-    CloseCode.UNAUTHORIZED,
-    "resume_used",
-    "this resume token was already used (each works once) or a newer session of yours "
-    "replaced it; resume with the token from your latest joined",
-)
-_KICKED = _Spent(CloseCode.REFUSED, "kicked", "a moderator removed you from this meeting")
-_MEETING_ENDED = _Spent(CloseCode.REFUSED, "meeting_ended", "the meeting has ended")
-_UNKNOWN_RESUME = _Spent(
-    CloseCode.UNAUTHORIZED,
-    "resume_expired",
-    "unknown resume token (its meeting is over, or the server restarted); join again with "
-    "a participant token",
-)
-
-
-def _left(reason: ByeReason) -> _Spent:
-    if reason is ByeReason.KICKED:
-        return _KICKED
-    if reason is ByeReason.TIMEOUT:
-        message = "the resume window passed before you came back"
-    else:
-        message = f"you are no longer in the meeting ({reason.value})"
-    return _Spent(
-        CloseCode.UNAUTHORIZED,
-        "resume_expired",
-        f"{message}; join again with a participant token",
-    )
+class _RoomLock:
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    users: int = 0
 
 
 class MeetingService:
     def __init__(
         self,
-        store: Store,
+        store: MeetingStore,
         rooms: RoomService,
         clock: Clock,
         *,
         empty_timeout: timedelta = DEFAULT_EMPTY_TIMEOUT,
         resume_window: timedelta = DEFAULT_RESUME_WINDOW,
         public_ip: str | None = None,
+        placement: Placement | None = None,
     ) -> None:
         self._public_ip = public_ip
         self._store = store
@@ -240,14 +105,13 @@ class MeetingService:
         self._clock = clock
         self._empty_timeout = empty_timeout
         self._resume_window = resume_window
+        self._history = MeetingHistory(store, lambda: None)
+        self.placement: Placement = placement or LocalPlacement()
         self._live: dict[str, LiveMeeting] = {}
-        # One lock for all meetings: every step is short, and it keeps the store and the
-        # cores in step without per-room bookkeeping.
-        self._lock = asyncio.Lock()
+        #: One lock per room with work under way (dropped when nobody holds or waits for it).
+        self._locks: dict[str, _RoomLock] = {}
         self._wake = asyncio.Event()
         self._changed = asyncio.Condition()
-        #: Called after webhook events were written to the outbox (wakes the deliverer).
-        self.outbox_written: Callable[[], None] = lambda: None
         #: Set from the first signal on (``Services.draining``) and by :meth:`shutdown`: no
         #: join or resume is admitted any more.
         self.shutting_down = False
@@ -257,8 +121,16 @@ class MeetingService:
         self.on_started: Callable[[str], None] = lambda room_id: None
         #: Called with (room id, meeting id) when a meeting has ended.
         self.on_ended: Callable[[str, str], None] = lambda room_id, meeting_id: None
-        #: resume tokens that no longer work -> why (the latest few thousand)
-        self._spent: OrderedDict[str, _Spent] = OrderedDict()
+        self._spent = SpentTokens()
+
+    @property
+    def outbox_written(self) -> Callable[[], None]:
+        """Called after webhook events were written to the outbox (wakes the deliverer)."""
+        return self._history.outbox_written
+
+    @outbox_written.setter
+    def outbox_written(self, callback: Callable[[], None]) -> None:
+        self._history.outbox_written = callback
 
     # -- queries ---------------------------------------------------------------------------
 
@@ -269,12 +141,29 @@ class MeetingService:
         """Live meetings, the people in them (recorders not counted), published tracks."""
         meetings = list(self._live.values())
         people = sum(len(live.core.visible()) for live in meetings)
-        tracks = sum(len(live.media.tracks()) for live in meetings)
+        tracks = sum(len(live.core.tracks) for live in meetings)
         return len(meetings), people, tracks
 
     async def history(self, room_id: str, limit: int, cursor: str | None) -> Page[MeetingRecord]:
         await self._rooms.get(room_id)
         return await self._store.list_meetings(room_id, limit, decode_cursor(cursor))
+
+    # -- the room locks --------------------------------------------------------------------
+
+    @contextlib.asynccontextmanager
+    async def _room(self, room_id: str) -> AsyncIterator[None]:
+        """Hold ``room_id``'s lock: its meeting's core and history change one step at a time."""
+        entry = self._locks.get(room_id)
+        if entry is None:
+            entry = self._locks[room_id] = _RoomLock()
+        entry.users += 1
+        try:
+            async with entry.lock:
+                yield
+        finally:
+            entry.users -= 1
+            if entry.users == 0:
+                del self._locks[room_id]
 
     # -- sessions --------------------------------------------------------------------------
 
@@ -290,34 +179,32 @@ class MeetingService:
             self.on_started(live.core.room_id)
         if not resumed:
             # Outside the lock: setting up peer connections can take a while. The meeting
-            # may end meanwhile; then its media room is closed and must stay empty.
+            # may end meanwhile; then its media is closed and must stay empty.
             pid = claims.participant_id
             if live.core.ended is None and pid in live.core.participants:
                 await live.media.add_peer(pid, claims.role is not Role.RECORDINGS)
                 # They may have left (or been kicked) while the peer was being set up: the
                 # leave found no peer to remove, so remove it now.
                 if pid not in live.core.participants:
-                    await live.media.remove_peer(pid)
+                    live.media.remove_peer(pid)
             if live.core.ended is not None or self._live.get(live.core.room_id) is not live:
-                await live.media.close()
+                live.media.close()
         else:
             # An offer sent while the socket was down went nowhere; without its answer no
             # other offer can follow.
-            peer = live.media.peers.get(claims.participant_id)
-            if peer is not None:
-                peer.offer_again()
+            live.media.offer_again(claims.participant_id)
         return joined
 
     async def _admit(
         self, claims: ParticipantClaims, session: Session
     ) -> tuple[Joined, LiveMeeting]:
-        async with self._lock:
+        async with self._room(claims.room_id):
             if self.shutting_down:  # a join that raced the shutdown: no new meeting
                 raise shutting_down()
             now = self._clock.now()
             if await self._store.is_token_revoked(claims.token_id, now):
                 # Only a kick revokes a participant token.
-                raise Refused(_KICKED.close_code, _KICKED.code, _KICKED.message)
+                raise Refused.spent(resume.KICKED)
             live = self._live.get(claims.room_id)
             present = live is not None and claims.participant_id in live.core.participants
             hidden = claims.recording_id is not None
@@ -342,7 +229,7 @@ class MeetingService:
                     live = await self._start(room, now)
             assert live is not None
             try:
-                outputs = live.core.join(
+                admission = live.core.admit(
                     claims.participant_id,
                     claims.nickname,
                     claims.role,
@@ -356,68 +243,37 @@ class MeetingService:
                 raise Refused(CloseCode.REFUSED, exc.code, exc.message) from None
             if not hidden:
                 live.room_told_empty = False
-            if not present and not hidden:
-                stay = AttendanceRecord(claims.participant_id, claims.nickname, claims.role, now)
-                live.stays[claims.participant_id] = stay
-                joined_event = event(
-                    "participant.joined",
-                    live.core.room_id,
-                    participant_data(live.core.id, live.core.room_id, stay),
-                    now,
-                )
-                with _history_kept_going(live.core.id):
-                    await self._store.record_join(
-                        live.core.id,
-                        claims.participant_id,
-                        claims.nickname,
-                        claims.role,
-                        now,
-                        [joined_event],
-                    )
-                    self.outbox_written()
+            outputs = admission.outputs
+            # Their arrival is in history before anyone hears of it.
+            for out in outputs:
+                if isinstance(out, Arrived):
+                    await self._history.joined(live.core.id, live.core.room_id, out.stay)
             old = live.sessions.get(claims.participant_id)
             if old is not None and old is not session:
                 old.close(ByeReason.REPLACED, CloseCode.NORMAL)
             live.sessions[claims.participant_id] = session
-            self._spend(live, claims.participant_id, _RESUME_USED)
-            resume_token = new_secret(18)
-            live.resume_tokens[resume_token] = claims.participant_id
-            me = live.core.participants[claims.participant_id]
-            joined = Joined(
-                meeting_id=live.core.id,
-                room_id=live.core.room_id,
-                you=me.info(),
-                participants=[p for p in live.core.snapshot() if p.id != me.id],
-                chat_history=list(live.core.chat),
-                tracks=[track_out(t) for t in live.media.tracks()],
-                resume_token=resume_token,
-                chat_enabled=live.core.rules.chat_enabled,
-                screen_share_enabled=live.core.rules.screen_share_enabled,
-                recording=live.recording,
-                active_speaker=live.media.speaker.current,
-            )
-            session.send(joined)
-            await self._apply(live, outputs)
+            session.send(admission.joined)
+            await self._apply(live, [o for o in outputs if not isinstance(o, Arrived)])
             logger.info(
                 "room %s: %s joined meeting %s as %s%s",
                 live.core.room_id,
                 claims.participant_id,
                 live.core.id,
                 claims.role.value,
-                " (reconnect)" if present else "",
+                " (reconnect)" if admission.reconnect else "",
             )
             self._wake.set()
-            return joined, live
+            return admission.joined, live
 
     async def resume(self, resume_token: str, session: Session) -> tuple[ParticipantClaims, Joined]:
         """Bring a participant whose connection dropped back into their meeting."""
         if self.shutting_down:
             raise shutting_down()
         for live in self._live.values():
-            pid = live.resume_tokens.get(resume_token)
-            participant = live.core.participants.get(pid) if pid else None
+            participant = live.core.holder(resume_token)
             if participant is not None:
                 now = self._clock.now()
+                recording = live.core.recording
                 claims = ParticipantClaims(
                     participant_id=participant.id,
                     room_id=live.core.room_id,
@@ -426,29 +282,17 @@ class MeetingService:
                     issued_at=now,
                     expires_at=now,
                     token_id=participant.token_id,
-                    recording_id=live.recording.recording_id
-                    if participant.hidden and live.recording is not None
+                    recording_id=recording.recording_id
+                    if participant.hidden and recording is not None
                     else None,
                 )
                 return claims, await self.admit(claims, session, resumed=True)
-        spent = self._spent.get(resume_token, _UNKNOWN_RESUME)
-        raise Refused(spent.close_code, spent.code, spent.message)
-
-    def _spend(self, live: LiveMeeting, participant_id: str | None, why: _Spent) -> None:
-        """The resume tokens of ``participant_id`` (everyone's, if ``None``) stop working;
-        remember why, to say so to whoever presents one."""
-        spent = [t for t, pid in live.resume_tokens.items() if participant_id in (None, pid)]
-        for token in spent:
-            del live.resume_tokens[token]
-            self._spent[token] = why
-            self._spent.move_to_end(token)
-        while len(self._spent) > MAX_SPENT_RESUME_TOKENS:
-            self._spent.popitem(last=False)
+        raise Refused.spent(self._spent.why(resume_token))
 
     async def act(
         self, room_id: str, participant_id: str, session: Session, action: MeetingAction
     ) -> None:
-        async with self._lock:
+        async with self._room(room_id):
             live = self._live.get(room_id)
             if live is None or live.sessions.get(participant_id) is not session:
                 session.send(Error(code="not_in_meeting", message="you are not in the meeting"))
@@ -469,8 +313,7 @@ class MeetingService:
     ) -> None:
         """Hand a media message to the participant's peer; a refusal becomes an ``error``."""
         live = self._live.get(room_id)
-        peer = live.media.peers.get(participant_id) if live is not None else None
-        if live is None or peer is None or live.sessions.get(participant_id) is not session:
+        if live is None or live.sessions.get(participant_id) is not session:
             session.send(
                 Error(code="not_in_meeting", message="you are not in the meeting", ref=message.ref)
             )
@@ -478,18 +321,23 @@ class MeetingService:
         try:
             if isinstance(message, PublishOffer):
                 sources = {mid: source.value for mid, source in message.sources.items()}
-                session.send(PublishAnswer(sdp=await peer.publish_offer(message.sdp, sources)))
+                answer = await live.media.publish_offer(participant_id, message.sdp, sources)
+                session.send(PublishAnswer(sdp=answer))
             elif isinstance(message, SubscribeAnswer):
-                await peer.subscribe_answer(message.sdp)
+                await live.media.subscribe_answer(participant_id, message.sdp)
             else:
-                await peer.add_ice_candidate(
-                    message.target, message.candidate, message.sdp_mid, message.sdp_mline_index
+                await live.media.add_ice_candidate(
+                    participant_id,
+                    message.target,
+                    message.candidate,
+                    message.sdp_mid,
+                    message.sdp_mline_index,
                 )
         except MediaError as exc:
             session.send(Error(code=exc.code, message=exc.message, ref=message.ref))
 
     async def leave(self, room_id: str, participant_id: str, session: Session) -> None:
-        async with self._lock:
+        async with self._room(room_id):
             live = self._live.get(room_id)
             if live is None or live.sessions.get(participant_id) is not session:
                 return
@@ -504,7 +352,7 @@ class MeetingService:
 
     async def disconnected(self, room_id: str, participant_id: str, session: Session) -> None:
         """The socket went away without ``leave``: hold the place for the resume window."""
-        async with self._lock:
+        async with self._room(room_id):
             live = self._live.get(room_id)
             if live is None or live.sessions.get(participant_id) is not session:
                 return  # already closed by the server, or replaced by a newer session
@@ -529,7 +377,7 @@ class MeetingService:
     async def media_failed(self, room_id: str, participant_id: str) -> None:
         """The participant's media connection failed (UDP blackholed, consent lost): they
         leave with ``media_failed``, told so if their socket is still open."""
-        async with self._lock:
+        async with self._room(room_id):
             live = self._live.get(room_id)
             if live is None or participant_id not in live.core.participants:
                 return
@@ -551,28 +399,46 @@ class MeetingService:
         if not task.cancelled() and task.exception() is not None:
             logger.error("media failure handling failed", exc_info=task.exception())
 
-    # -- moderation from the REST API ------------------------------------------------------
+    # -- commands on a live meeting (the REST API's, through the placement) -----------------
 
     async def end(self, room_id: str, reason: ByeReason) -> bool:
-        async with self._lock:
+        return await self.placement.command(EndMeeting(room_id, reason))
+
+    async def kick(self, room_id: str, participant_id: str, rotate_links: bool) -> None:
+        await self.placement.command(KickParticipant(room_id, participant_id, rotate_links))
+
+    async def mute(self, room_id: str, participant_id: str, kind: MediaKind) -> None:
+        await self.placement.command(MuteParticipant(room_id, participant_id, kind))
+
+    async def carry_out(self, command: LiveCommand[Any]) -> Any:
+        """Run a meeting command for a meeting hosted here (the placement's handler)."""
+        if isinstance(command, EndMeeting):
+            return await self._end(command.room_id, command.reason)
+        if isinstance(command, KickParticipant):
+            async with self._room(command.room_id):
+                live = self._require(command.room_id, command.participant_id)
+                outputs = live.core.kick(
+                    command.participant_id,
+                    rotate_links=command.rotate_links,
+                    now=self._clock.now(),
+                )
+                await self._apply(live, outputs)
+            return None
+        if isinstance(command, MuteParticipant):
+            async with self._room(command.room_id):
+                live = self._require(command.room_id, command.participant_id)
+                outputs = live.core.mute(command.participant_id, command.kind, by="api")
+                await self._apply(live, outputs)
+            return None
+        raise TypeError(f"not a meeting command: {command!r}")
+
+    async def _end(self, room_id: str, reason: ByeReason) -> bool:
+        async with self._room(room_id):
             live = self._live.get(room_id)
             if live is None:
                 return False
             await self._apply(live, live.core.end(reason, self._clock.now()))
             return True
-
-    async def kick(self, room_id: str, participant_id: str, rotate_links: bool) -> None:
-        async with self._lock:
-            live = self._require(room_id, participant_id)
-            outputs = live.core.kick(
-                participant_id, rotate_links=rotate_links, now=self._clock.now()
-            )
-            await self._apply(live, outputs)
-
-    async def mute(self, room_id: str, participant_id: str, kind: MediaKind) -> None:
-        async with self._lock:
-            live = self._require(room_id, participant_id)
-            await self._apply(live, live.core.mute(participant_id, kind, by="api"))
 
     def _require(self, room_id: str, participant_id: str) -> LiveMeeting:
         live = self._live.get(room_id)
@@ -592,22 +458,18 @@ class MeetingService:
         live = self._live.get(room_id)
         if live is None or live.core.id != meeting_id:
             return
-        under_way = state.status in ("starting", "active", "ending")
-        current = live.recording
-        if current is not None and current.recording_id != state.recording_id and not under_way:
-            return  # an older recording's end: not news any more
-        live.recording = state if under_way else None
-        live.broadcast(state)
+        live.deliver(live.core.set_recording(state))
 
     # -- timers and shutdown ---------------------------------------------------------------
 
     async def tick(self) -> None:
         """Run every timer that is due now (empty timeout, session length, resume windows)."""
-        async with self._lock:
-            now = self._clock.now()
-            for live in list(self._live.values()):
-                await self._apply(live, live.core.handle_timer(now))
-            await self._store.prune_revoked_tokens(now)
+        now = self._clock.now()
+        for room_id, live in list(self._live.items()):
+            async with self._room(room_id):
+                if self._live.get(room_id) is live:
+                    await self._apply(live, live.core.handle_timer(self._clock.now()))
+        await self._store.prune_revoked_tokens(now)
 
     def next_deadline(self) -> datetime | None:
         deadlines = [d for live in self._live.values() if (d := live.core.next_deadline())]
@@ -634,17 +496,23 @@ class MeetingService:
         if self._failing:
             await asyncio.wait(set(self._failing))
         for room_id in list(self._live):
-            await self.end(room_id, ByeReason.SERVER_SHUTTING_DOWN)
+            await self._end(room_id, ByeReason.SERVER_SHUTTING_DOWN)
+        await self.placement.drain()
 
     async def room_deleted(self, room_id: str) -> None:
         """The room is about to be deleted: end its meeting now, recorded while the room and
         its history are still there. The room is not told it became empty (it is going)."""
-        async with self._lock:
+        async with self._room(room_id):
             live = self._live.get(room_id)
             if live is None:
                 return
             live.room_told_empty = True
             await self._apply(live, live.core.end(ByeReason.ROOM_DELETED, self._clock.now()))
+
+    async def close_leftovers(self) -> int:
+        """End meetings a previous process left open (it is gone, and they with it)."""
+        reason = ByeReason.SERVER_SHUTTING_DOWN.value
+        return await self._history.close_leftovers(self._clock.now(), reason)
 
     # -- internals -------------------------------------------------------------------------
 
@@ -662,59 +530,32 @@ class MeetingService:
             empty_timeout=self._empty_timeout,
             resume_window=self._resume_window,
         )
-        meeting = Meeting("mtg_" + new_secret(9), room.id, rules, now)
-        started = event(
-            "meeting.started", room.id, meeting_data(MeetingRecord(meeting.id, room.id, now)), now
-        )
-        await self._store.insert_meeting(meeting.id, room.id, now, [started])
-        self.outbox_written()
-        live = LiveMeeting(
-            meeting, public_ip=self._public_ip, on_media_failed=self._media_failed_soon
-        )
+        meeting = Meeting("mtg_" + new_secret(9), room.id, rules, now, spent=self._spent)
+        await self._history.started(meeting.id, room.id, now)
+        live = LiveMeeting(meeting)
+        settings = MediaSettings(screen_share=rules.screen_share_enabled, public_ip=self._public_ip)
+        events = MediaEventsToCore(live, self._media_failed_soon)
+        live.media = self.placement.open_media(room.id, events, settings)
         self._live[room.id] = live
         logger.info("room %s: meeting %s started", room.id, meeting.id)
         return live
 
     async def _apply(self, live: LiveMeeting, outputs: list[Output]) -> None:
+        """Carry out the core's outputs, in order (the room's lock is held)."""
         now = self._clock.now()
         core = live.core
         closing: list[tuple[Session, ByeReason]] = []
         for out in outputs:
             if isinstance(out, Send):
-                if isinstance(out.message, ParticipantLeft):
-                    # Done before it is announced: whoever hears of the leave finds it
-                    # recorded and the media gone.
-                    pid, reason = out.message.participant_id, out.message.reason.value
-                    stay = live.stays.pop(pid, None)
-                    left = (
-                        []
-                        if stay is None
-                        else [
-                            event(
-                                "participant.left",
-                                core.room_id,
-                                participant_data(
-                                    core.id,
-                                    core.room_id,
-                                    dataclasses.replace(stay, left_at=now, leave_reason=reason),
-                                ),
-                                now,
-                            )
-                        ]
-                    )
-                    with _history_kept_going(core.id):
-                        await self._store.record_leave(core.id, pid, now, reason, left)
-                        self.outbox_written()
-                    self._spend(live, pid, _left(out.message.reason))
-                    await live.media.remove_peer(out.message.participant_id)
-                if out.to is not None:
-                    target = live.sessions.get(out.to)
-                    if target is not None:
-                        target.send(out.message)
-                else:
-                    for pid, session in live.sessions.items():
-                        if pid != out.exclude:
-                            session.send(out.message)
+                live.send(out)
+            elif isinstance(out, Left):
+                # Before the leave is announced: whoever hears of it finds it recorded and
+                # the media gone (its connections close in the background).
+                reason = out.reason.value
+                await self._history.left(
+                    core.id, core.room_id, out.participant_id, reason, out.stay, now
+                )
+                live.media.remove_peer(out.participant_id)
             elif isinstance(out, Close):
                 leaving = live.sessions.pop(out.participant_id, None)
                 if leaving is not None:
@@ -727,11 +568,8 @@ class MeetingService:
                     with contextlib.suppress(NotFound):
                         await self._rooms.rotate_links(core.room_id, [out.role])
             elif isinstance(out, Ended):
-                self._spend(live, None, _MEETING_ENDED)
-                with _history_kept_going(core.id):
-                    await self._end_in_store(core.id, now, out.reason.value)
-                live.stays.clear()
-                await live.media.close()
+                await self._history.ended(core.id, now, out.reason.value)
+                live.media.close()
                 self._live.pop(core.room_id, None)
                 self.on_ended(core.room_id, core.id)
                 logger.info(
@@ -746,34 +584,8 @@ class MeetingService:
                 reason, CloseCode.REFUSED if reason is ByeReason.KICKED else CloseCode.NORMAL
             )
 
-    async def _end_in_store(self, meeting_id: str, now: datetime, reason: str) -> None:
-        """Record the end, with ``participant.left`` for whoever was still in and
-        ``meeting.ended`` (with the whole attendance) for the webhooks."""
-        meeting = await self._store.get_meeting(meeting_id)
-        if meeting is None or meeting.ended_at is not None:
-            return
-        events = []
-        for stay in meeting.participants:
-            if stay.left_at is None:
-                stay.left_at, stay.leave_reason = now, reason
-                data = participant_data(meeting.id, meeting.room_id, stay)
-                events.append(event("participant.left", meeting.room_id, data, now))
-        meeting.ended_at, meeting.end_reason = now, reason
-        events.append(event("meeting.ended", meeting.room_id, meeting_data(meeting), now))
-        await self._store.end_meeting(meeting_id, now, reason, events)
-        self.outbox_written()
-
-    async def close_leftovers(self) -> int:
-        """End meetings a previous process left open (it is gone, and they with it)."""
-        ids = await self._store.open_meeting_ids()
-        for meeting_id in ids:
-            await self._end_in_store(
-                meeting_id, self._clock.now(), ByeReason.SERVER_SHUTTING_DOWN.value
-            )
-        return len(ids)
-
     async def _tell_room_empty(self, live: LiveMeeting) -> None:
         if not live.room_told_empty:
             live.room_told_empty = True
-            with _history_kept_going(live.core.id):
+            with kept_going(live.core.id):
                 await self._rooms.room_empty(live.core.room_id)

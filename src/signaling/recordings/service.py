@@ -50,7 +50,7 @@ from signaling.rooms.service import RoomService
 from signaling.store import Page, Store, StoreFull
 from signaling.tokens import issue_participant_token, new_secret, sha256_hex
 from signaling.webhooks.events import event
-from signaling.wire.protocol import RecordingState
+from signaling.wire import RecordingState
 
 __all__ = [
     "PRESETS",

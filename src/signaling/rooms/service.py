@@ -11,19 +11,9 @@ import unicodedata
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from enum import StrEnum
 from typing import Protocol
 
-from signaling.api.schemas import (
-    DeletePolicyMeeting,
-    DeletePolicyRecordings,
-    Link,
-    Room,
-    RoomConfig,
-    RoomCreate,
-    RoomLinks,
-    RoomUpdate,
-)
+from signaling.api.schemas import RoomConfig, RoomCreate, RoomUpdate
 from signaling.clock import Clock
 from signaling.errors import (
     Conflict,
@@ -40,9 +30,11 @@ from signaling.errors import (
 from signaling.models import LinkRecord, Role, RoomKind, RoomRecord, RoomStatus
 from signaling.pagination import decode_cursor
 from signaling.rooms import lifecycle
-from signaling.store import Page, RoomFilter, Store
+from signaling.rooms.links import new_link
+from signaling.rooms.policies import DeleteOutcome, DeletePolicyMeeting, DeletePolicyRecordings
+from signaling.store import Page, RoomFilter, RoomStore
 from signaling.tokens import ParticipantClaims, issue_participant_token, new_secret, sha256_hex
-from signaling.webhooks.events import event
+from signaling.webhooks.events import room_event
 
 __all__ = [
     "AUTO_DELETE_MAX_AHEAD",
@@ -59,11 +51,6 @@ AUTO_DELETE_MAX_AHEAD = timedelta(days=5 * 365 + 1)
 PARTICIPANT_TOKEN_TTL = timedelta(minutes=10)
 #: Optimistic updates retry this often before giving up with 409.
 _UPDATE_ATTEMPTS = 8
-
-
-class DeleteOutcome(StrEnum):
-    DELETED = "deleted"
-    SCHEDULED = "scheduled"
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,11 +75,6 @@ def _new_room_id(name: str) -> str:
     return f"{_slug(name)}-{''.join(secrets.choice(alphabet) for _ in range(8))}"
 
 
-def _new_link(room_id: str, role: Role) -> LinkRecord:
-    secret = new_secret(24)
-    return LinkRecord(room_id, role, secret, sha256_hex(secret))
-
-
 class RoomRecordings(Protocol):
     async def has_recordings(self, room_id: str) -> bool: ...
 
@@ -102,13 +84,17 @@ class RoomRecordings(Protocol):
 class RoomService:
     """Business rules for rooms. Reads time from ``clock``; persists through ``store``.
 
+    Returns records (:class:`~signaling.models.RoomRecord`); the REST API and the ``room.*``
+    webhook events show them (:mod:`signaling.api.views`), links as URLs on ``public_url``.
+    Takes the edge's validated request bodies (``RoomCreate``, ``RoomUpdate``) as they are.
+
     ``on_expiry_changed`` is called whenever a room's deletion time may have moved, so the
     sweeper can re-plan its next wake-up.
     """
 
     def __init__(
         self,
-        store: Store,
+        store: RoomStore,
         clock: Clock,
         *,
         public_url: str,
@@ -129,42 +115,6 @@ class RoomService:
         self.recordings: RoomRecordings | None = None
         #: Called after webhook events were written to the outbox (wakes the deliverer).
         self.outbox_written: Callable[[], None] = lambda: None
-
-    # -- links as URLs -----------------------------------------------------------------------
-
-    def link_url(self, link: LinkRecord) -> str:
-        """The shareable URL. The secret rides in the fragment, which browsers never send to
-        servers, so it stays out of access logs."""
-        page = "recordings" if link.role is Role.RECORDINGS else "room"
-        return f"{self.public_url}/{page}/{link.room_id}#secret={link.secret}"
-
-    def represent(self, room: RoomRecord) -> Room:
-        """The room as the REST API shows it (and webhook events carry it)."""
-        links = {
-            role.value: Link(url=self.link_url(room.links[role]), secret=room.links[role].secret)
-            for role in Role
-        }
-        return Room(
-            id=room.id,
-            name=room.name,
-            kind=room.kind,
-            status=room.status,
-            auto_delete_at=room.auto_delete_at,
-            delete_after_use=room.delete_after_use,
-            max_participants=room.max_participants,
-            session_length_minutes=room.session_length_minutes,
-            theme_id=room.theme_id,
-            metadata=room.metadata,
-            config=RoomConfig.model_validate(room.config),
-            links=RoomLinks.model_validate(links),
-            expires_at=room.expires_at,
-            created_at=room.created_at,
-            updated_at=room.updated_at,
-        )
-
-    @property
-    def ws_url(self) -> str:
-        return re.sub(r"^http", "ws", self.public_url) + "/ws"
 
     # -- CRUD ------------------------------------------------------------------------------
 
@@ -187,10 +137,10 @@ class RoomService:
                     theme_id=spec.theme_id,
                     metadata=spec.metadata,
                     config=spec.config.model_dump(mode="json"),
-                    links={role: _new_link(room_id, role) for role in Role},
+                    links={role: new_link(room_id, role) for role in Role},
                 )
             )
-            created = event("room.created", room.id, self.represent(room), now)
+            created = room_event("room.created", room, self.public_url, now)
             if await self._store.insert_room(room, [created]):
                 self.outbox_written()
                 logger.info("room %s created (%s)", room.id, room.kind.value)
@@ -292,7 +242,7 @@ class RoomService:
             # empty.
             if self.on_deleted is not None:
                 await self.on_deleted(room_id)
-            deleted = event("room.deleted", room_id, self.represent(room), now)
+            deleted = room_event("room.deleted", room, self.public_url, now)
             if await self._store.delete_room(room_id, room.version, [deleted]):
                 self.outbox_written()
                 logger.info("room %s deleted", room_id)
@@ -304,7 +254,7 @@ class RoomService:
 
     async def rotate_links(self, room_id: str, roles: list[Role]) -> RoomRecord:
         await self.get(room_id)
-        links = [_new_link(room_id, role) for role in dict.fromkeys(roles)]
+        links = [new_link(room_id, role) for role in dict.fromkeys(roles)]
         if not await self._store.replace_links(room_id, links, self._clock.now()):
             raise NotFound(f"no room with id {room_id!r}")
         logger.info("room %s: rotated links %s", room_id, ",".join(ln.role for ln in links))
@@ -388,7 +338,7 @@ class RoomService:
             room = await self._mutate(room_id, lambda r: lifecycle.on_room_empty(r, now))
         except NotFound:
             return None  # deleted meanwhile (with_meeting=force): nothing left to do
-        expired = event("room.expired", room.id, self.represent(room), now)
+        expired = room_event("room.expired", room, self.public_url, now)
         if lifecycle.is_deletable(room, now) and await self._store.delete_room(
             room.id, room.version, [expired]
         ):
@@ -406,7 +356,7 @@ class RoomService:
             due = await self._store.rooms_due(now, 100)
             progressed = False
             for room in due:
-                expired = event("room.expired", room.id, self.represent(room), now)
+                expired = room_event("room.expired", room, self.public_url, now)
                 if lifecycle.is_deletable(room, now) and await self._store.delete_room(
                     room.id, room.version, [expired]
                 ):

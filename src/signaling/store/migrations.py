@@ -1,13 +1,19 @@
 """Versioned schema migrations, applied in order at start.
 
-The schema version lives in SQLite's ``PRAGMA user_version``. Append new migrations; never
-edit one that has shipped. A database whose version is newer than the last entry here was
-written by a newer meetbox and is refused.
+Append new migrations; never edit one that has shipped. A database whose version is newer
+than the last entry here was written by a newer meetbox and is refused. The SQLite store
+keeps the version in ``PRAGMA user_version`` (:mod:`signaling.store.sqlite.schema`).
+
+The version numbers are every backend's: version ``n`` is the same schema whatever holds it.
+The SQL is SQLite's, and most of it is plain SQL another database runs as it is; what a
+PostgreSQL store has to say its own way is ``INTEGER PRIMARY KEY AUTOINCREMENT`` (3: an
+identity column) and ``BLOB`` (5: ``bytea``). Timestamps are ISO 8601 text
+(:func:`signaling.clock.format_ts`), which sorts as time does, in every backend.
 """
 
 from __future__ import annotations
 
-__all__ = ["MIGRATIONS", "SCHEMA_VERSION"]
+__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "pending", "statements"]
 
 #: (version, SQL). Each runs in its own transaction together with the version bump.
 MIGRATIONS: list[tuple[int, str]] = [
@@ -195,3 +201,19 @@ MIGRATIONS: list[tuple[int, str]] = [
 ]
 
 SCHEMA_VERSION = MIGRATIONS[-1][0]
+
+
+def pending(version: int) -> list[tuple[int, str]]:
+    """The migrations a database at schema ``version`` still needs, in order."""
+    return [(number, sql) for number, sql in MIGRATIONS if number > version]
+
+
+def statements(script: str) -> list[str]:
+    """Split a migration into statements (migrations hold no ``;`` inside literals)."""
+    out = []
+    for chunk in script.split(";"):
+        lines = [ln for ln in chunk.splitlines() if not ln.strip().startswith("--")]
+        text = "\n".join(lines).strip()
+        if text:
+            out.append(text)
+    return out

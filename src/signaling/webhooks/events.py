@@ -1,8 +1,10 @@
 """Webhook events: their types and bodies.
 
 Each body is ``{id, type, created_at, data}`` where ``data`` is the resource as the REST API
-shows it. Events are built where the change happens and written to the outbox in the same
-transaction (see :mod:`signaling.store.base`).
+shows it: the builders here take domain records and represent them with the REST API's own
+view functions (:mod:`signaling.api.views`), so an event and a ``GET`` of the same resource
+cannot drift apart. Services call a builder where the change happens and hand the event to the
+store, which writes it to the outbox in the same transaction (see :mod:`signaling.store.base`).
 """
 
 from __future__ import annotations
@@ -13,9 +15,9 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from signaling.api.schemas import Attendance, PastMeeting
+from signaling.api.views import attendance_out, past_meeting_out, room_out
 from signaling.clock import format_ts
-from signaling.models import AttendanceRecord, MeetingRecord, OutboxEvent
+from signaling.models import AttendanceRecord, MeetingRecord, OutboxEvent, RoomRecord
 from signaling.tokens import new_secret
 
 __all__ = [
@@ -25,6 +27,7 @@ __all__ = [
     "event",
     "meeting_data",
     "participant_data",
+    "room_event",
 ]
 
 EVENT_TYPES = (
@@ -60,13 +63,20 @@ def event(
     return OutboxEvent(event_id, type_, room_id, now, body)
 
 
-def meeting_data(meeting: MeetingRecord) -> PastMeeting:
-    return PastMeeting.model_validate(meeting)
+def room_event(type_: str, room: RoomRecord, public_url: str, now: datetime) -> OutboxEvent:
+    """A ``room.*`` event: the room as it is at ``now``, its links on ``public_url``."""
+    return event(type_, room.id, room_out(room, public_url), now)
+
+
+def meeting_data(meeting: MeetingRecord) -> BaseModel:
+    """The data of a ``meeting.*`` event: the meeting as its history shows it."""
+    return past_meeting_out(meeting)
 
 
 def participant_data(meeting_id: str, room_id: str, stay: AttendanceRecord) -> dict[str, Any]:
+    """The data of a ``participant.*`` event: the stay, and where it is."""
     return {
         "meeting_id": meeting_id,
         "room_id": room_id,
-        **Attendance.model_validate(stay).model_dump(mode="json"),
+        **attendance_out(stay).model_dump(mode="json"),
     }

@@ -30,7 +30,7 @@ from signaling.clock import Clock
 from signaling.errors import Forbidden, NotFound
 from signaling.models import DeliveryRecord, DeliveryStatus, DueDelivery, WebhookRecord
 from signaling.pagination import decode_cursor
-from signaling.store import Page, Store, StoreFull
+from signaling.store import Page, StoreFull, WebhookStore
 from signaling.tokens import new_secret
 from signaling.webhooks.events import TEST_EVENT, event
 from signaling.webhooks.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
@@ -97,7 +97,7 @@ def after_attempt(
 class WebhookService:
     def __init__(
         self,
-        store: Store,
+        store: WebhookStore,
         clock: Clock,
         *,
         concurrency: int = 8,

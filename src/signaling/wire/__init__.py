@@ -1,1 +1,137 @@
-"""wire."""
+"""The signaling wire protocol: JSON messages over the WebSocket at ``/ws``, spoken by the
+server, the Python client, the recorder and the bench. The catalogue and the sequences are
+documented in ``docs/signaling.md``; the modules::
+
+    codes            CloseCode, ByeReason, ErrorCode, MediaKind, Source
+    client_messages  client -> server models (Join, PublishOffer, ...) and ClientMessage
+    server_messages  server -> client models (Joined, TrackPublished, ...) and ServerMessage
+    codec            the size cap and nesting guard; parse_client_message (the server's
+                     reader), parse_server_message (the clients'); every model has serialize()
+    errors           WireError > ProtocolError, ServerMessageError > UnknownServerMessage
+
+Import from here: ``from signaling.wire import Joined, CloseCode``.
+"""
+
+from signaling.wire.client_messages import (
+    CLIENT_MODELS,
+    CLIENT_TYPES,
+    MAX_CHAT_CHARS,
+    MAX_REF_CHARS,
+    MAX_SDP_CHARS,
+    Chat,
+    ClientMessage,
+    EndMeeting,
+    IceCandidate,
+    Join,
+    Kick,
+    Leave,
+    MuteParticipant,
+    Ping,
+    PublishOffer,
+    RaiseHand,
+    Resume,
+    SetMute,
+    StartRecording,
+    StopRecording,
+    SubscribeAnswer,
+)
+from signaling.wire.codec import (
+    MAX_DEPTH,
+    MAX_MESSAGE_BYTES,
+    client_message,
+    decode_server_frame,
+    parse_client_message,
+    parse_server_message,
+    parse_server_object,
+    too_deep,
+)
+from signaling.wire.codes import ByeReason, CloseCode, ErrorCode, MediaKind, Source
+from signaling.wire.errors import (
+    ProtocolError,
+    ServerMessageError,
+    UnknownServerMessage,
+    WireError,
+)
+from signaling.wire.server_messages import (
+    SERVER_MODELS,
+    SERVER_TYPES,
+    ActiveSpeaker,
+    Bye,
+    ChatMessage,
+    Error,
+    Joined,
+    MutedByModerator,
+    ParticipantInfo,
+    ParticipantJoined,
+    ParticipantLeft,
+    ParticipantUpdated,
+    Pong,
+    PublishAnswer,
+    RecordingState,
+    ServerMessage,
+    SubscribeOffer,
+    TrackOut,
+    TrackPublished,
+    TrackUnpublished,
+)
+
+__all__ = [
+    "CLIENT_MODELS",
+    "CLIENT_TYPES",
+    "MAX_CHAT_CHARS",
+    "MAX_DEPTH",
+    "MAX_MESSAGE_BYTES",
+    "MAX_REF_CHARS",
+    "MAX_SDP_CHARS",
+    "SERVER_MODELS",
+    "SERVER_TYPES",
+    "ActiveSpeaker",
+    "Bye",
+    "ByeReason",
+    "Chat",
+    "ChatMessage",
+    "ClientMessage",
+    "CloseCode",
+    "EndMeeting",
+    "Error",
+    "ErrorCode",
+    "IceCandidate",
+    "Join",
+    "Joined",
+    "Kick",
+    "Leave",
+    "MediaKind",
+    "MuteParticipant",
+    "MutedByModerator",
+    "ParticipantInfo",
+    "ParticipantJoined",
+    "ParticipantLeft",
+    "ParticipantUpdated",
+    "Ping",
+    "Pong",
+    "ProtocolError",
+    "PublishAnswer",
+    "PublishOffer",
+    "RaiseHand",
+    "RecordingState",
+    "Resume",
+    "ServerMessage",
+    "ServerMessageError",
+    "SetMute",
+    "Source",
+    "StartRecording",
+    "StopRecording",
+    "SubscribeAnswer",
+    "SubscribeOffer",
+    "TrackOut",
+    "TrackPublished",
+    "TrackUnpublished",
+    "UnknownServerMessage",
+    "WireError",
+    "client_message",
+    "decode_server_frame",
+    "parse_client_message",
+    "parse_server_message",
+    "parse_server_object",
+    "too_deep",
+]

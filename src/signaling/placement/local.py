@@ -1,0 +1,157 @@
+"""The placement of one process: every meeting's media in this process, on this loop, and
+commands carried out here. Behind :class:`signaling.placement.seam.Placement`; the only module
+of signaling that holds :mod:`sfu` objects."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from typing import Any, TypeVar
+
+from sfu.errors import MediaError
+from sfu.guard import Drop
+from sfu.listener import TrackInfo
+from sfu.peer import MediaPeer
+from sfu.room import MediaRoom
+from sfu.stats import STATS
+from signaling.placement.seam import (
+    CommandHandler,
+    LiveCommand,
+    MediaEvents,
+    MediaSettings,
+    MediaStats,
+    TrackReport,
+)
+
+__all__ = ["LocalMedia", "LocalPlacement"]
+
+logger = logging.getLogger(__name__)
+
+R = TypeVar("R")
+
+
+def _report(track: TrackInfo) -> TrackReport:
+    return TrackReport(track.id, track.participant_id, track.kind, track.source)
+
+
+class _Events:
+    """sfu's listener calls, as seam values."""
+
+    def __init__(self, events: MediaEvents) -> None:
+        self._events = events
+
+    def subscribe_offer(self, participant_id: str, sdp: str, tracks: dict[str, str]) -> None:
+        self._events.subscribe_offer(participant_id, sdp, tracks)
+
+    def track_published(self, track: TrackInfo) -> None:
+        self._events.track_published(_report(track))
+
+    def track_unpublished(self, track: TrackInfo) -> None:
+        self._events.track_unpublished(_report(track))
+
+    def active_speaker(self, participant_id: str | None) -> None:
+        self._events.active_speaker(participant_id)
+
+    def media_failed(self, participant_id: str) -> None:
+        self._events.media_failed(participant_id)
+
+
+class LocalMedia:
+    """A :class:`signaling.placement.seam.MediaChannel` over an in-process ``MediaRoom``."""
+
+    def __init__(self, placement: LocalPlacement, events: MediaEvents, settings: MediaSettings):
+        self._placement = placement
+        #: The in-process media room: for this module, tests and tools only. Signaling
+        #: talks to it through the channel's commands.
+        self.room = MediaRoom(
+            _Events(events), screen_share=settings.screen_share, public_ip=settings.public_ip
+        )
+
+    def _peer(self, participant_id: str) -> MediaPeer:
+        peer = self.room.peers.get(participant_id)
+        if peer is None:
+            raise MediaError("not_in_meeting", "you are not in the meeting")
+        return peer
+
+    async def add_peer(self, participant_id: str, may_publish: bool) -> None:
+        await self.room.add_peer(participant_id, may_publish)
+
+    def remove_peer(self, participant_id: str) -> None:
+        self._placement.later(self.room.detach_peer(participant_id))
+
+    async def publish_offer(self, participant_id: str, sdp: str, sources: dict[str, str]) -> str:
+        return await self._peer(participant_id).publish_offer(sdp, sources)
+
+    async def subscribe_answer(self, participant_id: str, sdp: str) -> None:
+        await self._peer(participant_id).subscribe_answer(sdp)
+
+    async def add_ice_candidate(
+        self,
+        participant_id: str,
+        target: str,
+        candidate: str,
+        sdp_mid: str | None,
+        sdp_mline_index: int | None,
+    ) -> None:
+        peer = self._peer(participant_id)
+        await peer.add_ice_candidate(target, candidate, sdp_mid, sdp_mline_index)
+
+    def offer_again(self, participant_id: str) -> None:
+        peer = self.room.peers.get(participant_id)
+        if peer is not None:
+            peer.offer_again()
+
+    def close(self) -> None:
+        for participant_id in list(self.room.peers):
+            self.remove_peer(participant_id)
+
+
+class LocalPlacement:
+    """Every room on this process. Media closes run as tasks tracked here (:meth:`drain`)."""
+
+    def __init__(self) -> None:
+        self._id = f"local-{os.getpid()}"
+        self._handler: CommandHandler | None = None
+        self._background: set[asyncio.Task[None]] = set()
+
+    def owner(self, room_id: str) -> str:
+        return self._id
+
+    def open_media(self, room_id: str, events: MediaEvents, settings: MediaSettings) -> LocalMedia:
+        return LocalMedia(self, events, settings)
+
+    def serve(self, handler: CommandHandler) -> None:
+        self._handler = handler
+
+    async def command(self, command: LiveCommand[R]) -> R:
+        if self._handler is None:
+            raise RuntimeError("no command handler: serve() was not called")
+        result: R = await self._handler(command)
+        return result
+
+    async def stats(self) -> MediaStats:
+        return MediaStats(
+            received_packets=STATS.received_packets,
+            forwarded_packets=STATS.forwarded_packets,
+            dropped_packets=STATS.dropped_packets,
+            retransmitted_packets=STATS.retransmitted_packets,
+            keyframe_requests=STATS.keyframe_requests,
+            # Every reason, counted or not: a scraper sees each series from the start.
+            dropped_datagrams=tuple((d.value, STATS.dropped_datagrams[d.value]) for d in Drop),
+        )
+
+    def later(self, work: Any) -> None:
+        """Run ``work`` (a coroutine) in the background, tracked until :meth:`drain`."""
+        task: asyncio.Task[None] = asyncio.ensure_future(work)
+        self._background.add(task)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._background.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            logger.error("closing media failed", exc_info=task.exception())
+
+    async def drain(self) -> None:
+        while self._background:
+            await asyncio.wait(set(self._background))

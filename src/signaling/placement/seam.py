@@ -1,0 +1,194 @@
+"""The interface between signaling and media, and between any node and a live meeting.
+
+Signaling never holds a media object: it opens a :class:`MediaChannel` for a meeting and sends
+it commands (add or remove a peer, offers and answers, close); the media reports back through
+:class:`MediaEvents` (tracks, active speaker, subscribe offers, media failed). Every value on
+the seam is a string, a number or a small frozen dataclass, so the other side may be another
+process. Commands on a live meeting (kick, mute, end, recording start/stop) go through
+:meth:`Placement.command` to wherever the meeting is hosted.
+
+Media commands are fire-and-forget where the caller must not wait: :meth:`MediaChannel.remove_peer`
+and :meth:`MediaChannel.close` take the peers out at once (their tracks are reported
+unpublished before they return) and finish closing connections in the background, so no
+lock is ever held across a media close (up to ``sfu.media.CLOSE_WAIT``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Generic, Protocol, TypeVar
+
+from signaling.wire import ByeReason, MediaKind
+
+__all__ = [
+    "EndMeeting",
+    "KickParticipant",
+    "LiveCommand",
+    "MediaChannel",
+    "MediaEvents",
+    "MediaSettings",
+    "MediaStats",
+    "MuteParticipant",
+    "Placement",
+    "StartRecording",
+    "StopRecording",
+    "TrackReport",
+]
+
+R = TypeVar("R")
+
+
+@dataclass(frozen=True, slots=True)
+class TrackReport:
+    """A published track, as the media reports it."""
+
+    id: str
+    participant_id: str
+    #: ``audio`` or ``video``.
+    kind: str
+    #: ``camera``, ``microphone`` or ``screen``.
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class MediaSettings:
+    """How a meeting's media is set up."""
+
+    screen_share: bool = True
+    #: Advertised in media candidates instead of the host's own addresses.
+    public_ip: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MediaStats:
+    """Counters of the media process(es), for ``/metrics``."""
+
+    received_packets: int = 0
+    forwarded_packets: int = 0
+    dropped_packets: int = 0
+    retransmitted_packets: int = 0
+    keyframe_requests: int = 0
+    #: Datagrams dropped before DTLS/SRTP, by reason (``sfu.guard.Drop`` values).
+    dropped_datagrams: tuple[tuple[str, int], ...] = ()
+
+
+class MediaEvents(Protocol):
+    """What the media of one meeting reports. Called on the event loop; must not block."""
+
+    def subscribe_offer(self, participant_id: str, sdp: str, tracks: dict[str, str]) -> None:
+        """Send this offer of the participant's subscribe connection to them."""
+
+    def track_published(self, track: TrackReport) -> None: ...
+
+    def track_unpublished(self, track: TrackReport) -> None: ...
+
+    def active_speaker(self, participant_id: str | None) -> None: ...
+
+    def media_failed(self, participant_id: str) -> None:
+        """The participant's media connection failed (or was lost): they must leave."""
+
+
+class MediaChannel(Protocol):
+    """Commands to the media of one meeting. A command about a participant without a peer
+    raises ``sfu.media.MediaError`` (code ``not_in_meeting``); a refused offer or answer
+    raises it with the reason."""
+
+    async def add_peer(self, participant_id: str, may_publish: bool) -> None:
+        """Fresh media for the participant (replacing any they had); the subscribe offer
+        comes through :meth:`MediaEvents.subscribe_offer`."""
+
+    def remove_peer(self, participant_id: str) -> None:
+        """Take the participant's peer out now; its connections close in the background."""
+
+    async def publish_offer(self, participant_id: str, sdp: str, sources: dict[str, str]) -> str:
+        """Answer the participant's publish offer (``sources``: mid -> source)."""
+
+    async def subscribe_answer(self, participant_id: str, sdp: str) -> None: ...
+
+    async def add_ice_candidate(
+        self,
+        participant_id: str,
+        target: str,
+        candidate: str,
+        sdp_mid: str | None,
+        sdp_mline_index: int | None,
+    ) -> None: ...
+
+    def offer_again(self, participant_id: str) -> None:
+        """Send the pending subscribe offer again (it went to a socket that dropped)."""
+
+    def close(self) -> None:
+        """Take every peer out now; connections close in the background."""
+
+
+# -- commands on a live meeting ---------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class LiveCommand(Generic[R]):
+    """A command for the meeting of ``room_id``, run where that meeting is hosted."""
+
+    room_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class KickParticipant(LiveCommand[None]):
+    participant_id: str
+    rotate_links: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class MuteParticipant(LiveCommand[None]):
+    participant_id: str
+    kind: MediaKind
+
+
+@dataclass(frozen=True, slots=True)
+class EndMeeting(LiveCommand[bool]):
+    """Answers whether there was a meeting to end."""
+
+    reason: ByeReason
+
+
+@dataclass(frozen=True, slots=True)
+class StartRecording(LiveCommand[Any]):
+    """Answers the recording record. ``spec`` and ``viewer`` are the recording service's."""
+
+    spec: Any = None
+    viewer: Any = None
+
+
+@dataclass(frozen=True, slots=True)
+class StopRecording(LiveCommand[Any]):
+    """Stop the recording of ``room_id``'s meeting (or, with ``recording_id``, that one)."""
+
+    recording_id: str | None = None
+    viewer: Any = None
+
+
+class CommandHandler(Protocol):
+    async def __call__(self, command: LiveCommand[Any]) -> Any: ...
+
+
+class Placement(Protocol):
+    """Where rooms' meetings and media live."""
+
+    def owner(self, room_id: str) -> str:
+        """The id of the media process that owns (or would own) ``room_id``'s meeting."""
+
+    def open_media(
+        self, room_id: str, events: MediaEvents, settings: MediaSettings
+    ) -> MediaChannel:
+        """Set up the media of a meeting starting in ``room_id``."""
+
+    def serve(self, handler: CommandHandler) -> None:
+        """Where commands for the meetings hosted here are carried out."""
+
+    async def command(self, command: LiveCommand[R]) -> R:
+        """Carry ``command`` to the meeting's host and return its answer (or raise its
+        error, e.g. :class:`signaling.errors.NoMeeting`)."""
+
+    async def stats(self) -> MediaStats: ...
+
+    async def drain(self) -> None:
+        """Wait for media work still under way (background closes)."""
