@@ -5,9 +5,8 @@ aiortc's own path (``RTCDtlsTransport._send_rtp``) is a coroutine per packet thr
 layers, ending in ``transport.sendto``. Here each subscriber gets an :class:`Egress` once its
 DTLS transport is connected: a duplicate of the ICE socket's descriptor (so a plain
 non-blocking ``sendto``, no event-loop transport), the remote address, and libsrtp called
-directly on a buffer allocated once. Relies on aiortc internals (``_state``, ``_tx_srtp``,
-``transport._connection._nominated``) and pylibsrtp's (``_srtp``, ``_cdata``, ``_buffer``),
-both pinned in pyproject.toml.
+directly on a buffer allocated once. Relies on aiortc, aioice and pylibsrtp internals (the
+DTLS state, its SRTP session, the nominated pair), read through :mod:`sfu.internals`.
 
 A subscriber relayed through TURN gets an egress too, which hands each packet to aiortc's
 path (aioice must wrap it for the TURN server): slower, but decided once, not per packet.
@@ -31,12 +30,12 @@ import sys
 from types import ModuleType
 from typing import Any
 
-from aioice.ice import StunProtocol
 from aiortc.rtcdtlstransport import RTCDtlsTransport
 from aiortc.rtcdtlstransport import State as DtlsState
-from pylibsrtp import _binding
 
 from sfu.background import log_failure
+from sfu.internals import SRTP_FFI, SRTP_LIB, dtls_state, nominated, send_rtp_through_aiortc
+from sfu.internals import srtp_session as _srtp_session
 from sfu.rtpwrite import build
 
 _wire: ModuleType | None
@@ -47,8 +46,8 @@ except ImportError:  # built without a C compiler: the same steps in Python
 
 __all__ = ["Egress", "fast_path", "sockaddr"]
 
-_lib: Any = _binding.lib
-_ffi: Any = _binding.ffi
+_lib: Any = SRTP_LIB
+_ffi: Any = SRTP_FFI
 #: srtp_protect's address, for the C path to call the same libsrtp as aiortc.
 _PROTECT = int(_ffi.cast("uintptr_t", _ffi.addressof(_lib, "srtp_protect")))
 #: libsrtp's largest SRTP trailer (auth tag + MKI), as pylibsrtp reserves it.
@@ -110,12 +109,12 @@ class Egress:
         self.addr = addr
         self.dropped = 0
         self._sock = sock
-        session: Any = dtls._tx_srtp
-        # Held so libsrtp's context outlives every call made with its address.
-        self._session = session
-        self._srtp = session._srtp[0]
-        self._cdata = session._cdata
-        self._view = memoryview(session._buffer)
+        srtp = _srtp_session(dtls)
+        if srtp is None:
+            raise ValueError("the DTLS transport has no SRTP session yet")
+        # The session is held so libsrtp's context outlives every call made with its address.
+        self._session, self._srtp, self._cdata, buffer = srtp
+        self._view = memoryview(buffer)
         self._len = _ffi.new("int *")
         self._max = len(self._view) - _TRAILER
         #: The C path's arguments, or a None sockaddr where it is not used.
@@ -127,18 +126,17 @@ class Egress:
     def open(cls, dtls: RTCDtlsTransport) -> Egress | None:
         """An egress for ``dtls`` once it is connected (None before): straight to the socket
         over a plain UDP pair, through aiortc when relayed by TURN."""
-        if dtls._state is not DtlsState.CONNECTED or dtls._tx_srtp is None:
+        if dtls_state(dtls) is not DtlsState.CONNECTED or _srtp_session(dtls) is None:
             return None
-        pair = dtls.transport._connection._nominated.get(1)
+        pair = nominated(dtls)
         if pair is None:
             return None
-        transport = pair.protocol.transport if type(pair.protocol) is StunProtocol else None
-        ice_socket = transport.get_extra_info("socket") if transport is not None else None
+        ice_socket, remote_addr = pair
         if ice_socket is None:
-            return cls(dtls, None, pair.remote_addr)
+            return cls(dtls, None, remote_addr)
         sock = socket.socket(fileno=os.dup(ice_socket.fileno()))
         sock.setblocking(False)
-        return cls(dtls, sock, pair.remote_addr)
+        return cls(dtls, sock, remote_addr)
 
     @property
     def fast(self) -> bool:
@@ -167,7 +165,7 @@ class Egress:
     def send(self, data: bytes) -> bool:
         """Encrypt ``data`` (one RTP packet) and send it; False if it was dropped."""
         if self._sock is None:
-            task = asyncio.ensure_future(self.dtls._send_rtp(data))
+            task = asyncio.ensure_future(send_rtp_through_aiortc(self.dtls, data))
             task.add_done_callback(log_failure)
             return True
         n = len(data)

@@ -9,6 +9,7 @@ decoding, no encoding, ever.
   across a republish, starting on a keyframe for video.
 - :class:`PacketHistory` keeps what was sent so NACKs are answered from the server.
 - :class:`KeyframeThrottle` rate-limits PLI/FIR sent upstream for one publisher stream.
+- :class:`MissingPackets` finds the gaps in one publisher stream, to NACK upstream.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Generic, TypeVar
 __all__ = [
     "HISTORY_SIZE",
     "KeyframeThrottle",
+    "MissingPackets",
     "PacketHistory",
     "SentPacket",
     "StreamRewriter",
@@ -35,6 +37,8 @@ TS_MOD = 1 << 32
 HISTORY_SIZE = 1024
 #: Dropped packets remembered per subscriber stream to renumber late arrivals correctly.
 MAX_SHIFTS = 64
+#: How far behind the newest packet a missing one is still asked for (aiortc's NACK window).
+NACK_WINDOW = 128
 
 
 def seq_newer(a: int, b: int) -> bool:
@@ -206,3 +210,35 @@ class KeyframeThrottle:
 
     def next_due(self) -> float | None:
         return self._last + self._interval if self._pending and self._last is not None else None
+
+
+class MissingPackets:
+    """The sequence numbers missing from one incoming stream, within :data:`NACK_WINDOW` of
+    the newest: what aiortc's ``NackGenerator`` keeps (same window, same answers), without
+    its walk over the whole set on every packet."""
+
+    __slots__ = ("max_seq", "missing")
+
+    def __init__(self) -> None:
+        self.max_seq: int | None = None
+        self.missing: set[int] = set()
+
+    def add(self, seq: int) -> bool:
+        """Packet ``seq`` arrived: ``True`` if it revealed new gaps."""
+        last = self.max_seq
+        if last is None:
+            self.max_seq = seq
+            return False
+        gap = (seq - last) % SEQ_MOD
+        if gap == 0 or gap >= SEQ_MOD // 2:  # not newer: perhaps one that was missing
+            self.missing.discard(seq)
+            return False
+        self.max_seq = seq
+        missing = self.missing
+        for back in range(1, min(gap, NACK_WINDOW + 1)):
+            missing.add((seq - back) % SEQ_MOD)
+        if missing:
+            oldest = (seq - NACK_WINDOW) % SEQ_MOD
+            for old in [s for s in missing if seq_newer(oldest, s)]:
+                missing.discard(old)
+        return gap > 1

@@ -2,9 +2,9 @@
 
 aioice binds its host candidate sockets (and TURN client sockets) to port 0. When a range is
 configured, :func:`install` gives ``aioice.ice`` and ``aioice.turn`` an ``asyncio`` whose
-running loop binds those sockets to the next free port of the range instead. aioice is
-pinned exactly; this is the one place that relies on how it binds, and on which addresses
-it gathers host candidates on (:func:`install_host_addresses`, ``--rtc-ips``).
+running loop binds those sockets to the next free port of the range instead (through
+:mod:`sfu.internals`: aioice is pinned exactly). :func:`install_host_addresses` chooses the
+addresses it gathers host candidates on (``--rtc-ips``).
 
 :class:`PortRange` is the sans-I/O part: it hands out ports round-robin, so a port freed by
 a participant who left is not reused at once.
@@ -18,8 +18,7 @@ import socket
 import types
 from typing import Any
 
-import aioice.ice
-import aioice.turn
+from sfu import internals
 
 __all__ = [
     "PortRange",
@@ -29,9 +28,6 @@ __all__ = [
     "parse_addresses",
     "parse_port_range",
 ]
-
-#: aioice's own choice of host addresses (every interface's, loopback left out).
-_AIOICE_HOST_ADDRESSES = aioice.ice.get_host_addresses
 
 
 class PortsExhausted(OSError):
@@ -122,24 +118,22 @@ def install_host_addresses(addresses: tuple[str, ...] | None) -> None:
     named; ``None`` restores aioice's choice (every interface but loopback). Each connection
     still takes only the families it asks for."""
     if addresses is None:
-        aioice.ice.get_host_addresses = _AIOICE_HOST_ADDRESSES
+        internals.set_host_addresses(None)
         return
     chosen = addresses
 
     def get_host_addresses(use_ipv4: bool, use_ipv6: bool) -> list[str]:
         return [a for a in chosen if (use_ipv6 if ":" in a else use_ipv4)]
 
-    aioice.ice.get_host_addresses = get_host_addresses
+    internals.set_host_addresses(get_host_addresses)
 
 
 def install(ports: PortRange | None) -> None:
     """Constrain aioice's sockets to ``ports`` (``None`` restores the default)."""
     if ports is None:
-        aioice.ice.asyncio = asyncio  # type: ignore[attr-defined]
-        aioice.turn.asyncio = asyncio  # type: ignore[attr-defined]
+        internals.set_aioice_asyncio(asyncio)
         return
     shim = types.ModuleType("asyncio_rtc_ports")
     shim.__getattr__ = lambda name: getattr(asyncio, name)  # type: ignore[method-assign]
     shim.get_running_loop = lambda: _RangeLoop(asyncio.get_running_loop(), ports)  # type: ignore[attr-defined]
-    aioice.ice.asyncio = shim  # type: ignore[attr-defined]
-    aioice.turn.asyncio = shim  # type: ignore[attr-defined]
+    internals.set_aioice_asyncio(shim)

@@ -32,7 +32,7 @@ from aiortc import (
     RTCSessionDescription,
 )
 
-from sfu.media import close_peer_connection
+from sfu.peer import close_peer_connection
 from sfu.synthetic import dominant_tone, mean_rgb
 from signaling.wire import (
     ClientMessage,

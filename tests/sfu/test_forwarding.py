@@ -3,8 +3,18 @@
 from __future__ import annotations
 
 import pytest
+from aiortc.rtcrtpreceiver import NackGenerator
+from aiortc.rtp import RtpPacket
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from sfu.forwarding import KeyframeThrottle, PacketHistory, StreamRewriter, seq_newer
+from sfu.forwarding import (
+    KeyframeThrottle,
+    MissingPackets,
+    PacketHistory,
+    StreamRewriter,
+    seq_newer,
+)
 from sfu.keyframes import H264_IDR, H264_SPS, h264_keyframe, h264_start, vp8_keyframe
 from sfu.speaker import ActiveSpeaker
 
@@ -179,3 +189,37 @@ def test_active_speaker_needs_to_lead_for_the_hold_time() -> None:
     assert changes == ["bo"]
     speaker.forget("bo")
     assert speaker.current is None
+
+
+def test_missing_packets_are_found_within_the_window() -> None:
+    missing = MissingPackets()
+    assert not missing.add(10)
+    assert missing.add(13) and missing.missing == {11, 12}
+    assert not missing.add(12) and missing.missing == {11}
+    assert not missing.add(14)
+    assert missing.add(400) and len(missing.missing) == 128 and 11 not in missing.missing
+    wrapping = MissingPackets()
+    wrapping.add(65534)
+    assert wrapping.add(1) and wrapping.missing == {65535, 0}  # across the wrap
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.integers(0, 0xFFFF),  # anywhere
+            st.integers(1, 300).map(lambda step: -step),  # a jump forward from the last
+        ),
+        max_size=60,
+    )
+)
+def test_missing_packets_agree_with_aiortc(steps: list[int]) -> None:
+    """The same answers as aiortc's NackGenerator, which the relay used before."""
+    ours, aiortc = MissingPackets(), NackGenerator()
+    last = 0
+    for step in steps:
+        seq = (last - step) % 0x10000 if step < 0 else step
+        packet = RtpPacket(sequence_number=seq)
+        assert ours.add(seq) == aiortc.add(packet)
+        assert ours.missing == aiortc.missing and ours.max_seq == aiortc.max_seq
+        last = seq

@@ -36,9 +36,11 @@ from aiortc.rtcdtlstransport import State as DtlsState
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from sfu.errors import MediaError
 from sfu.guard import Drop
 from sfu.keyframes import h264_start, vp8_keyframe
-from sfu.media import MediaError, MediaRoom, check_offer
+from sfu.room import MediaRoom
+from sfu.sdp import check_offer
 from sfu.stats import STATS
 from sfu.synthetic import ColorTrack, ToneTrack
 from signaling.client import MeetboxClient

@@ -16,12 +16,12 @@ from aiortc.rtcdtlstransport import RTCDtlsTransport, RtpRouter
 from aiortc.rtcrtpparameters import RTCRtpHeaderExtensionParameters, RTCRtpParameters
 from aiortc.rtp import HeaderExtensionsMap
 
-from sfu import guard, ports
+from sfu import internals, ports
 from sfu.guard import MAX_DATAGRAM, MAX_QUEUED, Drop, classify
-from sfu.media import URI_ABS_SEND_TIME, URI_AUDIO_LEVEL, URI_MID
+from sfu.sdp import URI_ABS_SEND_TIME, URI_AUDIO_LEVEL, URI_MID
 from sfu.stats import STATS
 
-guard.install()
+internals.install_guard()
 
 
 def test_classify_by_first_byte_and_size() -> None:

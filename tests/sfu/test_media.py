@@ -16,7 +16,10 @@ from aiortc import (
 )
 from aiortc.mediastreams import MediaStreamTrack
 
-from sfu.media import MAX_PUBLISHED_TRACKS, MediaError, MediaRoom, TrackInfo
+from sfu.errors import MediaError
+from sfu.listener import TrackInfo
+from sfu.room import MediaRoom
+from sfu.sdp import MAX_PUBLISHED_TRACKS
 from sfu.synthetic import ColorTrack, ToneTrack, dominant_tone, mean_rgb
 
 COLOURS = {"red": (220, 30, 30), "green": (30, 200, 40), "blue": (30, 40, 220)}
@@ -273,7 +276,7 @@ async def test_closing_while_ice_completes_leaves_no_consent_task() -> None:
     """aioice starts consent checks after a close() that ran while its connect() was about
     to resume; close_peer_connection stops them (a task leaked per race before: the test's
     hygiene check fails on it)."""
-    from sfu.media import close_peer_connection
+    from sfu.peer import close_peer_connection
 
     offerer, answerer = RTCPeerConnection(), RTCPeerConnection()
     offerer.addTransceiver("audio", direction="sendrecv")

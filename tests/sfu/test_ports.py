@@ -9,7 +9,9 @@ from collections.abc import Iterator
 import pytest
 
 from sfu import ports
-from sfu.media import MediaError, MediaRoom, advertise_public_ip
+from sfu.errors import MediaError
+from sfu.room import MediaRoom
+from sfu.sdp import advertise_public_ip
 from tests.sfu.test_media import Listener, client_offer
 
 FIRST, LAST = 41100, 41107

@@ -4,20 +4,22 @@ for gaps, RTX retransmissions are unwrapped, new subscribers start on a keyframe
 from __future__ import annotations
 
 import asyncio
+import time
+from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any
 
 from aiortc import RTCRtpCodecParameters
 from aiortc.rtcdtlstransport import State as DtlsState
-from aiortc.rtcrtpreceiver import NackGenerator
 from aiortc.rtp import RtpPacket
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sfu.forwarding import StreamRewriter
-from sfu.media import Forward, PublishedTrack, TrackInfo
+from sfu.listener import TrackInfo
 from sfu.rtpwrite import build
 from sfu.speaker import ActiveSpeaker
+from sfu.track import Forward, PublishedTrack
 
 VP8 = RTCRtpCodecParameters(mimeType="video/VP8", clockRate=90000, payloadType=96)
 KEY = bytes([0x10, 0x00, 0x00, 0x9D, 0x01, 0x2A])
@@ -45,16 +47,18 @@ class Recording(Forward):
         self.subscriber.packets.append(RtpPacket.parse(data))  # type: ignore[attr-defined]
 
 
-def make() -> tuple[PublishedTrack, Receiver, Recording]:
+def make(
+    codec: RTCRtpCodecParameters = VP8, clock: Callable[[], float] = time.monotonic
+) -> tuple[PublishedTrack, Receiver, Recording]:
     receiver = Receiver()
     owner: Any = SimpleNamespace(id="pub", room=SimpleNamespace(speaker=ActiveSpeaker()))
     track = PublishedTrack(
         TrackInfo("pub:0", "pub", "video", "camera"),
         owner,
         receiver,  # type: ignore[arg-type]
-        VP8,
+        codec,
         rtx_payload_type=97,
-        nacks=NackGenerator(),
+        clock=clock,
     )
     return track, receiver, add_forward(track)
 
@@ -123,6 +127,31 @@ async def test_subscribers_waiting_together_share_one_keyframe() -> None:
     assert track.throttle.next_due() is None and not track.throttle.outstanding
 
 
+async def test_a_deferred_keyframe_request_goes_when_its_timer_fires() -> None:
+    """A request inside the rate limit is not lost, even if no packet comes to carry it."""
+    now = [0.0]
+    track, receiver, _ = make(clock=lambda: now[0])
+    await track.on_rtp(rtp(1, DELTA))  # asks
+    now[0] = 0.05
+    await track.on_rtp(rtp(2, KEY))  # answered
+    track.request_keyframe(0.1)  # a subscriber asks again inside the 0.2 s interval
+    await asyncio.sleep(0)  # one loop turn: PLIs are sent from tasks
+    assert receiver.plis == [0xAAAA]
+    timer = track._timer
+    assert timer is not None and not timer.cancelled()
+    timer.cancel()  # fired by hand, on the fake clock
+    now[0] = 0.2
+    track._on_timer()
+    await asyncio.sleep(0)
+    assert receiver.plis == [0xAAAA, 0xAAAA] and track._timer is None
+    now[0] = 0.21
+    await track.on_rtp(rtp(3, KEY))
+    track.request_keyframe(0.25)  # deferred again, then unpublished: no timer is left
+    timer = track._timer
+    track.close()
+    assert timer is not None and timer.cancelled() and track._timer is None
+
+
 async def test_a_subscriber_starts_only_once_it_can_receive() -> None:
     """Starting on a keyframe the subscriber's transport cannot carry yet would leave its
     decoder waiting for the next one (a PLI round trip: seconds with some encoders)."""
@@ -139,8 +168,9 @@ async def test_a_subscriber_starts_only_once_it_can_receive() -> None:
 
 
 async def test_h264_subscribers_start_on_the_parameter_sets_once_the_publisher_sends_them() -> None:
-    track, _, forward = make()
-    track.codec = RTCRtpCodecParameters(mimeType="video/H264", clockRate=90000, payloadType=96)
+    track, _, forward = make(
+        RTCRtpCodecParameters(mimeType="video/H264", clockRate=90000, payloadType=96)
+    )
     sps, pps, idr, fu_idr = b"\x67\x42", b"\x68\xce", b"\x65\x88", b"\x7c\x85\x00"
     forward.sender.transport._state = DtlsState.CONNECTING
     for seq, payload in enumerate([sps, pps, fu_idr]):  # before the subscriber can receive

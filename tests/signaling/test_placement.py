@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 
-from sfu.media import MediaError
+from sfu.errors import MediaError
 from signaling.api import create_app
 from signaling.clock import FakeClock
 from signaling.placement.local import LocalMedia, LocalPlacement

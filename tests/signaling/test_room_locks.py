@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from sfu.media import MediaPeer
+from sfu.peer import MediaPeer
 from signaling.api.schemas import RoomCreate
 from signaling.meetings.service import Session
 from signaling.services import Services

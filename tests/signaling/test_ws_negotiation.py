@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 from aiortc import RTCBundlePolicy, RTCConfiguration, RTCPeerConnection
 
-from sfu.media import MAX_PENDING_CANDIDATES, MediaRoom, close_peer_connection
+from sfu.peer import MAX_PENDING_CANDIDATES, close_peer_connection
+from sfu.room import MediaRoom
 from sfu.synthetic import ColorTrack, ToneTrack
 from signaling.client import MeetboxClient
 from tests.conftest import Server

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sfu.media import MediaError
+from sfu.errors import MediaError
 from signaling.clock import Clock
 from signaling.errors import MeetboxError, NoMeeting, NotFound
 from signaling.meetings import resume

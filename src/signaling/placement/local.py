@@ -9,8 +9,11 @@ import logging
 import os
 from typing import Any, TypeVar
 
+from sfu.errors import MediaError
 from sfu.guard import Drop
-from sfu.media import MediaError, MediaPeer, MediaRoom, TrackInfo
+from sfu.listener import TrackInfo
+from sfu.peer import MediaPeer
+from sfu.room import MediaRoom
 from sfu.stats import STATS
 from signaling.placement.seam import (
     CommandHandler,

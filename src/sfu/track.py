@@ -1,0 +1,303 @@
+"""A published track and its forwards: the adapter around :class:`sfu.router.Router`.
+
+Incoming RTP is taken from the publisher's receiver before aiortc's jitter buffer (its RTP
+handler is replaced, :mod:`sfu.internals`) and given to the track's router with the time
+(:attr:`PublishedTrack.clock`, ``time.monotonic``: the one clock read of the packet path);
+what the router decides is done here: each packet to the subscribers it names, through
+their :class:`~sfu.egress.Egress` (SRTP with its DTLS session, then its ICE socket); NACKs
+and keyframe requests (PLI) upstream; a timer for a deferred keyframe request. A subscriber
+sender carries a :class:`RelayTrack` that never yields a frame, so aiortc's encoder never
+runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from aiortc import (
+    MediaStreamTrack,
+    RTCRtpCodecParameters,
+    RTCRtpReceiver,
+    RTCRtpSender,
+    RTCRtpTransceiver,
+)
+from aiortc.codecs import is_rtx
+from aiortc.rtcdtlstransport import State as DtlsState
+from aiortc.rtp import (
+    RTCP_PSFB_FIR,
+    RTCP_PSFB_PLI,
+    RTCP_RTPFB_NACK,
+    AnyRtcpPacket,
+    RtcpPsfbPacket,
+    RtcpRtpfbPacket,
+    RtcpSrPacket,
+    RtpPacket,
+)
+
+from sfu import internals
+from sfu.background import log_failure
+from sfu.forwarding import KeyframeThrottle, MissingPackets, StreamRewriter
+from sfu.internals import dtls_state
+from sfu.listener import TrackInfo
+from sfu.router import KEYFRAME, NACK, SEND, TIMER, Output, Router
+from sfu.rtpwrite import element
+from sfu.sdp import URI_ABS_SEND_TIME, URI_AUDIO_LEVEL, URI_MID
+from sfu.stats import STATS
+
+if TYPE_CHECKING:
+    from sfu.peer import MediaPeer
+
+__all__ = ["Forward", "PublishedTrack", "RelayTrack"]
+
+_CONNECTED = DtlsState.CONNECTED
+
+
+class RelayTrack(MediaStreamTrack):
+    """The track a subscriber sender carries: it never produces a frame, so the sender's
+    encoding loop waits forever and costs nothing; packets are sent around it."""
+
+    def __init__(self, kind: str, track_id: str) -> None:
+        super().__init__()
+        self.kind = kind
+        internals.set_track_id(self, track_id)
+        self._never: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+
+    async def recv(self) -> Any:
+        return await self._never
+
+    def stop(self) -> None:
+        super().stop()
+        if not self._never.done():
+            self._never.cancel()
+
+
+class Forward(Output):
+    """One published track flowing to one subscriber: the router's :class:`Output`, and the
+    aiortc sender it goes out beside."""
+
+    __slots__ = ("mid_element", "sender", "sent", "subscriber", "track", "transceiver")
+
+    def __init__(
+        self,
+        track: PublishedTrack,
+        subscriber: MediaPeer,
+        transceiver: RTCRtpTransceiver,
+        sender: RTCRtpSender,
+        rewriter: StreamRewriter,
+    ) -> None:
+        super().__init__(rewriter)
+        self.track = track
+        self.subscriber = subscriber
+        self.transceiver = transceiver
+        self.sender = sender
+        #: The ``mid`` header extension element for this subscriber's m-line.
+        self.mid_element = b""
+        #: Packets that went out (retransmissions included).
+        self.sent = 0
+
+    def connected(self) -> bool:
+        return dtls_state(self.sender.transport) is _CONNECTED
+
+    def negotiated(self) -> None:
+        """Called once the subscriber answered: learn what was agreed."""
+        codecs = [c for c in internals.codecs(self.transceiver) if not is_rtx(c)]
+        if not codecs or codecs[0].payloadType is None:
+            return
+        self.payload_type = codecs[0].payloadType
+        ids = {ext.uri: ext.id for ext in internals.header_extensions(self.transceiver)}
+        mid_id = ids.get(URI_MID, 0)
+        mid = self.transceiver.mid
+        self.mid_element = element(mid_id, mid.encode()) if mid_id and mid else b""
+        self.ext_ids = (ids.get(URI_ABS_SEND_TIME, 0), ids.get(URI_AUDIO_LEVEL, 0))
+        self.ready = True
+
+    def transmit(self, second: int, seq: int, ts: int, elements: bytes, payload: bytes) -> None:
+        """Write, encrypt and send one packet through the subscriber's :class:`Egress`:
+        header byte 1 ``second`` (marker | payload type), this subscriber's SSRC and ``mid``,
+        then ``elements``."""
+        dtls = self.sender.transport
+        egress = self.subscriber.egress
+        if egress is None or egress.dtls is not dtls or dtls_state(dtls) is not _CONNECTED:
+            egress = self.subscriber.open_egress(dtls)
+            if egress is None:
+                return  # not connected (yet, or any more)
+        if egress.send_rtp(
+            second, seq, ts, self.rewriter.ssrc, self.mid_element, elements, payload
+        ):
+            self.sent += 1
+            STATS.forwarded_packets += 1
+        else:
+            STATS.dropped_packets += 1
+
+    async def on_rtcp(self, packet: AnyRtcpPacket) -> None:
+        """RTCP from the subscriber about this stream (replaces the sender's handler)."""
+        if isinstance(packet, RtcpRtpfbPacket) and packet.fmt == RTCP_RTPFB_NACK:
+            for seq in packet.lost:
+                sent = self.history.get(seq)
+                if sent is not None:
+                    second, ts, elements, payload = sent
+                    STATS.retransmitted_packets += 1
+                    self.transmit(second, seq, ts, elements, payload)
+        elif isinstance(packet, RtcpPsfbPacket) and packet.fmt in (RTCP_PSFB_PLI, RTCP_PSFB_FIR):
+            self.track.request_keyframe(self.track.clock())
+
+
+class PublishedTrack:
+    """One track a participant publishes, and the subscribers it goes to."""
+
+    __slots__ = (
+        "_closed",
+        "_timer",
+        "_timer_at",
+        "clock",
+        "codec",
+        "info",
+        "owner",
+        "receiver",
+        "router",
+    )
+
+    def __init__(
+        self,
+        info: TrackInfo,
+        owner: MediaPeer,
+        receiver: RTCRtpReceiver,
+        codec: RTCRtpCodecParameters,
+        rtx_payload_type: int | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.info = info
+        self.owner = owner
+        self.receiver = receiver
+        self.codec = codec
+        #: The time the router is given, in seconds (the loop's timers run on the same).
+        self.clock = clock
+        self.router: Router[Forward] = Router(
+            info.participant_id,
+            owner.room.speaker,
+            video=info.kind == "video",
+            mime_type=codec.mimeType,
+            payload_type=codec.payloadType,
+            rtx_payload_type=rtx_payload_type,
+        )
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at = 0.0
+        self._closed = False
+
+    @property
+    def is_video(self) -> bool:
+        return self.router.video
+
+    @property
+    def forwards(self) -> list[Forward]:
+        return self.router.outputs
+
+    @property
+    def throttle(self) -> KeyframeThrottle:
+        return self.router.throttle
+
+    @property
+    def nacks(self) -> MissingPackets | None:
+        return self.router.nacks
+
+    @property
+    def packets(self) -> int:
+        return self.router.packets
+
+    def take_rtp(self) -> None:
+        """RTP and RTCP of the publisher's receiver come here from now on."""
+        internals.take_receiver_rtp(self.receiver, self.on_rtp)
+        internals.watch_receiver_rtcp(self.receiver, self.on_rtcp)
+
+    def request_keyframe(self, now: float) -> None:
+        actions = self.router.request_keyframe(now)
+        if actions & KEYFRAME:
+            self._send_pli()
+        elif actions & TIMER:
+            self._arm_timer()
+
+    async def on_rtp(self, packet: RtpPacket, arrival_time_ms: int = 0) -> None:
+        """Replaces the receiver's RTP handler: relay, never decode."""
+        router = self.router
+        actions = router.receive_rtp(packet, self.clock())
+        if not actions:
+            return  # another codec than the one negotiated first: not relayed
+        if actions & NACK:  # first, as aiortc's receiver does
+            assert router.media_ssrc is not None
+            await internals.send_nack(self.receiver, router.media_ssrc, router.missing())
+        STATS.received_packets += 1
+        if actions & SEND:
+            # router.sends holds until the router's next packet, which comes after this call
+            # returns (one receive loop per transport).
+            for forward in router.sends:
+                second, ts, elements, payload = forward.packet
+                forward.transmit(second, forward.out_seq, ts, elements, payload)
+        if actions & KEYFRAME:
+            self._send_pli()
+        elif actions & TIMER:
+            self._arm_timer()
+
+    def on_rtcp(self, packet: AnyRtcpPacket) -> None:
+        if isinstance(packet, RtcpSrPacket):
+            self.on_sender_report(packet)
+
+    def on_sender_report(self, report: RtcpSrPacket) -> None:
+        """The publisher's RTCP SR maps its RTP clock to wall-clock time; each subscriber
+        sender reports the same moment in its own timestamps, so browsers can line up audio
+        and video. aiortc's sender loop sends these fields; it never fills them itself here,
+        as no frame goes through it."""
+        if report.ssrc != self.router.media_ssrc:
+            return
+        info = report.sender_info
+        for forward in self.forwards:
+            out_ts = forward.rewriter.timestamp(report.ssrc, info.rtp_timestamp)
+            if out_ts is not None:
+                internals.set_sender_report(
+                    forward.sender, info.ntp_timestamp, out_ts, forward.sent, forward.octets
+                )
+
+    def remove_forward(self, forward: Forward) -> None:
+        self.router.remove(forward)
+
+    def close(self) -> None:
+        """Unpublished: late packets are dropped, no timer is left."""
+        self._closed = True
+        internals.take_receiver_rtp(self.receiver, _drop_rtp)
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def _send_pli(self) -> None:
+        media_ssrc = self.router.media_ssrc
+        assert media_ssrc is not None
+        STATS.keyframe_requests += 1
+        task = asyncio.ensure_future(internals.send_pli(self.receiver, media_ssrc))
+        task.add_done_callback(log_failure)
+
+    def _arm_timer(self) -> None:
+        deadline = self.router.get_timer()
+        if deadline is None or self._closed:
+            return
+        if self._timer is not None:
+            if self._timer_at == deadline:
+                return
+            self._timer.cancel()
+        self._timer_at = deadline
+        delay = max(0.0, deadline - self.clock())
+        self._timer = asyncio.get_running_loop().call_later(delay, self._on_timer)
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        if self._closed:
+            return
+        if self.router.handle_timer(self.clock()) & KEYFRAME:
+            self._send_pli()
+        else:
+            self._arm_timer()  # woken a little early: still waiting
+
+
+async def _drop_rtp(packet: RtpPacket, arrival_time_ms: int = 0) -> None:
+    """What an unpublished track's receiver does with late packets: nothing."""

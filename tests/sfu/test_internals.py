@@ -1,0 +1,87 @@
+"""sfu.internals was written for exact versions of aiortc, aioice and pylibsrtp: this fails
+loudly, naming the package and the version, on any other, and when an internal it uses is
+gone (a renamed private attribute would otherwise fail silently: a ``setattr`` that creates
+a new attribute, a patch of a method nobody calls)."""
+
+from __future__ import annotations
+
+from importlib.metadata import version
+
+import pytest
+from aiortc import RTCPeerConnection
+from pylibsrtp import Policy, Session
+
+from sfu import internals
+from sfu.synthetic import ColorTrack
+
+
+@pytest.mark.parametrize("package", sorted(internals.WRITTEN_FOR))
+def test_the_installed_version_is_the_one_the_shim_was_written_for(package: str) -> None:
+    wanted, installed = internals.WRITTEN_FOR[package], version(package)
+    assert installed == wanted, (
+        f"{package} {installed} is installed, but sfu/internals.py was written for "
+        f"{package} {wanted}: check every internal its docstring lists against {package} "
+        f"{installed}, then update WRITTEN_FOR and the pin in pyproject.toml"
+    )
+
+
+def test_the_pins_in_pyproject_match() -> None:
+    from pathlib import Path
+
+    pyproject = (Path(__file__).parents[2] / "pyproject.toml").read_text()
+    for package, wanted in internals.WRITTEN_FOR.items():
+        assert f'"{package}=={wanted}"' in pyproject, f"pyproject.toml does not pin {package}"
+
+
+@pytest.mark.parametrize(
+    ("owner", "name"),
+    internals.PATCHED,
+    ids=[f"{getattr(o, '__name__', type(o).__name__)}.{n}" for o, n in internals.PATCHED],
+)
+def test_every_method_and_global_the_shim_uses_exists(owner: object, name: str) -> None:
+    assert hasattr(owner, name), f"{owner!r} has no {name}: {_versions()}"
+
+
+async def test_every_instance_attribute_the_shim_uses_exists() -> None:
+    pc = RTCPeerConnection()
+    try:
+        track = ColorTrack((1, 2, 3))
+        pc.addTrack(track)
+        await pc.setLocalDescription(await pc.createOffer())
+        (transceiver,) = pc.getTransceivers()
+        dtls = transceiver.sender.transport
+        ice = dtls.transport
+        session = Session(
+            Policy(
+                key=bytes(30),
+                ssrc_type=Policy.SSRC_ANY_OUTBOUND,
+                srtp_profile=Policy.SRTP_PROFILE_AES128_CM_SHA1_80,
+            )
+        )
+        live = {
+            "RTCDtlsTransport": dtls,
+            "RTCIceTransport": ice,
+            "RTCRtpTransceiver": transceiver,
+            "RTCRtpSender": transceiver.sender,
+            "RTCPeerConnection": pc,
+            "Connection": ice._connection,
+            "Session": session,
+            "MediaStreamTrack": track,
+        }
+        assert set(live) == set(internals.INSTANCE_ATTRIBUTES)
+        for owner, names in internals.INSTANCE_ATTRIBUTES.items():
+            assert owner in {c.__name__ for c in type(live[owner]).__mro__}
+            for name in names:
+                assert hasattr(live[owner], name), f"{owner} has no {name}: {_versions()}"
+        # What the shim's accessors return, on the same objects.
+        assert internals.codecs(transceiver) == transceiver._codecs
+        assert internals.sender_ssrc(transceiver.sender) == transceiver.sender._ssrc
+        assert internals.ice_transports(pc) == {ice}
+        assert internals.nominated(dtls) is None  # nothing connected
+        assert internals.srtp_session(dtls) is None
+    finally:
+        await pc.close()
+
+
+def _versions() -> str:
+    return ", ".join(f"{p} {version(p)} installed" for p in sorted(internals.WRITTEN_FOR))
