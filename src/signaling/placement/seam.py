@@ -10,7 +10,7 @@ process. Commands on a live meeting (kick, mute, end, recording start/stop) go t
 Media commands are fire-and-forget where the caller must not wait: :meth:`MediaChannel.remove_peer`
 and :meth:`MediaChannel.close` take the peers out at once (their tracks are reported
 unpublished before they return) and finish closing connections in the background, so no
-lock is ever held across a media close (up to ``sfu.media.CLOSE_WAIT``).
+lock is ever held across a media close (up to ``sfu.peer.CLOSE_WAIT``).
 """
 
 from __future__ import annotations
@@ -90,7 +90,7 @@ class MediaEvents(Protocol):
 
 class MediaChannel(Protocol):
     """Commands to the media of one meeting. A command about a participant without a peer
-    raises ``sfu.media.MediaError`` (code ``not_in_meeting``); a refused offer or answer
+    raises ``sfu.errors.MediaError`` (code ``not_in_meeting``); a refused offer or answer
     raises it with the reason."""
 
     async def add_peer(self, participant_id: str, may_publish: bool) -> None:
