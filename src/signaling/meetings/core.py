@@ -30,7 +30,7 @@ from signaling.meetings.outputs import (
     Send,
 )
 from signaling.meetings.resume import SpentTokens
-from signaling.models import AttendanceRecord, Role
+from signaling.models import AttendanceRecord, Role, RoomRecord
 from signaling.tokens import new_secret
 from signaling.wire import (
     ActiveSpeaker,
@@ -99,6 +99,25 @@ class MeetingRules:
     #: A participant whose connection dropped stays in the meeting this long, so a resume
     #: brings them back without anyone seeing them leave.
     resume_window: timedelta = DEFAULT_RESUME_WINDOW
+
+    @classmethod
+    def of_room(
+        cls, room: RoomRecord, empty_timeout: timedelta, resume_window: timedelta
+    ) -> MeetingRules:
+        """The rules of a meeting in ``room``, as its configuration says."""
+        config = room.config
+        return cls(
+            chat_enabled=bool(config.get("chat", {}).get("enabled", True)),
+            screen_share_enabled=bool(config.get("screen_share", {}).get("enabled", True)),
+            max_participants=room.max_participants,
+            session_length=(
+                timedelta(minutes=room.session_length_minutes)
+                if room.session_length_minutes
+                else None
+            ),
+            empty_timeout=empty_timeout,
+            resume_window=resume_window,
+        )
 
 
 @dataclass(slots=True)

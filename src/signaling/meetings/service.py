@@ -517,19 +517,7 @@ class MeetingService:
     # -- internals -------------------------------------------------------------------------
 
     async def _start(self, room: RoomRecord, now: datetime) -> LiveMeeting:
-        config = room.config
-        rules = MeetingRules(
-            chat_enabled=bool(config.get("chat", {}).get("enabled", True)),
-            screen_share_enabled=bool(config.get("screen_share", {}).get("enabled", True)),
-            max_participants=room.max_participants,
-            session_length=(
-                timedelta(minutes=room.session_length_minutes)
-                if room.session_length_minutes
-                else None
-            ),
-            empty_timeout=self._empty_timeout,
-            resume_window=self._resume_window,
-        )
+        rules = MeetingRules.of_room(room, self._empty_timeout, self._resume_window)
         meeting = Meeting("mtg_" + new_secret(9), room.id, rules, now, spent=self._spent)
         await self._history.started(meeting.id, room.id, now)
         live = LiveMeeting(meeting)
