@@ -39,3 +39,30 @@ def test_the_app_is_still_reachable_from_the_package() -> None:
 
     assert create_app is defined
     assert API_PREFIX == "/api/v1"
+
+
+# Where signaling may import sfu (docs/architecture.md, "Layers"): the placement holds the
+# media objects; the meeting adapter knows the media refusal type; the Python client is a
+# media client.
+SFU_IMPORTERS = {
+    "signaling/placement/local.py": None,
+    "signaling/meetings/service.py": {"sfu.errors"},
+    "signaling/client.py": {"sfu.peer", "sfu.synthetic"},
+}
+
+
+def test_signaling_reaches_media_only_through_the_placement() -> None:
+    import re
+    from pathlib import Path
+
+    src = Path(__file__).resolve().parents[2] / "src"
+    wrong = []
+    for path in sorted((src / "signaling").rglob("*.py")):
+        rel = path.relative_to(src).as_posix()
+        modules = set(re.findall(r"^\s*(?:from|import) (sfu(?:\.\w+)*)", path.read_text(), re.M))
+        if not modules:
+            continue
+        allowed = SFU_IMPORTERS.get(rel, set())
+        if allowed is not None and not modules <= allowed:
+            wrong.append(f"{rel}: {sorted(modules - allowed)}")
+    assert not wrong, f"signaling modules reaching into sfu: {wrong}"

@@ -46,7 +46,6 @@ from signaling.meetings.outputs import Arrived, Close, Ended, Kicked, Left, Outp
 from signaling.meetings.resume import SpentTokens
 from signaling.models import MeetingRecord, Role, RoomRecord
 from signaling.pagination import decode_cursor
-from signaling.placement.local import LocalPlacement
 from signaling.placement.seam import (
     EndMeeting,
     KickParticipant,
@@ -97,7 +96,7 @@ class MeetingService:
         empty_timeout: timedelta = DEFAULT_EMPTY_TIMEOUT,
         resume_window: timedelta = DEFAULT_RESUME_WINDOW,
         public_ip: str | None = None,
-        placement: Placement | None = None,
+        placement: Placement,
     ) -> None:
         self._public_ip = public_ip
         self._store = store
@@ -106,7 +105,7 @@ class MeetingService:
         self._empty_timeout = empty_timeout
         self._resume_window = resume_window
         self._history = MeetingHistory(store, lambda: None)
-        self.placement: Placement = placement or LocalPlacement()
+        self.placement = placement
         self._live: dict[str, LiveMeeting] = {}
         #: One lock per room with work under way (dropped when nobody holds or waits for it).
         self._locks: dict[str, _RoomLock] = {}
