@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sfu.errors import MediaError
+from signaling.background import Background
 from signaling.clock import Clock
 from signaling.errors import MeetboxError, NoMeeting, NotFound
 from signaling.meetings import resume
@@ -115,7 +116,7 @@ class MeetingService:
         #: join or resume is admitted any more.
         self.shutting_down = False
         #: media_failed calls under way (at most one per participant)
-        self._failing: set[asyncio.Task[None]] = set()
+        self._failing = Background("media failure handling failed", logger)
         #: Called with the room id once a meeting has its first participant (auto-recording).
         self.on_started: Callable[[str], None] = lambda room_id: None
         #: Called with (room id, meeting id) when a meeting has ended.
@@ -389,14 +390,7 @@ class MeetingService:
             self._wake.set()
 
     def _media_failed_soon(self, room_id: str, participant_id: str) -> None:
-        task = asyncio.create_task(self.media_failed(room_id, participant_id))
-        self._failing.add(task)
-        task.add_done_callback(self._media_failed_done)
-
-    def _media_failed_done(self, task: asyncio.Task[None]) -> None:
-        self._failing.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            logger.error("media failure handling failed", exc_info=task.exception())
+        self._failing.spawn(self.media_failed(room_id, participant_id))
 
     # -- commands on a live meeting (the REST API's, through the placement) -----------------
 
@@ -492,8 +486,7 @@ class MeetingService:
 
     async def shutdown(self) -> None:
         self.shutting_down = True
-        if self._failing:
-            await asyncio.wait(set(self._failing))
+        await self._failing.wait()
         for room_id in list(self._live):
             await self._end(room_id, ByeReason.SERVER_SHUTTING_DOWN)
         await self.placement.drain()

@@ -4,10 +4,9 @@ of signaling that holds :mod:`sfu` objects."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from sfu.errors import MediaError
 from sfu.guard import Drop
@@ -15,6 +14,7 @@ from sfu.listener import TrackInfo
 from sfu.peer import MediaPeer
 from sfu.room import MediaRoom
 from sfu.stats import STATS
+from signaling.background import Background
 from signaling.placement.seam import (
     CommandHandler,
     LiveCommand,
@@ -78,7 +78,7 @@ class LocalMedia:
         await self.room.add_peer(participant_id, may_publish)
 
     def remove_peer(self, participant_id: str) -> None:
-        self._placement.later(self.room.detach_peer(participant_id))
+        self._placement.background.spawn(self.room.detach_peer(participant_id))
 
     async def publish_offer(self, participant_id: str, sdp: str, sources: dict[str, str]) -> str:
         return await self._peer(participant_id).publish_offer(sdp, sources)
@@ -113,7 +113,7 @@ class LocalPlacement:
     def __init__(self) -> None:
         self._id = f"local-{os.getpid()}"
         self._handler: CommandHandler | None = None
-        self._background: set[asyncio.Task[None]] = set()
+        self._background = Background("closing media failed", logger)
 
     def owner(self, room_id: str) -> str:
         return self._id
@@ -141,17 +141,10 @@ class LocalPlacement:
             dropped_datagrams=tuple((d.value, STATS.dropped_datagrams[d.value]) for d in Drop),
         )
 
-    def later(self, work: Any) -> None:
-        """Run ``work`` (a coroutine) in the background, tracked until :meth:`drain`."""
-        task: asyncio.Task[None] = asyncio.ensure_future(work)
-        self._background.add(task)
-        task.add_done_callback(self._done)
-
-    def _done(self, task: asyncio.Task[None]) -> None:
-        self._background.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            logger.error("closing media failed", exc_info=task.exception())
+    @property
+    def background(self) -> Background:
+        """Media work under way here that nobody waits for (connections closing)."""
+        return self._background
 
     async def drain(self) -> None:
-        while self._background:
-            await asyncio.wait(set(self._background))
+        await self._background.wait()

@@ -16,6 +16,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any, Protocol
 
+from signaling.background import Background
 from signaling.clock import Clock
 from signaling.models import RecordingRecord
 from signaling.recordings.contract import Event
@@ -122,7 +123,7 @@ class Supervisor:
         self.handler: RunHandler | None = None
         #: Set once the server is stopping.
         self.stopping = asyncio.Event()
-        self._background: set[asyncio.Task[None]] = set()
+        self._background = Background("recording task failed", logger)
 
     @property
     def timeout(self) -> timedelta:
@@ -209,14 +210,7 @@ class Supervisor:
 
     def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         """Run ``coro`` in the background; its failure is logged, shutdown waits for it."""
-        task = asyncio.create_task(coro)
-        self._background.add(task)
-        task.add_done_callback(self._background_done)
-
-    def _background_done(self, task: asyncio.Task[None]) -> None:
-        self._background.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            logger.error("recording task failed", exc_info=task.exception())
+        self._background.spawn(coro)
 
     async def let_go_of_adopted(self) -> None:
         """A previous server's recorders were never this one's to stop: they go on
@@ -245,5 +239,6 @@ class Supervisor:
                     run.process.kill()
             if pending:
                 await asyncio.wait(pending, timeout=5)
-        if self._background:
-            await asyncio.wait(set(self._background), timeout=5)
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(5):
+                await self._background.wait()
