@@ -18,9 +18,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 
 import av
 import numpy as np
@@ -36,9 +34,10 @@ from recorder.timeline import StopReason, Timeline
 from recorder.worker import EncodeWorker, Job
 from recorder.writer import MediaWriter, probe_duration, remux_faststart
 from signaling.client import MeetboxClient
+from signaling.recordings.contract import RecorderCommand
 from signaling.wire import Bye, ParticipantLeft, ServerMessage
 
-__all__ = ["Options", "Recorder"]
+__all__ = ["Recorder"]
 
 logger = logging.getLogger(__name__)
 
@@ -48,22 +47,6 @@ JOIN_TIMEOUT = 20.0
 LEAVE_TIMEOUT = 5.0
 #: Most audio kept back while the encoder is busy (beyond it, the oldest is dropped).
 MAX_CARRY_SAMPLES = RATE * 5
-
-
-@dataclass(frozen=True, slots=True)
-class Options:
-    ws_url: str
-    token: str
-    output: Path
-    layout: Layout = Layout.GRID
-    width: int = 1280
-    height: int = 720
-    fps: int = 30
-    max_seconds: float | None = None
-    quota_bytes: int | None = None
-    min_free_bytes: int = 0
-    preset: str = "superfast"
-    threads: int = 1
 
 
 def _disk_error(exc: BaseException) -> str:
@@ -77,11 +60,13 @@ class Recorder:
 
     def __init__(
         self,
-        options: Options,
+        options: RecorderCommand,
         status: StatusWriter,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        """``options``: the command line, with ``output`` resolved and ``token`` set."""
         self.options = options
+        self.layout = Layout(options.layout.value)
         self.status = status
         self.clock = clock
         self.timeline = Timeline(options.fps, RATE, options.max_seconds)
@@ -134,7 +119,7 @@ class Recorder:
         """Record until stopped; returns the exit code (0 complete, 1 failed)."""
         client = MeetboxClient(
             self.options.ws_url,
-            self.options.token,
+            self.options.token or "",
             keep_messages=False,
             instrument=False,
             on_message=self._on_message,
@@ -229,7 +214,7 @@ class Recorder:
                     compute_layout(
                         roster.people(),
                         roster.active_speaker,
-                        options.layout,
+                        self.layout,
                         options.width,
                         options.height,
                     ),
@@ -352,7 +337,7 @@ async def _control_reader(fd: int) -> asyncio.StreamReader:
     return reader
 
 
-async def run(options: Options, status: StatusWriter, control_fd: int = 0) -> int:
+async def run(options: RecorderCommand, status: StatusWriter, control_fd: int = 0) -> int:
     """Run one recording controlled through ``control_fd``; returns the exit code."""
     recorder = Recorder(options, status)
     loop = asyncio.get_running_loop()

@@ -8,14 +8,14 @@ The token may come from ``MEETBOX_RECORDER_TOKEN`` instead of ``--token`` (kept 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from recorder.app import Options, run
-from recorder.layout import Layout
+from recorder.app import run
 from recorder.status import Failed, StatusWriter
 from signaling.recordings.contract import TOKEN_ENV, CommandLineError, RecorderCommand
 
@@ -56,20 +56,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as exc:
         status.final(Failed(f"could not open the output: {exc}", 0.0, 0))
         return 1
-    options = Options(
-        ws_url=command.ws_url,
-        token=token,
-        output=output,
-        layout=Layout(command.layout.value),
-        width=command.width,
-        height=command.height,
-        fps=command.fps,
-        max_seconds=command.max_seconds,
-        quota_bytes=command.quota_bytes,
-        min_free_bytes=command.min_free_bytes,
-        preset=command.preset,
-        threads=command.threads,
-    )
+    options = dataclasses.replace(command, output=output, token=token)
     try:
         import uvloop
     except ImportError:
