@@ -38,7 +38,15 @@ def _parser() -> argparse.ArgumentParser:
     serve_p.add_argument("--port", help="port to listen on (default 8080)")
     serve_p.add_argument("--public-url", help="URL people reach this server at; used in room links")
     serve_p.add_argument("--public-ip", help="IP address to advertise in media candidates")
-    serve_p.add_argument("--rtc-ports", help="UDP port range for media, e.g. 40000-40999")
+    serve_p.add_argument(
+        "--workers",
+        help="media worker processes (default: one per core; 1 keeps media in the server's "
+        "own process)",
+    )
+    serve_p.add_argument(
+        "--rtc-ports",
+        help="UDP port range for media, e.g. 40000-40999 (split evenly between the workers)",
+    )
     serve_p.add_argument(
         "--rtc-ips",
         help="comma-separated local addresses to gather media candidates on, e.g. 127.0.0.1"

@@ -7,7 +7,7 @@ import ipaddress
 import os
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 from meetbox.errors import MeetboxCommandError
 from sfu.ports import parse_addresses, parse_port_range
 
-__all__ = ["CLI_KEYS", "ConfigError", "Settings", "load_settings"]
+__all__ = ["CLI_KEYS", "ConfigError", "Settings", "default_workers", "load_settings"]
 
 
 class ConfigError(MeetboxCommandError):
@@ -34,7 +34,10 @@ class Settings:
     initial_admin_password: str | None = None
     #: Advertised in media candidates (a server behind 1:1 NAT or a cloud firewall).
     public_ip: str | None = None
-    #: "40000-40999": every media socket binds inside it.
+    #: Media worker processes (``--workers``); 1 keeps the media in the server's process.
+    #: Default: one per core this process may run on.
+    workers: int = 0
+    #: "40000-40999": every media socket binds inside it (split between the workers).
     rtc_ports: str | None = None
     #: Local addresses media gathers host candidates on (default: every interface's but
     #: loopback).
@@ -68,6 +71,7 @@ _FILE_KEYS = (
     "log_format",
     "log_level",
     "public_ip",
+    "workers",
     "rtc_ports",
     "rtc_ips",
     "ice_servers",
@@ -87,6 +91,7 @@ _COUNTS = {
     "max_recordings": (0, 64),
     "recording_max_minutes": (1, 24 * 60),
     "recording_min_free_mb": (0, 1 << 20),
+    "workers": (1, 256),
 }
 
 
@@ -185,6 +190,14 @@ def _coerce(name: str, value: Any, source: str) -> Any:
     return value
 
 
+def default_workers() -> int:
+    """One media worker per core this process may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
 def load_settings(cli: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> Settings:
     """Merge the sources. ``cli`` holds the command-line values (``None`` when not given)."""
     environ = os.environ if environ is None else environ
@@ -216,6 +229,13 @@ def load_settings(cli: Mapping[str, Any], environ: Mapping[str, str] | None = No
             values[name] = _coerce(name, cli[name], "--" + name.replace("_", "-"))
     known = {f.name for f in fields(Settings)}
     settings = Settings(**{k: v for k, v in values.items() if k in known})
+    if not settings.workers:
+        settings = replace(settings, workers=default_workers())
+    if settings.rtc_ports and settings.workers > 1:
+        try:
+            parse_port_range(settings.rtc_ports).split(settings.workers)
+        except ValueError as exc:
+            raise ConfigError(f"rtc_ports: {exc}") from None
     if not settings.public_url:
         shown = (
             "localhost" if settings.host in ("127.0.0.1", "0.0.0.0", "::", "") else settings.host

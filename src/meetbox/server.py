@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import json
 import logging
 import os
 import signal
@@ -12,7 +11,7 @@ import socket
 import sys
 from collections.abc import AsyncIterator
 from contextlib import ExitStack
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from types import FrameType
 from typing import IO, Any
@@ -21,6 +20,7 @@ import uvicorn
 
 from meetbox.config import Settings
 from meetbox.errors import MeetboxCommandError
+from meetbox.logs import configure_logging
 from meetbox.timeouts import KEEP_ALIVE_TIMEOUT, HeadTimeoutProtocol
 from sfu import ports
 from sfu.egress import fast_path
@@ -29,12 +29,14 @@ from signaling.api import create_app
 from signaling.api.ws import WS_PING_INTERVAL, WS_PING_TIMEOUT, flush_sessions, refuse_waiting
 from signaling.errors import MeetboxError
 from signaling.ice import IceConfig
+from signaling.placement.local import LocalPlacement
+from signaling.placement.workers import WorkerPlacement, WorkerStartFailed
 from signaling.recordings.service import RecordingSettings
 from signaling.services import Services, build_services
 from signaling.store import SqliteStore, StoreError, StoreFull
 from signaling.wire import MAX_MESSAGE_BYTES
 
-__all__ = ["DataDirInUse", "configure_logging", "lock_data_dir", "serve"]
+__all__ = ["DataDirInUse", "lock_data_dir", "serve"]
 
 logger = logging.getLogger("meetbox")
 
@@ -44,39 +46,6 @@ WEB_DIR = Path(__file__).resolve().parents[2] / "web"
 
 class DataDirInUse(MeetboxCommandError):
     """The data dir is taken by another server, or cannot be written."""
-
-
-class _JsonFormatter(logging.Formatter):
-    def format(self, record: logging.LogRecord) -> str:
-        entry: dict[str, Any] = {
-            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(),
-            "level": record.levelname.lower(),
-            "logger": record.name,
-            "msg": record.getMessage(),
-        }
-        if record.exc_info:
-            entry["exc"] = self.formatException(record.exc_info)
-        return json.dumps(entry)
-
-
-def _without_query(record: logging.LogRecord) -> bool:
-    """Access log lines without query strings: media URLs carry access parameters."""
-    args = record.args
-    if isinstance(args, tuple) and len(args) == 5 and isinstance(args[2], str):
-        record.args = (args[0], args[1], args[2].split("?", 1)[0], args[3], args[4])
-    return True
-
-
-def configure_logging(log_format: str, level: str) -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    if log_format == "json":
-        handler.setFormatter(_JsonFormatter())
-    else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s"))
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    logging.getLogger("uvicorn.access").addFilter(_without_query)
-    root.setLevel(level.upper())
 
 
 def lock_data_dir(data_dir: Path, stack: ExitStack) -> None:
@@ -183,9 +152,37 @@ def _exit_now(sig: int) -> None:
     os._exit(1)
 
 
+def _placement(settings: Settings) -> LocalPlacement | WorkerPlacement:
+    """The media in this process (``--workers 1``), or in worker processes."""
+    span = ports.parse_port_range(settings.rtc_ports) if settings.rtc_ports else None
+    if settings.workers <= 1:
+        ports.install(span)
+        ports.install_host_addresses(settings.rtc_ips or None)
+        return LocalPlacement()
+    argv = [sys.executable, "-m", "meetbox.worker", "--log-format", settings.log_format]
+    argv += ["--log-level", settings.log_level]
+    if settings.rtc_ips:
+        argv += ["--rtc-ips", ",".join(settings.rtc_ips)]
+    shares: list[str | None] = (
+        [str(share) for share in span.split(settings.workers)]
+        if span is not None
+        else [None] * settings.workers
+    )
+    return WorkerPlacement(argv, shares)
+
+
 async def _serve(settings: Settings) -> None:
-    ports.install(ports.parse_port_range(settings.rtc_ports) if settings.rtc_ports else None)
-    ports.install_host_addresses(settings.rtc_ips or None)
+    placement = _placement(settings)
+    if isinstance(placement, WorkerPlacement):
+        await placement.start()
+    try:
+        await _serve_with(settings, placement)
+    finally:
+        if isinstance(placement, WorkerPlacement):
+            await placement.close()
+
+
+async def _serve_with(settings: Settings, placement: LocalPlacement | WorkerPlacement) -> None:
     store = await SqliteStore.open(settings.db_path)
     try:
         services = await build_services(
@@ -202,6 +199,7 @@ async def _serve(settings: Settings) -> None:
                 max_duration=timedelta(minutes=settings.recording_max_minutes),
                 min_free_bytes=settings.recording_min_free_mb * 1024 * 1024,
             ),
+            placement=placement,
         )
     except BaseException:
         await store.close()
@@ -259,6 +257,9 @@ def serve(settings: Settings) -> int:
             uvloop.run(_serve(settings))
         except StoreError as exc:
             print(f"meetbox: cannot start: {exc.message}", file=sys.stderr)
+            return 1
+        except WorkerStartFailed as exc:
+            print(f"meetbox: cannot start: {exc}", file=sys.stderr)
             return 1
         except MeetboxError as exc:
             print(f"meetbox: cannot start: {exc.detail}", file=sys.stderr)

@@ -21,6 +21,7 @@ from typing import Any
 from sfu import internals
 
 __all__ = [
+    "MIN_SHARE",
     "PortRange",
     "PortsExhausted",
     "install",
@@ -28,6 +29,10 @@ __all__ = [
     "parse_addresses",
     "parse_port_range",
 ]
+
+
+#: Fewest ports a media worker's share of the range may have (each participant takes two).
+MIN_SHARE = 4
 
 
 class PortsExhausted(OSError):
@@ -53,6 +58,29 @@ class PortRange:
 
     def taken(self, port: int) -> None:
         self._next = self.first + (port - self.first + 1) % len(self)
+
+    def split(self, parts: int) -> list[PortRange]:
+        """The range cut into ``parts`` contiguous shares, one per media worker (the first
+        shares one port larger when it does not divide evenly); ValueError if a share would
+        have fewer than :data:`MIN_SHARE` ports."""
+        if parts < 1:
+            raise ValueError("a port range is split into at least one share")
+        size, extra = divmod(len(self), parts)
+        if size < MIN_SHARE:
+            raise ValueError(
+                f"the RTC port range {self} has {len(self)} ports: too few for {parts} media "
+                f"workers ({MIN_SHARE} each at least); widen it or use fewer workers"
+            )
+        shares = []
+        first = self.first
+        for i in range(parts):
+            last = first + size - 1 + (1 if i < extra else 0)
+            shares.append(PortRange(first, last))
+            first = last + 1
+        return shares
+
+    def __str__(self) -> str:
+        return f"{self.first}-{self.last}"
 
 
 def parse_port_range(text: str) -> PortRange:
