@@ -63,6 +63,32 @@ def _process() -> list[Metric]:
     ]
 
 
+def _workers(media: MediaStats) -> list[Metric]:
+    """One series per media worker (``--workers N``), labelled ``worker``; one metric's
+    samples together, as the text format wants."""
+    series = (
+        ("meetbox_worker_up", "gauge", "Whether the media worker is running.",
+         lambda w: 1 if w.up else 0),
+        ("meetbox_worker_restarts_total", "counter",
+         "Times the media worker died and was started again.", lambda w: w.restarts),
+        ("meetbox_worker_meetings", "gauge", "Meetings whose media is on the worker.",
+         lambda w: w.meetings),
+        ("meetbox_worker_peers", "gauge", "Participants with media on the worker.",
+         lambda w: w.peers),
+        ("meetbox_worker_cpu_seconds_total", "counter",
+         "User and system CPU time of the worker's current process.", lambda w: w.cpu_seconds),
+        ("meetbox_worker_resident_memory_bytes", "gauge", "Resident memory of the worker.",
+         lambda w: w.rss_bytes),
+        ("meetbox_worker_rtp_forwarded_packets_total", "counter",
+         "RTP packets the worker sent to subscribers.", lambda w: w.forwarded_packets),
+    )  # fmt: skip
+    return [
+        Metric(name, kind, help_text, value(w), (("worker", w.worker),))
+        for name, kind, help_text, value in series
+        for w in media.workers
+    ]
+
+
 def collect(services: Services, media: MediaStats) -> list[Metric]:
     """The metrics of this process; ``media`` as the placement reports it."""
     meetings, people, tracks = services.meetings.counts()
@@ -122,5 +148,6 @@ def collect(services: Services, media: MediaStats) -> list[Metric]:
             "Tasks on the server's event loop.",
             len(asyncio.all_tasks()),
         ),
+        *_workers(media),
         *_process(),
     ]

@@ -33,6 +33,7 @@ __all__ = [
     "StartRecording",
     "StopRecording",
     "TrackReport",
+    "WorkerStats",
 ]
 
 R = TypeVar("R")
@@ -60,8 +61,26 @@ class MediaSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class WorkerStats:
+    """One media worker process, for ``/metrics`` (``--workers N``)."""
+
+    worker: str
+    up: bool
+    #: 0 while it is not up.
+    pid: int
+    #: Times it died and was started again.
+    restarts: int
+    meetings: int
+    peers: int
+    cpu_seconds: float
+    rss_bytes: int
+    #: Since the server started (earlier processes of this worker included).
+    forwarded_packets: int
+
+
+@dataclass(frozen=True, slots=True)
 class MediaStats:
-    """Counters of the media process(es), for ``/metrics``."""
+    """Counters of the media process(es), for ``/metrics``: totals over every worker."""
 
     received_packets: int = 0
     forwarded_packets: int = 0
@@ -70,6 +89,8 @@ class MediaStats:
     keyframe_requests: int = 0
     #: Datagrams dropped before DTLS/SRTP, by reason (``sfu.guard.Drop`` values).
     dropped_datagrams: tuple[tuple[str, int], ...] = ()
+    #: Each media worker, with ``--workers N``; empty when the media runs in this process.
+    workers: tuple[WorkerStats, ...] = ()
 
 
 class MediaEvents(Protocol):
@@ -86,6 +107,10 @@ class MediaEvents(Protocol):
 
     def media_failed(self, participant_id: str) -> None:
         """The participant's media connection failed (or was lost): they must leave."""
+
+    def media_lost(self) -> None:
+        """Every peer of this channel is gone, e.g. its media process died; the channel is
+        dead and will not report again."""
 
 
 class MediaChannel(Protocol):
