@@ -112,8 +112,9 @@ class Server:
         return (await self.services.rooms.join(secret, nickname)).token
 
 
-@pytest.fixture
-async def server(services: Services) -> AsyncIterator[Server]:
+@contextlib.asynccontextmanager
+async def serve_services(services: Services) -> AsyncIterator[Server]:
+    """The real app on a real uvicorn on a loopback port, over ``services``."""
     services.admission_timeout = 0.5
     app = create_app(services, web_dir=WEB_DIR)
     sock = socket.socket()
@@ -138,6 +139,12 @@ async def server(services: Services) -> AsyncIterator[Server]:
         uv.should_exit = True
         await task
         sock.close()
+
+
+@pytest.fixture
+async def server(services: Services) -> AsyncIterator[Server]:
+    async with serve_services(services) as srv:
+        yield srv
 
 
 class Receiver:

@@ -1,0 +1,132 @@
+"""Media workers (``--workers N``): real worker processes behind the placement seam, real
+aiortc clients through a real server. Meetings are placed by load, every participant's media
+lands on their meeting's worker, and a killed worker's meetings go on on another."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from collections.abc import AsyncIterator
+
+import pytest
+
+from sfu.stats import STATS
+from signaling.api.metrics import collect, render
+from signaling.placement.workers import RemoteMedia, WorkerPlacement
+from signaling.services import Services, build_services
+from signaling.store import SqliteStore
+from tests.conftest import API_KEY, Server, serve_services
+from tests.signaling.test_ws_media import PEOPLE, clients, sees, three_people
+
+WORKER = [sys.executable, "-m", "meetbox.worker", "--log-level", "warning"]
+
+
+@pytest.fixture
+async def placement() -> AsyncIterator[WorkerPlacement]:
+    placement = WorkerPlacement(WORKER, [None, None])
+    await placement.start()
+    try:
+        yield placement
+    finally:
+        await placement.close()
+
+
+@pytest.fixture
+async def worker_server(placement: WorkerPlacement, db_path, clock) -> AsyncIterator[Server]:  # type: ignore[no-untyped-def]
+    store = await SqliteStore.open(db_path)
+    services = await build_services(
+        store,
+        public_url="https://meet.example.test",
+        clock=clock,
+        initial_api_key=API_KEY,
+        placement=placement,
+    )
+    try:
+        async with serve_services(services) as server:
+            yield server
+    finally:
+        await store.close()
+
+
+def channel(services: Services, room_id: str) -> RemoteMedia:
+    live = services.meetings.live(room_id)
+    assert live is not None
+    assert isinstance(live.media, RemoteMedia)
+    return live.media
+
+
+async def test_three_people_meet_through_a_media_worker(
+    worker_server: Server, placement: WorkerPlacement
+) -> None:
+    forwarded_here = STATS.forwarded_packets
+    room = await worker_server.room(name="Workers")
+    async with clients() as made:
+        _, ids = await three_people(worker_server, room, made)
+        media = channel(worker_server.services, room.id)
+        assert media.peers == set(ids.values())
+        assert {t.participant_id for t in media.tracks.values()} == set(ids.values())
+        # The packets went through the worker process, none through this one.
+        assert STATS.forwarded_packets == forwarded_here
+        await asyncio.sleep(1.5)  # two load reports
+        stats = await placement.stats()
+        assert stats.forwarded_packets > 0
+        carrying = [w for w in stats.workers if w.forwarded_packets > 0]
+        assert [w.worker for w in carrying] == [media.worker.id]
+        text = render(collect(worker_server.services, stats))
+        assert f'meetbox_worker_up{{worker="{media.worker.id}"}} 1' in text
+        assert f'meetbox_worker_peers{{worker="{media.worker.id}"}} 3' in text
+
+
+async def test_meetings_are_spread_over_the_workers(
+    worker_server: Server, placement: WorkerPlacement
+) -> None:
+    rooms = [await worker_server.room(name=f"Room {i}") for i in range(4)]
+    async with clients() as made:
+        for room in rooms:
+            token = await worker_server.token(room, "speaker", "Ada")
+            from signaling.client import MeetboxClient
+
+            client = MeetboxClient(worker_server.ws_url, token)
+            made.append(client)
+            await client.connect()
+        owners = [channel(worker_server.services, room.id).worker.id for room in rooms]
+        assert sorted(owners) == ["1", "1", "2", "2"]
+
+
+async def test_a_killed_worker_is_started_again(placement: WorkerPlacement) -> None:
+    worker = placement.workers[0]
+    assert worker.process is not None
+    old_pid = worker.process.pid
+    os.kill(old_pid, signal.SIGKILL)
+    async with asyncio.timeout(20):
+        await placement.wait_for(lambda: worker.up and worker.process.pid != old_pid)
+    assert worker.restarts == 1
+    stats = await placement.stats()
+    assert [w.restarts for w in stats.workers] == [1, 0]
+
+
+async def test_a_meeting_goes_on_after_its_worker_is_killed(
+    worker_server: Server, placement: WorkerPlacement
+) -> None:
+    room = await worker_server.room(name="Crash")
+    async with clients() as made:
+        people, ids = await three_people(worker_server, room, made)
+        media = channel(worker_server.services, room.id)
+        victim = media.worker
+        assert victim.process is not None
+        for client in people.values():
+            client.received.clear()
+        os.kill(victim.process.pid, signal.SIGKILL)
+        # All three decode each other again within 5 s, on the other worker.
+        async with asyncio.timeout(5):
+            for name, client in people.items():
+                for other in PEOPLE:
+                    if other != name:
+                        await client.wait_for(lambda c, o=other: sees(c, ids, o))
+        moved = channel(worker_server.services, room.id)
+        assert moved.worker is not victim
+        live = worker_server.services.meetings.live(room.id)
+        assert live is not None
+        assert set(live.core.participants) == set(ids.values())
