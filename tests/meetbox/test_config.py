@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from meetbox.config import ConfigError, load_settings
+from meetbox.config import ConfigError, default_workers, load_settings
 
 
 def test_defaults() -> None:
@@ -95,6 +95,9 @@ def test_rtc_ips_from_every_source(tmp_path: Path) -> None:
         ({"ice_servers": "http://x"}, "must start with stun:, turn: or turns:"),
         ({"rtc_ips": "localhost"}, "--rtc-ips: rtc_ips holds IP addresses, and 'localhost'"),
         ({"rtc_ips": " , "}, "rtc_ips names no address"),
+        ({"workers": "0"}, "workers must be between 1 and 256"),
+        ({"workers": "two"}, "workers must be a whole number"),
+        ({"workers": "4", "rtc_ports": "40000-40010"}, "too few for 4 media workers"),
     ],
 )
 def test_bad_media_settings(cli: dict[str, str], message: str) -> None:
@@ -117,3 +120,12 @@ def test_trusted_proxies_default_to_none_and_take_addresses_and_networks(tmp_pat
 def test_a_trusted_proxy_that_is_no_address_is_refused(value: str) -> None:
     with pytest.raises(ConfigError, match="trusted proxy"):
         load_settings({"trusted_proxies": value}, {})
+
+
+def test_workers_default_to_one_per_core_and_come_from_every_source(tmp_path: Path) -> None:
+    assert load_settings({}, {}).workers == default_workers() >= 1
+    toml = tmp_path / "meetbox.toml"
+    toml.write_text("workers = 3\n")
+    assert load_settings({"config": str(toml)}, {}).workers == 3
+    assert load_settings({"config": str(toml)}, {"MEETBOX_WORKERS": "2"}).workers == 2
+    assert load_settings({"workers": "1"}, {"MEETBOX_WORKERS": "2"}).workers == 1

@@ -39,6 +39,15 @@ def test_round_robin_and_validation() -> None:
             ports.parse_port_range(bad)
 
 
+def test_the_range_is_split_evenly_between_workers() -> None:
+    shares = ports.PortRange(40000, 40013).split(3)
+    assert [str(s) for s in shares] == ["40000-40004", "40005-40009", "40010-40013"]
+    assert sum(len(s) for s in shares) == 14
+    assert [str(s) for s in ports.PortRange(40000, 40999).split(1)] == ["40000-40999"]
+    with pytest.raises(ValueError, match="too few for 4 media workers"):
+        ports.PortRange(40000, 40010).split(4)
+
+
 async def test_server_candidates_bind_inside_the_range(rtc_ports: ports.PortRange) -> None:
     room = MediaRoom(Listener())
     try:

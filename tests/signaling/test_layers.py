@@ -48,6 +48,8 @@ SFU_IMPORTERS = {
     "signaling/placement/local.py": None,
     "signaling/meetings/service.py": {"sfu.errors"},
     "signaling/client.py": {"sfu.peer", "sfu.synthetic"},
+    # The worker placement holds no media object: only the control pipe's format.
+    "signaling/placement/workers.py": {"sfu.control", "sfu.errors"},
 }
 
 
@@ -66,3 +68,22 @@ def test_signaling_reaches_media_only_through_the_placement() -> None:
         if allowed is not None and not modules <= allowed:
             wrong.append(f"{rel}: {sorted(modules - allowed)}")
     assert not wrong, f"signaling modules reaching into sfu: {wrong}"
+
+
+def test_a_media_worker_loads_no_web_stack() -> None:
+    """A media worker process imports the media stack and the standard library only: the
+    web stack would cost every worker its memory."""
+    import json
+    import subprocess
+    import sys
+
+    probe = (
+        "import json, sys, meetbox.worker, sfu.worker;"
+        "print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout
+    loaded = set(json.loads(out))
+    assert not loaded & {"signaling", "fastapi", "starlette", "uvicorn", "pydantic", "aiosqlite",
+                         "recorder", "httpx"}, loaded  # fmt: skip
