@@ -37,7 +37,7 @@ from typing import Any
 
 from . import report
 from .media import RESOLUTIONS, ClipTrack, clip
-from .procstat import cpu_seconds, machine_busy_seconds, status, udp_errors
+from .procstat import cpu_seconds, machine_busy_seconds, status, tree_cpu, tree_rss_kib, udp_errors
 from .servers import loopback_ice
 from .targets import TARGETS, Participant, Target, janus_installed, make_target, scratch_dir
 
@@ -220,7 +220,7 @@ class Run:
         sentb0 = sum(p.feedback.sent_bytes for p in self.everyone)
         nacks0 = sum(p.feedback.nacks for p in self.everyone)
         plis0 = sum(p.feedback.plis for p in self.everyone)
-        udp0, cpu0, gen0 = udp_errors(), cpu_seconds(pid), cpu_seconds()
+        udp0, tree0, gen0 = udp_errors(), tree_cpu(pid), cpu_seconds()
         busy0 = machine_busy_seconds()
         t0 = time.monotonic()
         rtts: list[float] = []
@@ -232,7 +232,10 @@ class Run:
             await asyncio.sleep(0.25)  # the window's pace: a signaling ping 4 times a second
         t1 = time.monotonic()
         tracks_expected, tracks_received = self.counts()
-        cpu, gen = cpu_seconds(pid) - cpu0, cpu_seconds() - gen0
+        tree1, gen = tree_cpu(pid), cpu_seconds() - gen0
+        # Every process of the server (main and media workers), as each one spent it.
+        by_process = {k: round(v - tree0.get(k, 0.0), 3) for k, v in tree1.items()}
+        cpu = sum(by_process.values())
         busy = machine_busy_seconds() - busy0
         udp1 = udp_errors()
         window = t1 - t0
@@ -263,7 +266,7 @@ class Run:
                 for s in p.streams.values()
                 if s.kind == kind and s.first_frame_at is not None
             )
-        proc = status(pid)
+        proc = {**status(pid), "rss_kib": tree_rss_kib(pid)}
         participants = len(self.everyone)
         subscribers = sum(1 for p in self.everyone if p.subscribes)
         return {
@@ -284,6 +287,7 @@ class Run:
             "in_mbit_per_s": round(published_bytes * 8 / window / 1e6, 3),
             "out_mbit_per_s": round(nbytes * 8 / window / 1e6, 3),
             "server_cpu_s": round(cpu, 3),
+            "server_cpu_s_by_process": by_process,
             "server_cpu_share_of_one_core": round(cpu / window, 3),
             "cpu_us_per_forwarded_packet": round(cpu / packets * 1e6, 1) if packets else None,
             "loss_ratio": (
@@ -304,6 +308,7 @@ class Run:
             "tracks_expected": tracks_expected,
             "tracks_received": tracks_received,
             "rss_mib": round(proc["rss_kib"] / 1024, 1),
+            "rss_mib_idle": round(self.baseline["rss_kib"] / 1024, 1),
             "rss_mib_per_participant": round(
                 (proc["rss_kib"] - self.baseline["rss_kib"]) / 1024 / participants, 3
             ),
@@ -330,7 +335,7 @@ class Run:
 
     async def go(self) -> list[dict[str, Any]]:
         self.progress.label = f"{self.target.name} {self.scenario.name}"
-        self.baseline = status(self.target.pid)
+        self.baseline = {"rss_kib": tree_rss_kib(self.target.pid)}
         await self.setup()
         results = []
         newcomers = list(self.everyone)
@@ -345,7 +350,7 @@ class Run:
     async def soak(self) -> dict[str, Any]:
         """Join/leave churn for ``--soak-seconds``; the server's state at the start and end."""
         self.progress.label = f"{self.target.name} soak"
-        self.baseline = status(self.target.pid)
+        self.baseline = {"rss_kib": tree_rss_kib(self.target.pid)}
         await self.setup()
         await self.wait_flowing()
         start = status(self.target.pid)
@@ -420,7 +425,10 @@ def add_ratios(results: list[dict[str, Any]]) -> None:
     ours = {(r["scenario"], r.get("step")): r for r in results if r["target"] == "meetbox"}
     for r in results:
         mine = ours.get((r["scenario"], r.get("step")))
-        if r["target"] != "meetbox" and mine is not None:
+        if r["target"].startswith("meetbox-w") and mine is not None:
+            # N workers against 1, same load: what spreading costs per packet.
+            r["vs_one_worker"] = {k: ratio(r.get(k), mine.get(k)) for k in keys}
+        elif r["target"] != "meetbox" and mine is not None:
             r["meetbox_ratio"] = {k: ratio(mine.get(k), r.get(k)) for k in keys}
 
 
@@ -468,6 +476,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--target", default="meetbox", help=f"comma-separated: {', '.join(TARGETS)}"
     )
+    parser.add_argument(
+        "--workers", default="1",
+        help="meetbox's media worker counts, comma-separated (e.g. 1,2): meetbox runs once "
+        "per count; 1 (the default) keeps the media in the server's process",
+    )  # fmt: skip
     parser.add_argument("--rooms", type=int)
     parser.add_argument("--publishers", type=int, help="per room")
     parser.add_argument("--subscribers", type=int, help="receive-only participants per room")
@@ -489,10 +502,23 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--no-progress", action="store_true")
     parser.add_argument("--keep-logs", action="store_true", help="keep each server's work dir")
     args = parser.parse_args(argv)
-    args.targets = args.target.split(",")
-    for name in args.targets:
+    names = args.target.split(",")
+    for name in names:
         if name not in TARGETS:
             parser.error(f"unknown target {name!r}; one of {', '.join(TARGETS)}")
+    try:
+        workers = [int(w) for w in args.workers.split(",")]
+    except ValueError:
+        parser.error("--workers is a comma-separated list of worker counts, e.g. 1,2")
+    if not all(1 <= w <= 16 for w in workers):
+        parser.error("--workers: 1-16 media workers")
+    # meetbox once per worker count: "meetbox" (1 worker), "meetbox-w2", ...
+    args.targets = [
+        t
+        for name in names
+        for t in ([("meetbox" if w == 1 else f"meetbox-w{w}") for w in workers]
+                  if name == "meetbox" else [name])
+    ]  # fmt: skip
     if "janus" in args.targets and not janus_installed():
         parser.error("target janus needs the janus package (apt-get install janus)")
     if not 1 <= args.duration <= MAX_SECONDS or not 1 <= args.soak_seconds <= 3600:

@@ -45,3 +45,57 @@ def machine_busy_seconds() -> float:
         fields = [int(v) for v in f.readline().split()[1:]]
     idle = fields[3] + fields[4]  # idle + iowait
     return (sum(fields[:8]) - idle) / CLK_TCK
+
+
+def children(pid: int) -> list[int]:
+    """Child processes of ``pid`` (every thread's), recursively."""
+    found: list[int] = []
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return found
+    for tid in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/children") as f:
+                kids = [int(k) for k in f.read().split()]
+        except OSError:
+            continue
+        for kid in kids:
+            found += [kid, *children(kid)]
+    return found
+
+
+def role(pid: int) -> str:
+    """A meetbox process's role from its command line: ``main`` or ``worker-N`` (else the
+    program name)."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            argv = f.read().decode(errors="replace").split("\0")
+    except OSError:
+        return "gone"
+    if "meetbox.worker" in argv and "--id" in argv:
+        return f"worker-{argv[argv.index('--id') + 1]}"
+    return os.path.basename(argv[0]) if argv and argv[0] else "?"
+
+
+def tree_cpu(pid: int) -> dict[str, float]:
+    """CPU seconds of ``pid`` (``main``) and of each of its descendants, by role."""
+    out = {"main": cpu_seconds(pid)}
+    for kid in children(pid):
+        try:
+            out[role(kid)] = out.get(role(kid), 0.0) + cpu_seconds(kid)
+        except OSError:
+            continue  # exited meanwhile
+    return out
+
+
+def tree_rss_kib(pid: int) -> int:
+    """Resident memory of ``pid`` and its descendants, summed (shared libraries count once
+    per process: an upper bound)."""
+    total = status(pid)["rss_kib"]
+    for kid in children(pid):
+        try:
+            total += status(kid)["rss_kib"]
+        except OSError:
+            continue
+    return total

@@ -82,6 +82,25 @@ def markdown(results: list[dict[str, Any]]) -> str:
                 f"| {_f(q['join_latency_ms_p95'])} | {_f(q['first_frame_ms_p95'])} "
                 f"| {_f(q['forward_latency_ms_p99'])} | {_f(q['rss_mib_per_participant'])} |"
             )
+    spread = [r for r in results if len(r.get("server_cpu_s_by_process") or {}) > 1]
+    if spread:
+        lines += [
+            "",
+            "meetbox's CPU by process (seconds in the window) and N workers against 1:",
+            "",
+            "| target | scenario | sub | CPU s by process | us/fwd pkt vs 1 worker "
+            "| RSS MiB idle -> loaded |",
+            "|---" * 6 + "|",
+        ]
+        for r in spread:
+            parts = ", ".join(
+                f"{k} {v:.2f}" for k, v in sorted(r["server_cpu_s_by_process"].items())
+            )
+            vs = (r.get("vs_one_worker") or {}).get("cpu_us_per_forwarded_packet")
+            lines.append(
+                f"| {r['target']} | {r['scenario']} | {r['subscribers']} | {parts} | {_f(vs)} "
+                f"| {_f(r.get('rss_mib_idle'))} -> {_f(r['rss_mib'])} |"
+            )
     return "\n".join(lines) + "\n"
 
 

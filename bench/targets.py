@@ -224,7 +224,16 @@ class Target:
 
 
 class MeetboxTarget(Target):
+    """``meetbox serve --workers N``; named ``meetbox`` with 1 worker (media in the server's
+    own process, the figures of earlier runs), ``meetbox-wN`` with N."""
+
     name = "meetbox"
+
+    def __init__(self, workdir: Path, workers: int = 1) -> None:
+        super().__init__(workdir)
+        self.workers = workers
+        if workers != 1:
+            self.name = f"meetbox-w{workers}"
 
     async def tasks(self) -> int | None:
         """From ``/metrics`` (``meetbox_asyncio_tasks``)."""
@@ -239,7 +248,7 @@ class MeetboxTarget(Target):
         data = self.workdir / "meetbox-data"
         await self._spawn(
             sys.executable, "-m", "bench.servers", "meetbox", "--port", str(self.port),
-            "--data-dir", str(data), "--log-level", "warning",
+            "--data-dir", str(data), "--log-level", "warning", "--workers", str(self.workers),
             env={"MEETBOX_INITIAL_API_KEY": API_KEY},
         )  # fmt: skip
         self.http = httpx.AsyncClient(
@@ -759,8 +768,9 @@ class JanusParticipant(Participant):
 
 def make_target(name: str, workdir: Path, codec: str) -> Target:
     target: Target
-    if name == "meetbox":
-        target = MeetboxTarget(workdir)
+    if name == "meetbox" or name.startswith("meetbox-w"):
+        target = MeetboxTarget(workdir, int(name.removeprefix("meetbox-w") or 1)
+                               if name != "meetbox" else 1)  # fmt: skip
     elif name == "aiortc-relay":
         target = RelayTarget(workdir)
     elif name == "janus":
