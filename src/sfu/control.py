@@ -111,6 +111,8 @@ class Load:
     dropped_packets: int = 0
     retransmitted_packets: int = 0
     keyframe_requests: int = 0
+    #: Packets sent into pipes to other workers.
+    piped_packets: int = 0
     #: Datagrams dropped before DTLS/SRTP, by reason.
     dropped_datagrams: tuple[tuple[str, int], ...] = ()
 
@@ -127,6 +129,7 @@ class Load:
             "dropped_packets": self.dropped_packets,
             "retransmitted_packets": self.retransmitted_packets,
             "keyframe_requests": self.keyframe_requests,
+            "piped_packets": self.piped_packets,
             "dropped_datagrams": [list(pair) for pair in self.dropped_datagrams],
         }
 
@@ -143,6 +146,7 @@ class Load:
             dropped_packets=int(message.get("dropped_packets", 0)),
             retransmitted_packets=int(message.get("retransmitted_packets", 0)),
             keyframe_requests=int(message.get("keyframe_requests", 0)),
+            piped_packets=int(message.get("piped_packets", 0)),
             dropped_datagrams=tuple(
                 (str(reason), int(count)) for reason, count in message.get("dropped_datagrams", [])
             ),

@@ -60,10 +60,14 @@ MAX_PENDING_CANDIDATES = 32
 class MediaPeer:
     """One participant's two peer connections."""
 
-    def __init__(self, room: MediaRoom, participant_id: str, may_publish: bool) -> None:
+    def __init__(
+        self, room: MediaRoom, participant_id: str, may_publish: bool, receives: bool = True
+    ) -> None:
         self.room = room
         self.id = participant_id
         self.may_publish = may_publish
+        #: False: a publish-only peer (its participant receives on another worker's room).
+        self.receives = receives
         config = room.rtc_configuration
         self.publisher = RTCPeerConnection(config)
         self.subscriber = RTCPeerConnection(config)
@@ -187,8 +191,10 @@ class MediaPeer:
     # -- subscribing -----------------------------------------------------------------------
 
     def add_forward(self, track: PublishedTrack) -> None:
-        if self._closed or track.info.id in self.incoming:
+        if self._closed or not self.receives or track.info.id in self.incoming:
             return
+        if track.info.participant_id == self.id:
+            return  # their own track, relayed from where they publish
         relay = RelayTrack(track.info.kind, track.info.id)
         step = 3000 if track.is_video else 960
         # An m-line whose track is gone (and negotiated inactive) is reused: the subscriber's

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import time
 from collections.abc import Coroutine
-from typing import Any
+from typing import Any, Protocol
 
 from aiortc import RTCBundlePolicy, RTCConfiguration, RTCIceServer
 
@@ -23,7 +24,17 @@ from sfu.peer import MediaPeer
 from sfu.speaker import ActiveSpeaker
 from sfu.track import PublishedTrack
 
-__all__ = ["MediaRoom"]
+__all__ = ["MediaRoom", "TrackPipe"]
+
+
+class TrackPipe(Protocol):
+    """Where a room's published tracks also go (:class:`sfu.piping.PipeOut`)."""
+
+    def attach(self, track: PublishedTrack, number: int) -> None: ...
+
+    def detach(self, number: int) -> None: ...
+
+    def close(self) -> None: ...
 
 
 class MediaRoom:
@@ -47,6 +58,13 @@ class MediaRoom:
         )
         self.peers: dict[str, MediaPeer] = {}
         self.speaker = ActiveSpeaker()
+        #: Where every published track also goes (pipes to other workers: sfu.piping).
+        self.pipes: list[TrackPipe] = []
+        #: Tracks published on another worker and relayed here, by id.
+        self.relayed: dict[str, PublishedTrack] = {}
+        #: A number for each track published here (what a pipe calls it), by id.
+        self.numbers: dict[str, int] = {}
+        self._numbering = itertools.count(1)
         self._screen_share = screen_share
         self._speaker_task: asyncio.Task[None] | None = None
 
@@ -56,15 +74,20 @@ class MediaRoom:
     def tracks(self) -> list[TrackInfo]:
         return [t.info for p in self.peers.values() for t in p.published.values()]
 
-    async def add_peer(self, participant_id: str, may_publish: bool) -> MediaPeer:
+    async def add_peer(
+        self, participant_id: str, may_publish: bool, receives: bool = True
+    ) -> MediaPeer:
+        """``receives=False``: a publish-only peer (its participant receives elsewhere)."""
         if participant_id in self.peers:
             await self.detach_peer(participant_id)
-        peer = MediaPeer(self, participant_id, may_publish)
+        peer = MediaPeer(self, participant_id, may_publish, receives)
         self.peers[participant_id] = peer
         for other in self.peers.values():
             if other is not peer:
                 for track in other.published.values():
                     peer.add_forward(track)
+        for track in self.relayed.values():
+            peer.add_forward(track)
         await peer.negotiate()
         if self._speaker_task is None:
             self._speaker_task = asyncio.create_task(self._watch_speakers())
@@ -100,8 +123,35 @@ class MediaRoom:
     async def close(self) -> None:
         for pid in list(self.peers):
             await self.remove_peer(pid)
+        self.close_pipes()
+
+    def close_pipes(self) -> None:
+        for pipe in self.pipes:
+            pipe.close()
+        self.pipes.clear()
+        for track_id in list(self.relayed):
+            self.remove_relayed(track_id)
+
+    def published(self) -> list[PublishedTrack]:
+        """The tracks published here (not those relayed from another worker)."""
+        return [t for p in self.peers.values() for t in p.published.values()]
+
+    def add_relayed(self, track: PublishedTrack) -> None:
+        """A track published on another worker is relayed to this room's peers."""
+        if track.info.id not in self.relayed:
+            self.relayed[track.info.id] = track
+            self.track_added(track)
+
+    def remove_relayed(self, track_id: str) -> None:
+        track = self.relayed.pop(track_id, None)
+        if track is not None:
+            self.track_removed(track)
 
     def track_added(self, track: PublishedTrack) -> None:
+        if track.owner is not None:
+            number = self.numbers[track.info.id] = next(self._numbering)
+            for pipe in self.pipes:
+                pipe.attach(track, number)
         self.listener.track_published(track.info)
         for peer in self.peers.values():
             if peer is not track.owner:
@@ -113,6 +163,10 @@ class MediaRoom:
         """``track`` is no longer published: its subscribers' m-lines go inactive (to be
         reused), and they are told."""
         track.close()
+        number = self.numbers.pop(track.info.id, None)
+        if number is not None:
+            for pipe in self.pipes:
+                pipe.detach(number)
         for other in self.peers.values():
             if other.incoming.get(track.info.id) is not None:
                 other.remove_forward(track.info.id)

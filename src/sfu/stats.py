@@ -20,6 +20,8 @@ class RelayStats:
     dropped_packets: int = 0
     #: Retransmissions sent to subscribers from the server's history, on their NACKs.
     retransmitted_packets: int = 0
+    #: Packets sent into pipes to other workers (a spread room's tracks, once per pipe).
+    piped_packets: int = 0
     #: Keyframe requests (PLI) sent upstream to publishers.
     keyframe_requests: int = 0
     #: Datagrams on media ports dropped, by reason (:class:`sfu.guard.Drop` values): before

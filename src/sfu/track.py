@@ -45,12 +45,13 @@ from sfu.listener import TrackInfo
 from sfu.router import KEYFRAME, NACK, SEND, TIMER, Output, Router
 from sfu.rtpwrite import element
 from sfu.sdp import URI_ABS_SEND_TIME, URI_AUDIO_LEVEL, URI_MID
+from sfu.speaker import ActiveSpeaker
 from sfu.stats import STATS
 
 if TYPE_CHECKING:
     from sfu.peer import MediaPeer
 
-__all__ = ["Forward", "PublishedTrack", "RelayTrack"]
+__all__ = ["Forward", "PublishedTrack", "RelayTrack", "TrackOutput"]
 
 _CONNECTED = DtlsState.CONNECTED
 
@@ -74,7 +75,20 @@ class RelayTrack(MediaStreamTrack):
             self._never.cancel()
 
 
-class Forward(Output):
+class TrackOutput(Output):
+    """Where a published track's packets go: a subscriber (:class:`Forward`) or a pipe to
+    another worker (:class:`sfu.piping.PipeOutput`)."""
+
+    __slots__ = ()
+
+    def transmit(self, second: int, seq: int, ts: int, elements: bytes, payload: bytes) -> None:
+        raise NotImplementedError
+
+    def sender_report(self, ntp_timestamp: int, rtp_timestamp: int) -> None:
+        raise NotImplementedError
+
+
+class Forward(TrackOutput):
     """One published track flowing to one subscriber: the router's :class:`Output`, and the
     aiortc sender it goes out beside."""
 
@@ -132,6 +146,13 @@ class Forward(Output):
         else:
             STATS.dropped_packets += 1
 
+    def sender_report(self, ntp_timestamp: int, rtp_timestamp: int) -> None:
+        """The moment the publisher's last sender report names, in this stream's timestamps:
+        what the sender's next RTCP SR says."""
+        internals.set_sender_report(
+            self.sender, ntp_timestamp, rtp_timestamp, self.sent, self.octets
+        )
+
     async def on_rtcp(self, packet: AnyRtcpPacket) -> None:
         """RTCP from the subscriber about this stream (replaces the sender's handler)."""
         if isinstance(packet, RtcpRtpfbPacket) and packet.fmt == RTCP_RTPFB_NACK:
@@ -163,21 +184,26 @@ class PublishedTrack:
     def __init__(
         self,
         info: TrackInfo,
-        owner: MediaPeer,
-        receiver: RTCRtpReceiver,
+        owner: MediaPeer | None,
+        receiver: RTCRtpReceiver | None,
         codec: RTCRtpCodecParameters,
         rtx_payload_type: int | None = None,
         clock: Callable[[], float] = time.monotonic,
+        *,
+        speaker: ActiveSpeaker | None = None,
     ) -> None:
+        """``owner`` and ``receiver`` are the publisher's; a track piped in from another
+        worker (:class:`sfu.piping.PipedTrack`) has neither, and names the room's
+        ``speaker``."""
         self.info = info
         self.owner = owner
         self.receiver = receiver
         self.codec = codec
         #: The time the router is given, in seconds (the loop's timers run on the same).
         self.clock = clock
-        self.router: Router[Forward] = Router(
+        self.router: Router[TrackOutput] = Router(
             info.participant_id,
-            owner.room.speaker,
+            speaker if speaker is not None else _room_speaker(owner),
             video=info.kind == "video",
             mime_type=codec.mimeType,
             payload_type=codec.payloadType,
@@ -192,7 +218,7 @@ class PublishedTrack:
         return self.router.video
 
     @property
-    def forwards(self) -> list[Forward]:
+    def forwards(self) -> list[TrackOutput]:
         return self.router.outputs
 
     @property
@@ -209,6 +235,7 @@ class PublishedTrack:
 
     def take_rtp(self) -> None:
         """RTP and RTCP of the publisher's receiver come here from now on."""
+        assert self.receiver is not None
         internals.take_receiver_rtp(self.receiver, self.on_rtp)
         internals.watch_receiver_rtcp(self.receiver, self.on_rtcp)
 
@@ -226,13 +253,17 @@ class PublishedTrack:
         if not actions:
             return  # another codec than the one negotiated first: not relayed
         if actions & NACK:  # first, as aiortc's receiver does
-            assert router.media_ssrc is not None
+            assert router.media_ssrc is not None and self.receiver is not None
             await internals.send_nack(self.receiver, router.media_ssrc, router.missing())
+        self._act(actions)
+
+    def _act(self, actions: int) -> None:
+        """What the router decided for an accepted packet, NACKs aside."""
         STATS.received_packets += 1
         if actions & SEND:
             # router.sends holds until the router's next packet, which comes after this call
             # returns (one receive loop per transport).
-            for forward in router.sends:
+            for forward in self.router.sends:
                 second, ts, elements, payload = forward.packet
                 forward.transmit(second, forward.out_seq, ts, elements, payload)
         if actions & KEYFRAME:
@@ -252,27 +283,31 @@ class PublishedTrack:
         if report.ssrc != self.router.media_ssrc:
             return
         info = report.sender_info
-        for forward in self.forwards:
-            out_ts = forward.rewriter.timestamp(report.ssrc, info.rtp_timestamp)
-            if out_ts is not None:
-                internals.set_sender_report(
-                    forward.sender, info.ntp_timestamp, out_ts, forward.sent, forward.octets
-                )
+        self.report_time(report.ssrc, info.ntp_timestamp, info.rtp_timestamp)
 
-    def remove_forward(self, forward: Forward) -> None:
+    def report_time(self, ssrc: int, ntp_timestamp: int, rtp_timestamp: int) -> None:
+        """``rtp_timestamp`` of stream ``ssrc`` is the moment ``ntp_timestamp``: tell every
+        output, in its own timestamps."""
+        for forward in self.forwards:
+            out_ts = forward.rewriter.timestamp(ssrc, rtp_timestamp)
+            if out_ts is not None:
+                forward.sender_report(ntp_timestamp, out_ts)
+
+    def remove_forward(self, forward: TrackOutput) -> None:
         self.router.remove(forward)
 
     def close(self) -> None:
         """Unpublished: late packets are dropped, no timer is left."""
         self._closed = True
-        internals.take_receiver_rtp(self.receiver, _drop_rtp)
+        if self.receiver is not None:
+            internals.take_receiver_rtp(self.receiver, _drop_rtp)
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
 
     def _send_pli(self) -> None:
         media_ssrc = self.router.media_ssrc
-        assert media_ssrc is not None
+        assert media_ssrc is not None and self.receiver is not None
         STATS.keyframe_requests += 1
         task = asyncio.ensure_future(internals.send_pli(self.receiver, media_ssrc))
         task.add_done_callback(log_failure)
@@ -297,6 +332,12 @@ class PublishedTrack:
             self._send_pli()
         else:
             self._arm_timer()  # woken a little early: still waiting
+
+
+def _room_speaker(owner: MediaPeer | None) -> ActiveSpeaker:
+    if owner is None:
+        raise ValueError("a track without an owner names its room's speaker")
+    return owner.room.speaker
 
 
 async def _drop_rtp(packet: RtpPacket, arrival_time_ms: int = 0) -> None:

@@ -28,6 +28,7 @@ from sfu.errors import MediaError
 from sfu.guard import Drop
 from sfu.listener import TrackInfo
 from sfu.peer import MediaPeer
+from sfu.piping import PipedTrack, PipeIn, PipeOut, codec_of, describe_codec, open_end
 from sfu.room import MediaRoom
 from sfu.stats import STATS
 
@@ -61,7 +62,14 @@ class _Listener:
         )  # fmt: skip
 
     def track_published(self, track: TrackInfo) -> None:
-        self._worker.event({"ev": "track_published", "ch": self._ch, "track": _track(track)})
+        event: dict[str, Any] = {"ev": "track_published", "ch": self._ch, "track": _track(track)}
+        room = self._worker.rooms.get(self._ch)
+        if room is not None and track.id in room.numbers:
+            # Published here: what a pipe to another worker needs to relay it.
+            published = next(t for t in room.published() if t.info.id == track.id)
+            event["number"] = room.numbers[track.id]
+            event["codec"] = describe_codec(published.codec)
+        self._worker.event(event)
 
     def track_unpublished(self, track: TrackInfo) -> None:
         self._worker.event({"ev": "track_unpublished", "ch": self._ch, "track": _track(track)})
@@ -79,6 +87,11 @@ class Worker:
     def __init__(self, transport: asyncio.WriteTransport) -> None:
         self._transport = transport
         self.rooms: dict[int, MediaRoom] = {}
+        #: Pipes from rooms here to other workers, by the main process's pipe number, with
+        #: the channel of their room.
+        self.pipes: dict[int, tuple[int, PipeOut]] = {}
+        #: The pipe bringing each replica room (a spread room's part here) its tracks.
+        self.inlets: dict[int, PipeIn] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._closing: set[asyncio.Task[None]] = set()
         self.stopped = asyncio.Event()
@@ -113,6 +126,7 @@ class Worker:
             dropped_packets=STATS.dropped_packets,
             retransmitted_packets=STATS.retransmitted_packets,
             keyframe_requests=STATS.keyframe_requests,
+            piped_packets=STATS.piped_packets,
             dropped_datagrams=tuple((d.value, STATS.dropped_datagrams[d.value]) for d in Drop),
         )
 
@@ -152,6 +166,29 @@ class Worker:
                 peer.offer_again()
         elif op == "close_room":
             self._close_room(int(m["ch"]))
+        elif op == "relay_track":
+            channel, number = int(m["ch"]), int(m["number"])
+            room, inlet = self.rooms.get(channel), self.inlets.get(channel)
+            if room is not None and inlet is not None and number not in inlet.tracks:
+                info = TrackInfo(*(str(v) for v in m["track"]))
+                track = PipedTrack(info, codec_of(m["codec"]), number, inlet.end, room.speaker)
+                inlet.tracks[number] = track
+                room.add_relayed(track)
+        elif op == "relay_track_gone":
+            channel = int(m["ch"])
+            room, inlet = self.rooms.get(channel), self.inlets.get(channel)
+            if room is not None and inlet is not None:
+                gone = inlet.tracks.pop(int(m["number"]), None)
+                if gone is not None:
+                    room.remove_relayed(gone.info.id)
+        elif op == "pipe_close":
+            entry = self.pipes.pop(int(m["pipe"]), None)
+            if entry is not None:
+                channel, pipe = entry
+                room = self.rooms.get(channel)
+                if room is not None and pipe in room.pipes:
+                    room.pipes.remove(pipe)
+                pipe.close()
         else:
             raise ValueError(f"unknown control request {op!r}")
 
@@ -160,6 +197,14 @@ class Worker:
         if room is not None:
             for pid in list(room.peers):
                 self._background(room.detach_peer(pid))
+            for number, (of, pipe) in list(self.pipes.items()):
+                if of == channel:
+                    del self.pipes[number]
+                    pipe.close()
+            room.close_pipes()
+        inlet = self.inlets.pop(channel, None)
+        if inlet is not None:
+            inlet.close()
 
     def _background(self, closing: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(closing)
@@ -184,6 +229,12 @@ class Worker:
         if op == "stop":
             self.stopped.set()
 
+    def _room(self, m: dict[str, Any]) -> MediaRoom:
+        room = self.rooms.get(int(m["ch"]))
+        if room is None:
+            raise MediaError("not_in_meeting", "the meeting's media is closed")
+        return room
+
     def _peer(self, m: dict[str, Any]) -> MediaPeer:
         room = self.rooms.get(int(m["ch"]))
         peer = room.peers.get(str(m["pid"])) if room is not None else None
@@ -196,7 +247,9 @@ class Worker:
             room = self.rooms.get(int(m["ch"]))
             if room is None:
                 raise MediaError("not_in_meeting", "the meeting's media is closed")
-            await room.add_peer(str(m["pid"]), bool(m["may_publish"]))
+            await room.add_peer(
+                str(m["pid"]), bool(m["may_publish"]), bool(m.get("receives", True))
+            )
             return None
         if op == "publish_offer":
             sources = {str(k): str(v) for k, v in dict(m["sources"]).items()}
@@ -213,6 +266,32 @@ class Worker:
                 int(mline) if mline is not None else None,
             )
             return None
+        if op == "pipe_open":
+            room = self._room(m)
+            end = await open_end()
+            self.pipes[int(m["pipe"])] = (int(m["ch"]), PipeOut(end))
+            return {"port": end.port}
+        if op == "pipe_connect":
+            channel, pipe = self.pipes[int(m["pipe"])]
+            room = self._room({"ch": channel})
+            pipe.end.connect(int(m["port"]))
+            room.pipes.append(pipe)
+            tracks = []
+            for track in room.published():
+                number = room.numbers[track.info.id]
+                pipe.attach(track, number)
+                tracks.append(
+                    {"track": _track(track.info), "number": number,
+                     "codec": describe_codec(track.codec)}
+                )  # fmt: skip
+            return tracks
+        if op == "open_replica":
+            channel = int(m["ch"])
+            self._at_once("open_room", m)
+            end = await open_end()
+            end.connect(int(m["from"]))
+            self.inlets[channel] = PipeIn(end)
+            return {"port": end.port}
         if op == "load":
             return self.load().serialize()
         if op == "drain":

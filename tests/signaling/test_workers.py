@@ -13,12 +13,15 @@ from collections.abc import AsyncIterator
 import pytest
 
 from sfu.stats import STATS
+from sfu.synthetic import ColorTrack, ToneTrack
 from signaling.api.metrics import collect, render
+from signaling.client import MeetboxClient
+from signaling.placement.spread import SpreadMedia
 from signaling.placement.workers import RemoteMedia, WorkerPlacement
 from signaling.services import Services, build_services
 from signaling.store import SqliteStore
 from tests.conftest import API_KEY, Server, serve_services
-from tests.signaling.test_ws_media import PEOPLE, clients, sees, three_people
+from tests.signaling.test_ws_media import PEOPLE, clients, join, sees, three_people
 
 WORKER = [sys.executable, "-m", "meetbox.worker", "--log-level", "warning"]
 
@@ -50,11 +53,16 @@ async def worker_server(placement: WorkerPlacement, db_path, clock) -> AsyncIter
         await store.close()
 
 
-def channel(services: Services, room_id: str) -> RemoteMedia:
+def spread(services: Services, room_id: str) -> SpreadMedia:
     live = services.meetings.live(room_id)
     assert live is not None
-    assert isinstance(live.media, RemoteMedia)
+    assert isinstance(live.media, SpreadMedia)
     return live.media
+
+
+def channel(services: Services, room_id: str) -> RemoteMedia:
+    """The meeting's primary channel (where its tracks are published)."""
+    return spread(services, room_id).primary
 
 
 async def test_three_people_meet_through_a_media_worker(
@@ -86,8 +94,6 @@ async def test_meetings_are_spread_over_the_workers(
     async with clients() as made:
         for room in rooms:
             token = await worker_server.token(room, "speaker", "Ada")
-            from signaling.client import MeetboxClient
-
             client = MeetboxClient(worker_server.ws_url, token)
             made.append(client)
             await client.connect()
@@ -130,3 +136,41 @@ async def test_a_meeting_goes_on_after_its_worker_is_killed(
         live = worker_server.services.meetings.live(room.id)
         assert live is not None
         assert set(live.core.participants) == set(ids.values())
+
+
+async def test_a_big_meeting_spreads_its_viewers_over_a_pipe_to_the_other_worker(
+    worker_server: Server, placement: WorkerPlacement
+) -> None:
+    """Past ``spread_after`` participants on its worker, newcomers go to the other worker,
+    fed by a pipe: they see and hear the speaker; one of them publishing there is seen by
+    everyone (publishing on the primary), and not sent their own track back."""
+    placement.spread_after = 2
+    room = await worker_server.room(name="Webinar")
+    red_colour, red_tone = PEOPLE["red"]
+    blue_colour, blue_tone = PEOPLE["blue"]
+    async with clients() as made:
+        red = await join(worker_server, room, "red", made)
+        await red.publish({"camera": ColorTrack(red_colour), "microphone": ToneTrack(red_tone)})
+        viewers = [await join(worker_server, room, f"viewer{i}", made) for i in range(4)]
+        ids = {"red": red.joined["you"]["id"]}
+        async with asyncio.timeout(20):
+            for viewer in viewers:
+                await viewer.wait_for(lambda c: sees(c, ids, "red"))
+        media = spread(worker_server.services, room.id)
+        where = [media.channel_of(v.joined["you"]["id"]) for v in viewers]
+        assert [c is media.primary for c in where] == [True, False, False, False]
+        (part,) = media.parts.values()
+        assert part.worker is not media.primary.worker
+        assert len(part.peers) == 3
+        # A viewer on the part publishes: everyone gets it, through the primary.
+        blue = viewers[-1]
+        ids["blue"] = blue.joined["you"]["id"]
+        await blue.publish({"camera": ColorTrack(blue_colour), "microphone": ToneTrack(blue_tone)})
+        async with asyncio.timeout(20):
+            for other in [red, *viewers[:-1]]:
+                await other.wait_for(lambda c: sees(c, ids, "blue"))
+        assert not any(t.participant_id == ids["blue"] for t in blue.received.values())
+        await asyncio.sleep(1.5)  # two load reports
+        stats = await placement.stats()
+        assert stats.piped_packets > 0
+        assert all(w.forwarded_packets > 0 for w in stats.workers)

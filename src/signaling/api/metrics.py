@@ -127,6 +127,12 @@ def collect(services: Services, media: MediaStats) -> list[Metric]:
             media.retransmitted_packets,
         ),
         Metric(
+            "meetbox_rtp_piped_packets_total",
+            "counter",
+            "RTP packets sent into pipes between media workers (rooms spread over workers).",
+            media.piped_packets,
+        ),
+        Metric(
             "meetbox_keyframe_requests_total",
             "counter",
             "Keyframe requests (PLI) sent to publishers.",

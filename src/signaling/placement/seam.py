@@ -87,6 +87,8 @@ class MediaStats:
     dropped_packets: int = 0
     retransmitted_packets: int = 0
     keyframe_requests: int = 0
+    #: Packets sent into pipes between workers (rooms spread over workers).
+    piped_packets: int = 0
     #: Datagrams dropped before DTLS/SRTP, by reason (``sfu.guard.Drop`` values).
     dropped_datagrams: tuple[tuple[str, int], ...] = ()
     #: Each media worker, with ``--workers N``; empty when the media runs in this process.

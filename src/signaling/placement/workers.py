@@ -41,8 +41,16 @@ from signaling.placement.seam import (
     TrackReport,
     WorkerStats,
 )
+from signaling.placement.spread import SpreadMedia
 
-__all__ = ["HEARTBEAT_TIMEOUT", "RemoteMedia", "WorkerPlacement", "WorkerStartFailed"]
+__all__ = [
+    "HEARTBEAT_TIMEOUT",
+    "SPREAD_AFTER",
+    "RemoteMedia",
+    "WorkerPlacement",
+    "WorkerSlot",
+    "WorkerStartFailed",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +68,9 @@ RESTART_DELAYS = (0.2, 1.0, 5.0, 15.0)
 STABLE_AFTER = 60.0
 #: Seconds ``close`` waits for a worker to stop before killing it.
 STOP_WAIT = 10.0
+#: Participants of one meeting on its worker after which receive-only ones may go to other
+#: workers (fed by a pipe).
+SPREAD_AFTER = 50
 #: Bytes of requests a worker may leave unread before it counts as hung.
 MAX_WRITE_BUFFER = 32 * 1024 * 1024
 
@@ -71,7 +82,7 @@ class WorkerStartFailed(RuntimeError):
 
 
 class _Pipe(asyncio.Protocol):
-    def __init__(self, worker: _Worker) -> None:
+    def __init__(self, worker: WorkerSlot) -> None:
         self._worker = worker
         self._decoder = FrameDecoder()
         self.closed = asyncio.Event()
@@ -98,7 +109,7 @@ class _Pipe(asyncio.Protocol):
 
 
 @dataclass
-class _Worker:
+class WorkerSlot:
     """One worker slot: a process at a time, started again when it dies."""
 
     id: str
@@ -229,7 +240,7 @@ class RemoteMedia:
     """A :class:`~signaling.placement.seam.MediaChannel` on a media worker."""
 
     def __init__(
-        self, worker: _Worker, channel: int, events: MediaEvents, settings: MediaSettings
+        self, worker: WorkerSlot, channel: int, events: MediaEvents, settings: MediaSettings
     ) -> None:
         self.worker = worker
         self.channel = channel
@@ -239,18 +250,26 @@ class RemoteMedia:
         self.peers: set[str] = set()
         #: Tracks the worker reported published and nobody was told are gone.
         self.tracks: dict[str, TrackReport] = {}
+        #: What a pipe to another worker needs to relay each of them (its number, codec).
+        self.relay_info: dict[str, dict[str, Any]] = {}
         self.lost = False
 
     # -- commands --------------------------------------------------------------------------
 
-    async def add_peer(self, participant_id: str, may_publish: bool) -> None:
+    async def add_peer(self, participant_id: str, may_publish: bool, receives: bool = True) -> None:
+        """``receives=False``: a publish-only peer (the participant receives on another
+        worker, :mod:`signaling.placement.spread`)."""
         if self.lost:
             return  # media_lost was reported: the meeting sets up fresh media for everyone
         self._forget_tracks(participant_id)
         self.peers.add(participant_id)
         try:
             await self.worker.request(
-                "add_peer", ch=self.channel, pid=participant_id, may_publish=may_publish
+                "add_peer",
+                ch=self.channel,
+                pid=participant_id,
+                may_publish=may_publish,
+                receives=receives,
             )
         except MediaError as exc:
             if exc.code == "media_lost" or self.lost:
@@ -319,6 +338,7 @@ class RemoteMedia:
         for track in [t for t in self.tracks.values() if t.participant_id == participant_id]:
             del self.tracks[track.id]
             self._events.track_unpublished(track)
+            self.relay_info.pop(track.id, None)
 
     # -- events ----------------------------------------------------------------------------
 
@@ -329,9 +349,12 @@ class RemoteMedia:
             if event == "track_published":
                 if track.participant_id in self.peers:
                     self.tracks[track.id] = track
+                    if "number" in m:
+                        self.relay_info[track.id] = {"number": m["number"], "codec": m["codec"]}
                     self._events.track_published(track)
             elif self.tracks.pop(track.id, None) is not None:
                 self._events.track_unpublished(track)
+                self.relay_info.pop(track.id, None)
             return
         pid = m.get("pid")
         if pid is not None and pid not in self.peers:
@@ -350,6 +373,7 @@ class RemoteMedia:
         for track in list(self.tracks.values()):
             del self.tracks[track.id]
             self._events.track_unpublished(track)
+        self.relay_info.clear()
         self.peers.clear()
         self._events.media_lost()
 
@@ -360,23 +384,33 @@ class WorkerPlacement:
     ``argv`` starts a worker (``[python, -m, meetbox.worker, --log-format, ...]``); each gets
     ``--control-fd``, ``--id`` and, when ``port_shares`` holds one, ``--rtc-ports``."""
 
-    def __init__(self, argv: Sequence[str], port_shares: Sequence[str | None]) -> None:
+    def __init__(
+        self,
+        argv: Sequence[str],
+        port_shares: Sequence[str | None],
+        *,
+        spread_after: int = SPREAD_AFTER,
+    ) -> None:
         if not port_shares:
             raise ValueError("a worker placement has at least one worker")
-        self._workers: list[_Worker] = []
+        self._workers: list[WorkerSlot] = []
         for index, share in enumerate(port_shares, start=1):
             args = [*argv, "--id", str(index)]
             if share is not None:
                 args += ["--rtc-ports", share]
-            self._workers.append(_Worker(str(index), args, changed=self._changed))
+            self._workers.append(WorkerSlot(str(index), args, changed=self._changed))
         self._handler: CommandHandler | None = None
         self._supervisors: list[asyncio.Task[None]] = []
         self._closing = False
         self._channels = itertools.count(1)
+        self._pipes = itertools.count(1)
+        #: A meeting whose worker serves this many of its participants sends the next
+        #: receive-only ones to the least-loaded worker (:mod:`signaling.placement.spread`).
+        self.spread_after = spread_after
         self._change = asyncio.Event()
 
     @property
-    def workers(self) -> list[_Worker]:
+    def workers(self) -> list[WorkerSlot]:
         return self._workers
 
     def _changed(self) -> None:
@@ -413,7 +447,7 @@ class WorkerPlacement:
             await self.close()
             raise
 
-    async def _supervise(self, worker: _Worker) -> None:
+    async def _supervise(self, worker: WorkerSlot) -> None:
         delays = 0
         while not self._closing:
             try:
@@ -430,7 +464,7 @@ class WorkerPlacement:
             logger.warning("media worker %s: starting it again in %.1f s", worker.id, delay)
             await asyncio.sleep(delay)  # a back-off, not a wait for an event
 
-    async def _run_once(self, worker: _Worker) -> None:
+    async def _run_once(self, worker: WorkerSlot) -> None:
         loop = asyncio.get_running_loop()
         parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
@@ -460,7 +494,7 @@ class WorkerPlacement:
             code = await worker.process.wait()
             self._lost(worker, code)
 
-    async def _watch(self, worker: _Worker) -> None:
+    async def _watch(self, worker: WorkerSlot) -> None:
         while True:
             await asyncio.sleep(1.0)  # a sampling period, not a wait for an event
             if time.monotonic() - worker.heard_at > HEARTBEAT_TIMEOUT:
@@ -472,7 +506,7 @@ class WorkerPlacement:
                 worker.kill()
                 return
 
-    def _lost(self, worker: _Worker, code: int) -> None:
+    def _lost(self, worker: WorkerSlot, code: int) -> None:
         if not self._closing:
             logger.error(
                 "media worker %s (pid %s) exited with %s; its %d meeting(s) move",
@@ -504,7 +538,7 @@ class WorkerPlacement:
         it has not exited within :data:`STOP_WAIT`."""
         self._closing = True
 
-        async def stop(worker: _Worker) -> None:
+        async def stop(worker: WorkerSlot) -> None:
             if worker.up:
                 with contextlib.suppress(MediaError):
                     await worker.request("stop")
@@ -524,19 +558,30 @@ class WorkerPlacement:
 
     # -- the seam --------------------------------------------------------------------------
 
-    def _choose(self) -> _Worker:
+    def _choose(self) -> WorkerSlot:
         chosen = least_loaded([w.balance_view() for w in self._workers])
         return next(w for w in self._workers if w.id == chosen)
 
     def owner(self, room_id: str) -> str:
         return f"worker-{self._choose().id}"
 
-    def open_media(self, room_id: str, events: MediaEvents, settings: MediaSettings) -> RemoteMedia:
+    def new_channel(
+        self, worker: WorkerSlot, events: MediaEvents, settings: MediaSettings
+    ) -> RemoteMedia:
+        return RemoteMedia(worker, next(self._channels), events, settings)
+
+    def new_pipe(self) -> int:
+        return next(self._pipes)
+
+    def choose(self) -> WorkerSlot:
+        """The least-loaded worker (a meeting starting, or a big meeting growing)."""
+        return self._choose()
+
+    def open_media(self, room_id: str, events: MediaEvents, settings: MediaSettings) -> SpreadMedia:
         worker = self._choose()
-        channel = RemoteMedia(worker, next(self._channels), events, settings)
-        worker.open(channel)
+        media = SpreadMedia(self, worker, events, settings)
         logger.info("room %s: media on worker %s", room_id, worker.id)
-        return channel
+        return media
 
     def serve(self, handler: CommandHandler) -> None:
         self._handler = handler
@@ -575,12 +620,13 @@ class WorkerPlacement:
             dropped_packets=total.dropped_packets,
             retransmitted_packets=total.retransmitted_packets,
             keyframe_requests=total.keyframe_requests,
+            piped_packets=total.piped_packets,
             dropped_datagrams=total.dropped_datagrams,
             workers=tuple(workers),
         )
 
     async def drain(self) -> None:
-        async def drain(worker: _Worker) -> None:
+        async def drain(worker: WorkerSlot) -> None:
             with contextlib.suppress(MediaError):
                 await worker.request("drain")
 
@@ -604,5 +650,6 @@ def _add(a: Load | None, b: Load) -> Load:
         dropped_packets=a.dropped_packets + b.dropped_packets,
         retransmitted_packets=a.retransmitted_packets + b.retransmitted_packets,
         keyframe_requests=a.keyframe_requests + b.keyframe_requests,
+        piped_packets=a.piped_packets + b.piped_packets,
         dropped_datagrams=tuple(dropped.items()),
     )
