@@ -13,6 +13,13 @@ Sans-I/O cores: :mod:`sfu.router` (what to do with each RTP packet of a publishe
 Adapters: :mod:`sfu.room`, :mod:`sfu.peer`, :mod:`sfu.track` (a published track and its
 forwards), :mod:`sfu.egress` (encrypt and send, with ``sfu._wire`` in C), :mod:`sfu.ports`.
 Every aiortc, aioice and pylibsrtp internal they rely on is in :mod:`sfu.internals`.
+
+Importing the package defers PyAV (:mod:`sfu.lazyav`): aiortc, imported after, leaves
+libav* unloaded until something decodes or encodes, which the SFU never does.
 """
 
+from sfu import lazyav
+
 __all__: list[str] = []
+
+lazyav.install()

@@ -38,6 +38,11 @@ aioice (``StunProtocol``)
 aioice (modules)
   ``aioice.ice.asyncio`` and ``aioice.turn.asyncio`` replaced (``--rtc-ports``: sockets bind
   inside a range), ``aioice.ice.get_host_addresses`` replaced (``--rtc-ips``).
+aiortc (its imports of PyAV)
+  :mod:`sfu.lazyav` (it must run before aiortc is imported, so it is its own module) gives
+  aiortc stand-ins for the PyAV names it binds at import time (``lazyav.DEFERRED``), so a
+  forwarding process never loads libav*; tests/sfu/test_internals.py checks that importing
+  the SFU leaves PyAV unloaded and that aiortc's codecs still work through the stand-ins.
 pylibsrtp
   ``_binding.lib`` and ``_binding.ffi`` (``srtp_protect`` called directly), a session's
   ``_srtp``, ``_cdata`` and ``_buffer`` (its context and the buffer it encrypts in).

@@ -85,3 +85,77 @@ async def test_every_instance_attribute_the_shim_uses_exists() -> None:
 
 def _versions() -> str:
     return ", ".join(f"{p} {version(p)} installed" for p in sorted(internals.WRITTEN_FOR))
+
+
+# -- sfu.lazyav: what it assumes of aiortc's imports of PyAV ---------------------------------
+# Each runs in a fresh interpreter: this one imported PyAV long ago.
+
+
+def _fresh(code: str) -> str:
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    src = str(Path(__file__).parents[2] / "src")
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        env={"PYTHONPATH": src, "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_a_forwarding_process_never_loads_pyav() -> None:
+    # If aiortc binds a PyAV name sfu.lazyav.DEFERRED does not list, PyAV loads for real here.
+    out = _fresh(
+        "import sys\n"
+        "import sfu.room, sfu.peer, sfu.egress, sfu.track, sfu.internals\n"
+        "from sfu import lazyav\n"
+        "maps = open('/proc/self/maps').read()\n"
+        "print(sorted(m for m in sys.modules if m == 'av' or m.startswith('av.')))\n"
+        "print(lazyav.loaded(), 'libavcodec' in maps)\n"
+    )
+    assert out.split("\n")[:2] == ["[]", "False False"], out
+
+
+def test_aiortc_still_encodes_and_decodes_with_pyav_deferred() -> None:
+    # The stand-ins forward to PyAV (calls, class attributes, isinstance): a real round trip
+    # through aiortc's own codecs, and ``av`` imported afterwards is the real module.
+    out = _fresh(
+        "import asyncio, fractions\n"
+        "import sfu.room\n"
+        "from sfu import lazyav\n"
+        "from aiortc import mediastreams, rtcrtpreceiver, rtcrtpsender\n"
+        "from aiortc.codecs import PCMU_CODEC, get_decoder, get_encoder, vpx\n"
+        "from aiortc.jitterbuffer import JitterFrame\n"
+        "from aiortc.rtcrtpparameters import RTCRtpCodecParameters\n"
+        "assert not lazyav.loaded()\n"
+        "assert not isinstance(object(), mediastreams.AudioFrame)\n"
+        "async def main():\n"
+        "    audio = await mediastreams.AudioStreamTrack().recv()\n"
+        "    video = await mediastreams.VideoStreamTrack().recv()\n"
+        "    return audio, video\n"
+        "audio, video = asyncio.run(main())\n"
+        "assert lazyav.loaded()\n"
+        "import av\n"
+        "assert type(audio) is av.AudioFrame and type(video) is av.VideoFrame\n"
+        "assert isinstance(audio, mediastreams.AudioFrame)\n"
+        "assert isinstance(audio, rtcrtpsender.Frame)\n"
+        "assert not isinstance(audio, mediastreams.VideoFrame)\n"
+        "assert issubclass(av.AudioFrame, mediastreams.Frame)\n"
+        "assert issubclass(rtcrtpreceiver.av.FFmpegError, Exception)\n"
+        "vp8 = RTCRtpCodecParameters(mimeType='video/VP8', clockRate=90000)\n"
+        "for codec, frame, depayload in ((vp8, video, vpx.vp8_depayload),\n"
+        "                                 (PCMU_CODEC, audio, bytes)):\n"
+        "    encoder, decoder = get_encoder(codec), get_decoder(codec)\n"
+        "    payloads, ts = encoder.encode(frame, force_keyframe=True)\n"
+        "    data = b''.join(depayload(p) for p in payloads)\n"
+        "    frames = decoder.decode(JitterFrame(data=data, timestamp=ts))\n"
+        "    assert frames and isinstance(frames[0], type(frame)), frames\n"
+        "print('ok')\n"
+    )
+    assert out.strip() == "ok"
