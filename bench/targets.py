@@ -175,7 +175,8 @@ class Target:
         self.proc = await asyncio.create_subprocess_exec(
             *argv,
             cwd=str(self.workdir),
-            env={**os.environ, "PYTHONPATH": str(REPO), **(env or {})},
+            # This tree's src first: the venv's editable install may be another checkout's.
+            env={**os.environ, "PYTHONPATH": f"{REPO / 'src'}{os.pathsep}{REPO}", **(env or {})},
             stdout=self._log,
             stderr=asyncio.subprocess.STDOUT,
             stdin=asyncio.subprocess.DEVNULL,

@@ -1,6 +1,6 @@
-"""Memory of an idle media worker: a fresh process imports what ``python -m sfu.worker``
-imports (``sfu.room``, ``sfu.peer``, ``sfu.egress``, ``uvloop``), creates one idle
-``MediaRoom`` on a uvloop loop, and reports what /proc says of it (KiB -> MiB):
+"""Memory of an idle media worker: the real ``python -m meetbox.worker`` process, on a
+control pipe of our own, asked to open one media room (``open_room``, as ``meetbox serve``
+does for a meeting), then read from /proc (KiB -> MiB):
 
     PYTHONPATH=src .venv/bin/python bench/worker_memory.py
     PYTHONPATH=src .venv/bin/python bench/worker_memory.py --eager-av --mappings 15
@@ -19,42 +19,42 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
+import socket
 import subprocess
 import sys
+import time
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "src"))
 
-CHILD = """
-import sys
-if {eager_av}:
-    import av
-import asyncio
-import sfu.room, sfu.peer, sfu.egress, uvloop
-from sfu import lazyav
-from sfu.room import MediaRoom
+from sfu.control import FrameDecoder, encode  # noqa: E402
 
-class Listener:
-    def subscribe_offer(self, participant_id, sdp, tracks): pass
-    def track_published(self, track): pass
-    def track_unpublished(self, track): pass
-    def active_speaker(self, participant_id): pass
-    def media_failed(self, participant_id): pass
+#: The worker's entry, run as ``python -c`` so that PyAV can be imported before it.
+ENTRY = (
+    "import sys, runpy\n"
+    "if sys.argv.pop(1) == 'eager':\n"
+    "    import av\n"
+    "runpy.run_module('meetbox.worker', run_name='__main__', alter_sys=True)\n"
+)
 
-async def main():
-    room = MediaRoom(Listener())
-    await asyncio.sleep(0.2)
-    return room
 
-room = uvloop.run(main())
-sys.stdout.write(repr((lazyav.loaded(), len(sys.modules))) + "\\n")
-sys.stdout.write(open("/proc/self/smaps_rollup").read())
-sys.stdout.write("----\\n")
-sys.stdout.write(open("/proc/self/smaps").read())
-"""
+def _wait_for(sock: socket.socket, decoder: FrameDecoder, event: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError(f"no {event!r} from the worker within {timeout} s")
+        sock.settimeout(left)
+        data = sock.recv(65536)
+        if not data:
+            raise RuntimeError("the worker closed its pipe")
+        if any(m.get("ev") == event for m in decoder.feed(data)):
+            return
 
 
 def _mappings(smaps: str) -> dict[str, list[int]]:
@@ -71,31 +71,51 @@ def _mappings(smaps: str) -> dict[str, list[int]]:
     return out
 
 
-def measure(eager_av: bool = False) -> dict[str, Any]:
-    done = subprocess.run(
-        [sys.executable, "-c", CHILD.format(eager_av=eager_av)],
-        env={"PYTHONPATH": str(REPO / "src"), "PATH": "/usr/bin:/bin"},
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    head, smaps = done.stdout.split("----\n", 1)
-    lines = head.splitlines()
-    av_loaded, modules = eval(lines[0])  # noqa: S307 (our own child's repr of a tuple)
-    rollup = {p[0].rstrip(":"): int(p[1]) for p in (x.split() for x in lines[1:]) if len(p) == 3}
+def measure(eager_av: bool = False, settle: float = 1.0) -> dict[str, Any]:
+    """Start a worker, open one room, wait ``settle`` s, read /proc, stop the worker."""
+    ours, theirs = socket.socketpair()
+    worker = subprocess.Popen(
+        [sys.executable, "-c", ENTRY, "eager" if eager_av else "lazy", "--id", "bench",
+         "--control-fd", str(theirs.fileno()), "--log-level", "warning"],
+        env={**os.environ, "PYTHONPATH": str(REPO / "src")},
+        pass_fds=(theirs.fileno(),),
+        stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    theirs.close()
+    try:
+        _wait_for(ours, FrameDecoder(), "ready", 60)
+        ours.sendall(encode({"op": "open_room", "ch": 1}))
+        time.sleep(settle)  # the room opened, a load report or two: an idle worker
+        proc = Path(f"/proc/{worker.pid}")
+        rollup_text = (proc / "smaps_rollup").read_text()
+        smaps = (proc / "smaps").read_text()
+        threads = len(list((proc / "task").iterdir()))
+        ours.sendall(encode({"op": "stop", "id": 1}))
+        worker.wait(15)
+    finally:
+        ours.close()
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait()
+    rollup = {
+        p[0].rstrip(":"): int(p[1])
+        for p in (line.split() for line in rollup_text.splitlines())
+        if len(p) == 3 and p[2] == "kB"
+    }
+    mappings = {k: v for k, v in _mappings(smaps).items() if v[0]}
     return {
         "eager_av": eager_av,
-        "av_loaded": av_loaded,
-        "modules": modules,
+        "av_loaded": any("libavcodec" in name for name in mappings),
         "rss_mib": round(rollup["Rss"] / 1024, 1),
         "pss_mib": round(rollup["Pss"] / 1024, 1),
         "anon_mib": round(rollup["Anonymous"] / 1024, 1),
-        "mappings": {k: v for k, v in _mappings(smaps).items() if v[0]},
+        "threads": threads,
+        "mappings": mappings,
     }
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--eager-av", action="store_true", help="import PyAV first")
     parser.add_argument("--mappings", type=int, default=0, help="list the N largest")
     parser.add_argument("--json", action="store_true")
@@ -103,13 +123,14 @@ def main(argv: list[str] | None = None) -> int:
     result = measure(args.eager_av)
     top = sorted(result.pop("mappings").items(), key=lambda kv: -kv[1][0])[: args.mappings]
     if args.json:
-        result["mappings"] = {k: dict(zip(("rss_kib", "pss_kib", "anon_kib"), v)) for k, v in top}
+        keys = ("rss_kib", "pss_kib", "anon_kib")
+        result["mappings"] = {k: dict(zip(keys, v, strict=True)) for k, v in top}
         print(json.dumps(result))
         return 0
     print(
         f"idle media worker: RSS {result['rss_mib']} MiB, PSS {result['pss_mib']} MiB, "
-        f"anon {result['anon_mib']} MiB; PyAV loaded: {result['av_loaded']}; "
-        f"{result['modules']} modules"
+        f"anon {result['anon_mib']} MiB, {result['threads']} threads; "
+        f"PyAV loaded: {result['av_loaded']}"
     )
     if top:
         print(f"{'RSS KiB':>8} {'PSS KiB':>8} {'anon KiB':>8}  mapping")
