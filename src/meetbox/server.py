@@ -123,6 +123,12 @@ class _DrainingServer(uvicorn.Server):
         # Recorders got their bye with everyone else: let them finish their files.
         async with _step("stopping recordings"):
             await self._services.recordings.shutdown()
+        # The media is closed: the workers go now (uvicorn re-raises the signal on its way
+        # out, so nothing after serve() is sure to run).
+        placement = self._services.placement
+        if isinstance(placement, WorkerPlacement):
+            async with _step("stopping media workers"):
+                await placement.close()
         await flush_sessions(self._app_state)
         await super().shutdown(sockets=sockets)
 

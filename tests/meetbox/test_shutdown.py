@@ -139,3 +139,58 @@ def test_sigterm_alone_still_exits_by_itself(tmp_path: Path) -> None:
         pytest.fail("the server did not exit after SIGTERM")
     finally:
         server.stop()
+
+
+def worker_pids(pid: int) -> list[int]:
+    """The media worker processes of the server ``pid``."""
+    found = []
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{tid}/children") as f:
+            for child in f.read().split():
+                with open(f"/proc/{child}/cmdline", "rb") as cmd:
+                    if b"meetbox.worker" in cmd.read():
+                        found.append(int(child))
+    return found
+
+
+def gone(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"  # a zombie has exited
+    except FileNotFoundError:
+        return True
+
+
+def test_sigterm_stops_the_media_workers_with_the_server(tmp_path: Path) -> None:
+    server = start_server(
+        tmp_path / "data", "--workers", "2", env={"MEETBOX_INITIAL_API_KEY": API_KEY}
+    )
+    try:
+        workers = worker_pids(server.process.pid)
+        assert len(workers) == 2
+        # A worker ignores SIGTERM itself (a service manager signals the whole group):
+        os.kill(workers[0], signal.SIGTERM)
+        server.process.send_signal(signal.SIGTERM)
+        assert server.process.wait(timeout=20) in (0, -signal.SIGTERM)
+        assert all(gone(w) for w in workers)
+    finally:
+        server.stop()
+    log = "".join(server.stderr)
+    assert "exited with" not in log, log  # no worker died before it was told to stop
+
+
+def test_workers_of_a_killed_server_exit_by_themselves(tmp_path: Path) -> None:
+    server = start_server(
+        tmp_path / "data", "--workers", "2", env={"MEETBOX_INITIAL_API_KEY": API_KEY}
+    )
+    try:
+        workers = worker_pids(server.process.pid)
+        assert len(workers) == 2
+        server.process.kill()
+        server.process.wait(timeout=10)
+        deadline = time.monotonic() + 10
+        while not all(gone(w) for w in workers) and time.monotonic() < deadline:
+            time.sleep(0.05)  # polling other processes' exit: nothing to await
+        assert all(gone(w) for w in workers)
+    finally:
+        server.stop()
