@@ -6,10 +6,13 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 
+import pytest
+
 from signaling.client import MeetboxClient
 from signaling.placement.local import LocalMedia
 from tests.conftest import Receiver, Server
 from tests.signaling.test_webhooks import deliveries, register
+from tests.signaling.test_ws import joined
 from tests.signaling.test_ws_media import PEOPLE, clients, close_to, three_people
 
 API = "/api/v1"
@@ -159,3 +162,51 @@ async def test_a_participant_away_when_the_media_is_lost_gets_fresh_media_on_res
         assert not any(m["type"] == "participant_left" for m in red.messages)
         stays = (await server.http.get(f"{API}/rooms/{room.id}/meetings")).json()["items"][0]
         assert all(p["left_at"] is None for p in stays["participants"])
+
+
+async def test_media_messages_for_the_replaced_connections_get_error_media_reset(
+    server: Server,
+) -> None:
+    """Between ``media_reset`` and ``media_ready`` a client's media messages were meant for
+    the dead connections: each gets ``error`` ``media_reset`` (nothing reaches the fresh
+    media); after ``media_ready`` they go through as usual."""
+    room = await server.room()
+    client, hello = await joined(server, room)
+    pid = hello["you"]["id"]
+    live = server.services.meetings.live(room.id)
+    assert live is not None
+    channel(server, room.id).lose()
+    assert await client.expect("media_reset") == {"type": "media_reset", "reason": "media_lost"}
+    assert pid in live.resetting and not channel(server, room.id).room.peers
+    await client.send(type="subscribe_answer", sdp="v=0 stale", ref="a1")
+    error = await client.expect("error")
+    assert (error["code"], error["ref"]) == ("media_reset", "a1")
+    await client.send(type="media_ready")
+    await client.send(type="publish_offer", sdp="not sdp", ref="p1")
+    error = await client.expect("error")
+    assert (error["code"], error["ref"]) == ("invalid_sdp", "p1")  # the fresh peer's answer
+    assert set(channel(server, room.id).room.peers) == {pid} and not live.resetting
+    await client.send(type="media_ready")
+    assert (await client.expect("error"))["code"] == "unexpected_media_ready"
+    await client.ws.close()
+
+
+async def test_a_meeting_whose_media_cannot_be_opened_again_ends_media_unavailable(
+    server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    room = await server.room()
+    client, _ = await joined(server, room)
+    meetings = server.services.meetings
+    live = meetings.live(room.id)
+    assert live is not None
+
+    def no_worker(*args: object) -> None:
+        raise RuntimeError("no media process is alive")
+
+    monkeypatch.setattr(meetings.placement, "open_media", no_worker)
+    channel(server, room.id).lose()
+    code, _, rest = await client.closed()
+    assert code == 1000 and rest[-1] == {"type": "bye", "reason": "media_unavailable"}
+    assert meetings.live(room.id) is None
+    history = (await server.http.get(f"{API}/rooms/{room.id}/meetings")).json()["items"]
+    assert history[0]["end_reason"] == "media_unavailable"
