@@ -110,6 +110,9 @@ class LocalMedia:
     async def add_peer(self, participant_id: str, may_publish: bool) -> None:
         self._check()
         await self.room.add_peer(participant_id, may_publish)
+        if self._lost:  # lost while it was set up: it is not in the dead room
+            self._placement.background.spawn(self.room.detach_peer(participant_id))
+            self._check()
 
     def remove_peer(self, participant_id: str) -> None:
         if self._lost:
