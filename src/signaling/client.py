@@ -10,6 +10,11 @@ server, is logged at debug level and skipped).
     await client.publish({"camera": ColorTrack((255, 0, 0)), "microphone": ToneTrack(440)})
     ...
     await client.close()
+
+On ``media_reset`` (the meeting's media moved) it closes both peer connections, makes fresh
+ones, sends ``media_ready``, publishes again what it was publishing (the same track objects)
+and answers the new ``subscribe_offer``; :attr:`received` keeps its entries (a track that
+comes back, usually under the same id, counts on), and :attr:`resets` counts the resets.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,8 +45,11 @@ from signaling.wire import (
     ErrorCode,
     Join,
     Joined,
+    MediaReady,
+    MediaReset,
     PublishAnswer,
     PublishOffer,
+    Resume,
     ServerMessage,
     ServerMessageError,
     Source,
@@ -56,6 +64,20 @@ from signaling.wire import (
 __all__ = ["MeetboxClient", "ReceivedTrack"]
 
 logger = logging.getLogger(__name__)
+
+
+class _Sending(MediaStreamTrack):
+    """What a publisher connection sends: ``source``'s frames. aiortc stops a sender's track
+    when its connection ends (closed here, or by the far end); then this one stops and the
+    source goes on, to be sent again on fresh connections after a media reset."""
+
+    def __init__(self, source: MediaStreamTrack) -> None:
+        super().__init__()
+        self.kind = source.kind
+        self.source = source
+
+    async def recv(self) -> Any:
+        return await self.source.recv()
 
 
 @dataclass
@@ -104,20 +126,31 @@ class MeetboxClient:
     on_frame: Callable[[str, str, av.VideoFrame | av.AudioFrame], None] | None = None
     ice_connected_at: float | None = None
     closed_with: tuple[int, str] | None = None
+    #: ``media_reset``s handled so far.
+    resets: int = 0
 
     def __post_init__(self) -> None:
-        config = RTCConfiguration(bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
-        self.publisher = RTCPeerConnection(config)
-        self.subscriber = RTCPeerConnection(config)
         self._ws: Any = None
         self._reader: asyncio.Task[None] | None = None
         self._consumers: list[asyncio.Task[None]] = []
-        self._answers: asyncio.Queue[str] = asyncio.Queue()
+        #: work a media reset started: old connections closing, publishing again
+        self._tasks: set[asyncio.Task[None]] = set()
+        #: The answer the publish offer in flight waits for ("" refused, None reset).
+        self._publish_answer: asyncio.Future[str | None] | None = None
+        self._offering = asyncio.Lock()
         self._changed = asyncio.Condition()
         #: source -> its publisher transceiver
         self._published: dict[str, Any] = {}
-        self.subscriber.on("track", self._on_track)
-        self.subscriber.on("iceconnectionstatechange", self._on_ice_state)
+        #: source -> the track published for it (what a media reset publishes again)
+        self._tracks: dict[str, MediaStreamTrack] = {}
+        self._new_connections()
+
+    def _new_connections(self) -> None:
+        config = RTCConfiguration(bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
+        self.publisher = RTCPeerConnection(config)
+        subscriber = self.subscriber = RTCPeerConnection(config)
+        subscriber.on("track", lambda track: self._on_track(subscriber, track))
+        subscriber.on("iceconnectionstatechange", self._on_ice_state)
 
     # -- connection ------------------------------------------------------------------------
 
@@ -138,6 +171,34 @@ class MeetboxClient:
         self._reader = asyncio.create_task(self._read())
         return first
 
+    async def drop(self) -> None:
+        """Lose the WebSocket without ``leave`` (as a network drop would), keeping the peer
+        connections: :meth:`resume` brings the participant back within the window."""
+        if self._reader is not None:
+            self._reader.cancel()
+            await asyncio.gather(self._reader, return_exceptions=True)
+            self._reader = None
+        if self._ws is not None:
+            await self._ws.close()
+
+    async def resume(self) -> dict[str, Any]:
+        """Come back after :meth:`drop` with the resume token of the latest ``joined``;
+        returns the new ``joined``. A ``media_reset`` that follows is handled as usual."""
+        assert self.snapshot is not None, "resume() needs a joined session first"
+        self._ws = await websockets.connect(self.ws_url, max_size=1 << 20)
+        await self.send(Resume(resume_token=self.snapshot.resume_token))
+        try:
+            first = decode_server_frame(await self._ws.recv())
+            if first.get("type") != "joined":
+                raise ConnectionError(f"not resumed: {first}")
+            snapshot = parse_server_object(first)
+        except ServerMessageError as exc:
+            raise ConnectionError(f"not resumed: unreadable joined: {exc}") from exc
+        assert isinstance(snapshot, Joined)
+        self.joined, self.snapshot = first, snapshot
+        self._reader = asyncio.create_task(self._read())
+        return first
+
     async def send(self, message: ClientMessage | None = None, /, **fields: Any) -> None:
         """Send ``message``, or the one ``fields`` make (``send(type="leave")``). Either way
         it is a wire model first: one the server would refuse raises ``ValueError`` here."""
@@ -151,11 +212,14 @@ class MeetboxClient:
         """Publish ``{source: track}`` (sources: microphone, camera, screen). A source
         published before (and maybe unpublished since) keeps its m-line."""
         for source, track in tracks.items():
+            self._tracks[source] = track
             transceiver = self._published.get(source)
             if transceiver is None:
-                self._published[source] = self.publisher.addTransceiver(track, direction="sendonly")
+                self._published[source] = self.publisher.addTransceiver(
+                    _Sending(track), direction="sendonly"
+                )
             else:
-                transceiver.sender.replaceTrack(track)
+                transceiver.sender.replaceTrack(_Sending(track))
                 transceiver.direction = "sendonly"
         await self._offer()
 
@@ -165,14 +229,30 @@ class MeetboxClient:
         await self._offer()
 
     async def _offer(self) -> None:
-        await self.publisher.setLocalDescription(await self.publisher.createOffer())
-        mids = {t.mid: Source(source) for source, t in self._published.items() if t.mid is not None}
-        await self.send(PublishOffer(sdp=self.publisher.localDescription.sdp, sources=mids))
-        answer = await self._answers.get()
-        if not answer:
-            last = self.messages[-1] if self.messages else "(messages not kept)"
-            raise ConnectionError(f"publishing refused: {last}")
-        await self.publisher.setRemoteDescription(RTCSessionDescription(answer, "answer"))
+        """Offer the publisher connection and take the answer. After a media reset under
+        way this returns quietly: the reset publishes everything again on the fresh one."""
+        async with self._offering:
+            pc = self.publisher
+            await pc.setLocalDescription(await pc.createOffer())
+            if pc is not self.publisher:
+                return
+            mids = {
+                t.mid: Source(source) for source, t in self._published.items() if t.mid is not None
+            }
+            waiting = self._publish_answer = asyncio.get_running_loop().create_future()
+            await self.send(PublishOffer(sdp=pc.localDescription.sdp, sources=mids))
+            answer = await waiting
+            if answer is None or pc is not self.publisher:
+                return
+            if not answer:
+                last = self.messages[-1] if self.messages else "(messages not kept)"
+                raise ConnectionError(f"publishing refused: {last}")
+            await pc.setRemoteDescription(RTCSessionDescription(answer, "answer"))
+
+    def _answered(self, answer: str | None) -> None:
+        waiting, self._publish_answer = self._publish_answer, None
+        if waiting is not None and not waiting.done():
+            waiting.set_result(answer)
 
     async def wait_for(self, predicate: Callable[[MeetboxClient], bool]) -> None:
         """Return once ``predicate(self)`` holds; wrap in ``asyncio.timeout``."""
@@ -180,15 +260,17 @@ class MeetboxClient:
             await self._changed.wait_for(lambda: predicate(self))
 
     async def close(self) -> None:
-        for task in [*self._consumers, *([self._reader] if self._reader else [])]:
+        for task in [*self._consumers, *self._tasks, *([self._reader] if self._reader else [])]:
             task.cancel()
-        await asyncio.gather(*self._consumers, return_exceptions=True)
+        await asyncio.gather(*self._consumers, *self._tasks, return_exceptions=True)
         if self._reader is not None:
             await asyncio.gather(self._reader, return_exceptions=True)
         if self._ws is not None:
             await self._ws.close()
         await close_peer_connection(self.publisher)
         await close_peer_connection(self.subscriber)
+        for track in self._tracks.values():
+            track.stop()  # as closing the connection used to, when it sent them itself
 
     # -- internals -------------------------------------------------------------------------
 
@@ -235,12 +317,15 @@ class MeetboxClient:
     async def _handle(self, message: ServerMessage) -> None:
         match message:
             case PublishAnswer(sdp=sdp):
-                self._answers.put_nowait(sdp)
+                self._answered(sdp)
             case SubscribeOffer(sdp=sdp, tracks=tracks):
                 self.mids.update(tracks)
                 await self._answer(sdp)
             case Error(code=ErrorCode.INVALID_SDP | ErrorCode.FORBIDDEN):
-                self._answers.put_nowait("")
+                self._answered("")
+            case MediaReset():
+                await self._reset()
+            # error media_reset: a message for the connections a reset replaced; ignored
         if self.on_message is not None:
             try:
                 self.on_message(message)
@@ -252,10 +337,47 @@ class MeetboxClient:
         await self.subscriber.setLocalDescription(await self.subscriber.createAnswer())
         await self.send(SubscribeAnswer(sdp=self.subscriber.localDescription.sdp))
 
-    def _on_track(self, track: MediaStreamTrack) -> None:
-        mid = next(
-            (t.mid for t in self.subscriber.getTransceivers() if t.receiver.track is track), None
-        )
+    async def _reset(self) -> None:
+        """``media_reset``: fresh connections, ``media_ready``, then publish again (in a
+        task: the answer comes through this reader)."""
+        self.resets += 1
+        old = (self.publisher, self.subscriber)
+        again = {
+            source: self._tracks[source]
+            for source, t in self._published.items()
+            if t.direction == "sendonly"
+        }
+        self._published = {}
+        self.mids.clear()
+        self._new_connections()
+        self._answered(None)  # an offer in flight was for the old connection
+        self._spawn(self._close_connections(*old))
+        await self.send(MediaReady())
+        if again:
+            self._spawn(self._publish_again(again))
+
+    async def _publish_again(self, tracks: dict[str, MediaStreamTrack]) -> None:
+        try:
+            await self.publish(tracks)
+        except ConnectionError as exc:
+            logger.warning("publishing again after a media reset failed: %s", exc)
+        except Exception:
+            logger.exception("publishing again after a media reset failed")
+
+    @staticmethod
+    async def _close_connections(*pcs: RTCPeerConnection) -> None:
+        for pc in pcs:
+            await close_peer_connection(pc)
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _on_track(self, subscriber: RTCPeerConnection, track: MediaStreamTrack) -> None:
+        if subscriber is not self.subscriber:
+            return  # the old connection, closing
+        mid = next((t.mid for t in subscriber.getTransceivers() if t.receiver.track is track), None)
         self._consumers.append(asyncio.create_task(self._consume(track, mid)))
 
     def _received(self, track: MediaStreamTrack, mid: str | None) -> ReceivedTrack:

@@ -5,12 +5,14 @@ each view go to the test's output dir."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
 from sfu.synthetic import ColorTrack
 from signaling.client import MeetboxClient
 from signaling.models import RoomRecord
+from signaling.placement.local import LocalMedia
 from signaling.wire import CloseCode
 from tests.conftest import Server
 
@@ -231,3 +233,55 @@ async def test_a_screen_share_gets_its_own_tile_and_goes_when_it_stops(
     finally:
         await presenter.close()
     assert not page.errors, page.errors
+
+
+async def test_the_page_gets_video_back_after_the_meeting_media_is_reset(
+    browser: Any, server: Server, tmp_path: Path
+) -> None:
+    """The meeting's media is lost (as when its media process dies): the page replaces both
+    peer connections, publishes its camera again and plays the other's video again; the
+    people grid stays, and nobody left."""
+    room = await server.room()
+    page = await open_link(browser, link(server, room, "moderator"))
+    me = await join(page, "Watcher", tmp_path)
+    other = MeetboxClient(server.ws_url, await server.token(room, "speaker", "Presenter"))
+    try:
+        await other.connect()
+        pid = other.joined["you"]["id"]
+        await other.publish({"camera": ColorTrack((200, 30, 30))})
+        await page.wait_for_function(f"({VIDEO_FRAMES})({me!r}) > 10", timeout=20000)
+        async with asyncio.timeout(20):
+            await other.wait_for(lambda c: any(t.frames > 10 for t in c.received.values()))
+        live = server.services.meetings.live(room.id)
+        assert live is not None and isinstance(live.media, LocalMedia)
+        live.media.lose()
+
+        await page.wait_for_function("window.meetboxRoom.client.resets === 1", timeout=10000)
+        decoded = """async () => {
+          let n = 0;
+          (await window.meetboxRoom.client.subscriber.getStats()).forEach((s) => {
+            if (s.type === 'inbound-rtp' && s.kind === 'video') n += s.framesDecoded || 0;
+          });
+          return n;
+        }"""
+        # The fresh subscriber decodes the other's video, and it plays in their tile.
+        await page.wait_for_function(f"({decoded})().then((n) => n > 10)", timeout=20000)
+        await page.wait_for_function(f"({VIDEO_FRAMES})({me!r}) > 10", timeout=20000)
+        # The page published its camera again: the other decodes it on its fresh connection.
+        since = {t.track_id: t.frames for t in other.received.values()}
+        async with asyncio.timeout(20):
+            await other.wait_for(
+                lambda c: any(
+                    t.participant_id == me and t.frames > since.get(t.track_id, 0) + 10
+                    for t in c.received.values()
+                )
+            )
+        assert other.resets == 1
+        assert await page.locator(f"#grid [data-participant='{pid}']").count() == 1
+        present = await page.evaluate("[...window.meetboxRoom.people.keys()]")
+        assert pid in present and me in present
+        assert not any(m["type"] == "participant_left" for m in other.messages)
+        await page.screenshot(path=str(tmp_path / "after-media-reset.png"))
+        assert not page.errors, page.errors
+    finally:
+        await other.close()

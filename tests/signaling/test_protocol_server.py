@@ -35,6 +35,8 @@ from signaling.wire import (
     Kick,
     Leave,
     MediaKind,
+    MediaReady,
+    MediaReset,
     MutedByModerator,
     MuteParticipant,
     ParticipantInfo,
@@ -119,6 +121,7 @@ SERVER_EXAMPLES: list[ServerMessage] = [
     ParticipantUpdated(participant=BOB.model_copy(update={"hand_raised": True})),
     HELLO,
     MutedByModerator(kind=MediaKind.AUDIO, by="p-ada"),
+    MediaReset(reason="media_lost"),
     RECORDING,
     RecordingState(recording_id="r1", status="failed", error="disk full"),
     Pong(),
@@ -148,6 +151,7 @@ CLIENT_EXAMPLES: list[ClientMessage] = [
     SubscribeAnswer(sdp=SDP),
     IceCandidate(target="publisher", candidate="candidate:1 1 udp 1 192.0.2.7 5000 typ host"),
     IceCandidate(target="subscriber", candidate="", sdp_mid="0", sdp_mline_index=0),
+    MediaReady(),
 ]
 
 

@@ -5,6 +5,11 @@
 //   client.addEventListener("track", (e) => ...);   // e.detail: {track, stream, info}
 //   await client.connect();
 //   await client.publish(mediaStream, { [trackId]: "camera" });
+//
+// On media_reset (the meeting's media moved to another media process) both peer connections
+// are replaced: fresh ones, media_ready, the tracks being sent published again (the same
+// MediaStreamTracks, so mute states hold), and the new subscribe_offer answered; remote
+// tracks come back as "track" events. A "mediareset" event says it happened.
 
 export class MeetboxClient extends EventTarget {
   constructor(wsUrl, token, { iceServers = [] } = {}) {
@@ -12,22 +17,30 @@ export class MeetboxClient extends EventTarget {
     this.wsUrl = wsUrl;
     this.token = token;
     this.config = { iceServers, bundlePolicy: "max-bundle" };
-    this.publisher = new RTCPeerConnection(this.config);
-    this.subscriber = new RTCPeerConnection(this.config);
     this.tracks = new Map(); // track id -> track info from the server
     this.mids = new Map(); // subscriber mid -> the track id it carries now (mids are reused)
     this.joined = null;
     this.bye = null;
+    this.resets = 0; // media_reset messages handled
     this._pendingAnswer = null;
-    this.subscriber.ontrack = (event) => {
+    this._videoCodec = null;
+    this._connect();
+  }
+
+  // A fresh publisher and subscriber; events of replaced ones are ignored.
+  _connect() {
+    const publisher = this.publisher = new RTCPeerConnection(this.config);
+    const subscriber = this.subscriber = new RTCPeerConnection(this.config);
+    subscriber.ontrack = (event) => {
+      if (subscriber !== this.subscriber) return;
       const trackId = this.mids.get(event.transceiver?.mid) ?? event.track.id;
       const info = this.tracks.get(trackId) || null;
       const mid = event.transceiver?.mid ?? null;
       this.dispatchEvent(new CustomEvent("track", { detail: { track: event.track, stream: event.streams[0], info, mid } }));
     };
-    for (const [pc, target] of [[this.publisher, "publisher"], [this.subscriber, "subscriber"]]) {
+    for (const [pc, target] of [[publisher, "publisher"], [subscriber, "subscriber"]]) {
       pc.onicecandidate = (event) => {
-        if (event.candidate) {
+        if (event.candidate && (pc === this.publisher || pc === this.subscriber)) {
           this.send({ type: "ice_candidate", target, candidate: event.candidate.candidate,
                       sdp_mid: event.candidate.sdpMid, sdp_mline_index: event.candidate.sdpMLineIndex });
         }
@@ -77,6 +90,7 @@ export class MeetboxClient extends EventTarget {
   // videoCodec: "VP8" or "H264" to prefer one (default: the browser's order).
   // sources: {trackId: "microphone" | "camera" | "screen" | "screen_audio"}.
   async publish(stream, sources = {}, { videoCodec = null } = {}) {
+    if (videoCodec) this._videoCodec = videoCodec;
     const transceivers = stream.getTracks().map((track) => {
       const source = sources[track.id] || (track.kind === "audio" ? "microphone" : "camera");
       // A source published before (and stopped since) sends again on its m-line.
@@ -86,19 +100,55 @@ export class MeetboxClient extends EventTarget {
         old.direction = "sendonly";
         return [track, old];
       }
-      const transceiver = this.publisher.addTransceiver(track, { direction: "sendonly", streams: [stream] });
-      transceiver._meetboxSource = source;
-      return [track, transceiver];
+      return [track, this._send(track, source, stream)];
     });
-    if (videoCodec) {
-      const wanted = RTCRtpSender.getCapabilities("video").codecs
-        .filter((c) => c.mimeType.toLowerCase() === `video/${videoCodec.toLowerCase()}`);
-      if (!wanted.length) throw new Error(`this browser cannot send ${videoCodec}`);
-      for (const [track, transceiver] of transceivers) {
-        if (track.kind === "video") transceiver.setCodecPreferences(wanted);
-      }
-    }
+    this._preferCodec(transceivers, videoCodec);
     await this._offer();
+  }
+
+  _send(track, source, stream) {
+    const transceiver = this.publisher.addTransceiver(track, { direction: "sendonly", streams: [stream] });
+    transceiver._meetboxSource = source;
+    transceiver._meetboxStream = stream;
+    return transceiver;
+  }
+
+  _preferCodec(transceivers, videoCodec) {
+    if (!videoCodec) return;
+    const wanted = RTCRtpSender.getCapabilities("video").codecs
+      .filter((c) => c.mimeType.toLowerCase() === `video/${videoCodec.toLowerCase()}`);
+    if (!wanted.length) throw new Error(`this browser cannot send ${videoCodec}`);
+    for (const [track, transceiver] of transceivers) {
+      if (track.kind === "video") transceiver.setCodecPreferences(wanted);
+    }
+  }
+
+  // media_reset: the server's side of both connections is gone. Fresh connections, then
+  // media_ready (what we send after it is for the fresh ones), then publish again.
+  _reset() {
+    this.resets += 1;
+    const again = this.publisher.getTransceivers()
+      .filter((t) => t._meetboxSource && t.direction === "sendonly" && t.sender.track)
+      .map((t) => ({ track: t.sender.track, source: t._meetboxSource, stream: t._meetboxStream }));
+    const old = [this.publisher, this.subscriber];
+    this._pendingAnswer?.resolve(null); // an offer in flight was for the old publisher
+    this._pendingAnswer = null;
+    this.mids.clear();
+    this._connect();
+    for (const pc of old) pc.close(); // the local tracks go on: a browser does not stop them
+    this.send({ type: "media_ready" });
+    this.dispatchEvent(new CustomEvent("mediareset"));
+    if (again.length) this._publishAgain(again); // its answer comes through _handle
+  }
+
+  async _publishAgain(again) {
+    try {
+      const transceivers = again.map(({ track, source, stream }) => [track, this._send(track, source, stream)]);
+      this._preferCodec(transceivers, this._videoCodec);
+      await this._offer();
+    } catch (error) {
+      console.warn(`publishing again after a media reset failed: ${error.message}`);
+    }
   }
 
   // Stop sending a published track: its m-line goes inactive; everyone is told.
@@ -110,15 +160,25 @@ export class MeetboxClient extends EventTarget {
     await this._offer();
   }
 
+  // A media reset under way makes this return quietly: the reset publishes everything again.
   async _offer() {
-    await this.publisher.setLocalDescription(await this.publisher.createOffer());
+    const pc = this.publisher;
+    try {
+      await pc.setLocalDescription(await pc.createOffer());
+    } catch (error) {
+      if (pc !== this.publisher) return; // closed by a reset meanwhile
+      throw error;
+    }
+    if (pc !== this.publisher) return;
     const mids = {};
-    for (const transceiver of this.publisher.getTransceivers()) {
+    for (const transceiver of pc.getTransceivers()) {
       if (transceiver.mid !== null && transceiver._meetboxSource) mids[transceiver.mid] = transceiver._meetboxSource;
     }
     const answer = new Promise((resolve, reject) => { this._pendingAnswer = { resolve, reject }; });
-    this.send({ type: "publish_offer", sdp: this.publisher.localDescription.sdp, sources: mids });
-    await this.publisher.setRemoteDescription({ type: "answer", sdp: await answer });
+    this.send({ type: "publish_offer", sdp: pc.localDescription.sdp, sources: mids });
+    const sdp = await answer;
+    if (sdp === null || pc !== this.publisher) return;
+    await pc.setRemoteDescription({ type: "answer", sdp });
   }
 
   async _handle(message) {
@@ -137,11 +197,22 @@ export class MeetboxClient extends EventTarget {
         this._pendingAnswer?.resolve(message.sdp);
         this._pendingAnswer = null;
         break;
-      case "subscribe_offer":
+      case "subscribe_offer": {
+        const pc = this.subscriber; // a reset while this runs makes the answer moot
         for (const [mid, trackId] of Object.entries(message.tracks || {})) this.mids.set(mid, trackId);
-        await this.subscriber.setRemoteDescription({ type: "offer", sdp: message.sdp });
-        await this.subscriber.setLocalDescription(await this.subscriber.createAnswer());
-        this.send({ type: "subscribe_answer", sdp: this.subscriber.localDescription.sdp });
+        try {
+          await pc.setRemoteDescription({ type: "offer", sdp: message.sdp });
+          await pc.setLocalDescription(await pc.createAnswer());
+        } catch (error) {
+          if (pc !== this.subscriber) break; // closed by a reset meanwhile
+          throw error;
+        }
+        if (pc !== this.subscriber) break;
+        this.send({ type: "subscribe_answer", sdp: pc.localDescription.sdp });
+        break;
+      }
+      case "media_reset":
+        this._reset();
         break;
       case "error":
         if (this._pendingAnswer && ["invalid_sdp", "forbidden", "too_many_tracks", "no_media_ports"].includes(message.code)) {

@@ -34,6 +34,7 @@ from signaling.wire import (
     Join,
     Kick,
     Leave,
+    MediaReady,
     MuteParticipant,
     Ping,
     Pong,
@@ -368,6 +369,8 @@ async def _serve(
             await meetings.act(room_id, pid, session, message)
         elif isinstance(message, PublishOffer | SubscribeAnswer | IceCandidate):
             await meetings.media(room_id, pid, session, message)
+        elif isinstance(message, MediaReady):
+            await meetings.media_ready(room_id, pid, session)
         elif isinstance(message, StartRecording | StopRecording):
             await _recording(services, session, claims, message)
         else:

@@ -11,7 +11,7 @@ from signaling.errors import SignalingError
 from signaling.meetings import resume
 from signaling.meetings.core import Meeting
 from signaling.meetings.outputs import Output, Send
-from signaling.placement.seam import MediaChannel, TrackReport
+from signaling.placement.seam import MediaChannel, MediaSettings, TrackReport
 from signaling.wire import (
     ByeReason,
     CloseCode,
@@ -68,28 +68,50 @@ def track_out(track: TrackReport) -> TrackOut:
 
 
 class MediaEventsToCore:
-    """What the meeting's media reports, handed to its core; the outputs go to sessions."""
+    """What one media channel of the meeting reports, handed to its core; the outputs go
+    to sessions. Once ``retired`` (its channel was lost and replaced) it passes nothing on:
+    a late report of a dead channel is not news."""
 
-    def __init__(self, live: LiveMeeting, media_failed: Callable[[str, str], None]) -> None:
+    def __init__(
+        self,
+        live: LiveMeeting,
+        media_failed: Callable[[str, str], None],
+        media_lost: Callable[[LiveMeeting], None] = lambda live: None,
+    ) -> None:
         self._live = live
         self._media_failed = media_failed
+        self._media_lost = media_lost
+        self.retired = False
 
     def subscribe_offer(self, participant_id: str, sdp: str, tracks: dict[str, str]) -> None:
         session = self._live.sessions.get(participant_id)
-        if session is not None:
+        if session is not None and not self.retired:
             session.send(SubscribeOffer(sdp=sdp, tracks=tracks))
 
     def track_published(self, track: TrackReport) -> None:
-        self._live.deliver(self._live.core.track_published(track_out(track)))
+        if not self.retired:
+            self._live.deliver(self._live.core.track_published(track_out(track)))
 
     def track_unpublished(self, track: TrackReport) -> None:
-        self._live.deliver(self._live.core.track_unpublished(track.id, track.participant_id))
+        if not self.retired:
+            self._live.deliver(self._live.core.track_unpublished(track.id, track.participant_id))
 
     def active_speaker(self, participant_id: str | None) -> None:
-        self._live.deliver(self._live.core.speaker_changed(participant_id))
+        if not self.retired:
+            self._live.deliver(self._live.core.speaker_changed(participant_id))
 
     def media_failed(self, participant_id: str) -> None:
-        self._media_failed(self._live.core.room_id, participant_id)
+        if not self.retired:
+            self._media_failed(self._live.core.room_id, participant_id)
+
+    def media_lost(self) -> None:
+        if self.retired:
+            return
+        # From now on the channel is dead: media messages get error media_reset until the
+        # meeting has fresh media (the service swaps it under the room's lock).
+        self.retired = True
+        self._live.media_gone = True
+        self._media_lost(self._live)
 
 
 @dataclass
@@ -98,7 +120,14 @@ class LiveMeeting:
 
     core: Meeting
     media: MediaChannel = field(init=False)
+    #: What the media was opened with (fresh media after a loss gets the same).
+    media_settings: MediaSettings = field(default_factory=MediaSettings)
     sessions: dict[str, Session] = field(default_factory=dict)
+    #: Between a ``media_lost`` and the fresh channel in ``media``: the channel is dead.
+    media_gone: bool = False
+    #: Participants told (or, when back from a drop, to be told) ``media_reset`` whose
+    #: ``media_ready`` has not come: their media messages are for dead peer connections.
+    resetting: set[str] = field(default_factory=set)
     #: Whether the room was told it is empty since it was last in use.
     room_told_empty: bool = False
     #: Whether the meeting's start was reported (after its first visible participant).

@@ -51,6 +51,7 @@ from signaling.placement.seam import (
     EndMeeting,
     KickParticipant,
     LiveCommand,
+    MediaChannel,
     MediaSettings,
     MuteParticipant,
     Placement,
@@ -62,9 +63,11 @@ from signaling.wire import (
     ByeReason,
     CloseCode,
     Error,
+    ErrorCode,
     IceCandidate,
     Joined,
     MediaKind,
+    MediaReset,
     PublishAnswer,
     PublishOffer,
     RecordingState,
@@ -79,6 +82,16 @@ logger = logging.getLogger(__name__)
 MAX_SLEEP = 30.0
 #: How long a kicked participant's token stays refused: longer than any token lives.
 REVOCATION_TTL = timedelta(hours=1)
+#: ``media_reset.reason`` when the meeting's media channel was lost.
+MEDIA_LOST = "media_lost"
+
+
+def _reset_error(ref: str | None) -> Error:
+    return Error(
+        code=ErrorCode.MEDIA_RESET,
+        message="this was for peer connections a media_reset replaced",
+        ref=ref,
+    )
 
 
 @dataclass
@@ -172,31 +185,49 @@ class MeetingService:
     ) -> Joined:
         """Put the holder of ``claims`` into the room's meeting (starting one if needed);
         returns the ``joined`` message already queued on ``session``. Unless ``resumed``
-        (the client kept its peer connections), the participant gets fresh media."""
-        joined, live = await self._admit(claims, session)
+        (the client kept its peer connections), the participant gets fresh media. A resumed
+        participant whose media was lost while they were away gets ``media_reset`` right
+        after ``joined`` instead, and fresh media once they answer ``media_ready``."""
+        joined, live = await self._admit(claims, session, resumed)
         if not live.start_reported and claims.recording_id is None and live.core.ended is None:
             live.start_reported = True
             self.on_started(live.core.room_id)
+        pid = claims.participant_id
         if not resumed:
-            # Outside the lock: setting up peer connections can take a while. The meeting
-            # may end meanwhile; then its media is closed and must stay empty.
-            pid = claims.participant_id
-            if live.core.ended is None and pid in live.core.participants:
-                await live.media.add_peer(pid, claims.role is not Role.RECORDINGS)
-                # They may have left (or been kicked) while the peer was being set up: the
-                # leave found no peer to remove, so remove it now.
-                if pid not in live.core.participants:
-                    live.media.remove_peer(pid)
-            if live.core.ended is not None or self._live.get(live.core.room_id) is not live:
-                live.media.close()
-        else:
+            await self._fresh_media(live, pid, claims.role is not Role.RECORDINGS)
+        elif pid not in live.resetting:
             # An offer sent while the socket was down went nowhere; without its answer no
             # other offer can follow.
-            live.media.offer_again(claims.participant_id)
+            live.media.offer_again(pid)
         return joined
 
+    async def _fresh_media(self, live: LiveMeeting, pid: str, may_publish: bool) -> None:
+        """Set up the participant's peer connections on the meeting's media (outside the
+        lock: it can take a while). The meeting may end meanwhile; then its media is closed
+        and must stay empty. If the media is lost meanwhile, ``media_reset`` follows."""
+        channel = live.media
+        if live.core.ended is None and pid in live.core.participants:
+            try:
+                await channel.add_peer(pid, may_publish)
+            except Exception:
+                if not self._stale(live, channel):
+                    raise
+                return  # the participant is told media_reset and asks again
+            # They may have left (or been kicked) while the peer was being set up: the
+            # leave found no peer to remove, so remove it now.
+            if pid not in live.core.participants:
+                channel.remove_peer(pid)
+        if live.core.ended is not None or self._live.get(live.core.room_id) is not live:
+            channel.close()
+
+    @staticmethod
+    def _stale(live: LiveMeeting, channel: MediaChannel, pid: str | None = None) -> bool:
+        """Whether ``channel`` (a command to it was under way) is dead or replaced, or the
+        participant's peer connections are (a reset they have not answered)."""
+        return live.media_gone or live.media is not channel or pid in live.resetting
+
     async def _admit(
-        self, claims: ParticipantClaims, session: Session
+        self, claims: ParticipantClaims, session: Session, resumed: bool = False
     ) -> tuple[Joined, LiveMeeting]:
         async with self._room(claims.room_id):
             if self.shutting_down:  # a join that raced the shutdown: no new meeting
@@ -253,6 +284,11 @@ class MeetingService:
                 old.close(ByeReason.REPLACED, CloseCode.NORMAL)
             live.sessions[claims.participant_id] = session
             session.send(admission.joined)
+            if not resumed:
+                live.resetting.discard(claims.participant_id)  # fresh media follows anyway
+            elif claims.participant_id in live.resetting:
+                # Their media was lost while they were away: what they kept is dead.
+                session.send(MediaReset(reason=MEDIA_LOST))
             await self._apply(live, [o for o in outputs if not isinstance(o, Arrived)])
             logger.info(
                 "room %s: %s joined meeting %s as %s%s",
@@ -311,30 +347,68 @@ class MeetingService:
         session: Session,
         message: PublishOffer | SubscribeAnswer | IceCandidate,
     ) -> None:
-        """Hand a media message to the participant's peer; a refusal becomes an ``error``."""
+        """Hand a media message to the participant's peer; a refusal becomes an ``error``.
+        A message for peer connections a media reset replaced (sent before the client
+        handled ``media_reset``), or one whose channel is lost while it is handled, gets
+        ``error`` ``media_reset``: the client ignores it, its fresh connections go on."""
         live = self._live.get(room_id)
         if live is None or live.sessions.get(participant_id) is not session:
             session.send(
                 Error(code="not_in_meeting", message="you are not in the meeting", ref=message.ref)
             )
             return
+        channel = live.media
+        if self._stale(live, channel, participant_id):
+            session.send(_reset_error(message.ref))
+            return
         try:
             if isinstance(message, PublishOffer):
                 sources = {mid: source.value for mid, source in message.sources.items()}
-                answer = await live.media.publish_offer(participant_id, message.sdp, sources)
-                session.send(PublishAnswer(sdp=answer))
+                answer = await channel.publish_offer(participant_id, message.sdp, sources)
+                if self._stale(live, channel, participant_id):
+                    session.send(_reset_error(message.ref))  # not for the connection it has
+                else:
+                    session.send(PublishAnswer(sdp=answer))
             elif isinstance(message, SubscribeAnswer):
-                await live.media.subscribe_answer(participant_id, message.sdp)
+                await channel.subscribe_answer(participant_id, message.sdp)
             else:
-                await live.media.add_ice_candidate(
+                await channel.add_ice_candidate(
                     participant_id,
                     message.target,
                     message.candidate,
                     message.sdp_mid,
                     message.sdp_mline_index,
                 )
-        except MediaError as exc:
-            session.send(Error(code=exc.code, message=exc.message, ref=message.ref))
+        except Exception as exc:
+            # A command racing the loss of its channel fails in whatever way the dying
+            # media fails: that is the reset's, not an error of this message.
+            if self._stale(live, channel, participant_id):
+                session.send(_reset_error(message.ref))
+            elif isinstance(exc, MediaError):
+                session.send(Error(code=exc.code, message=exc.message, ref=message.ref))
+            else:
+                raise
+
+    async def media_ready(self, room_id: str, participant_id: str, session: Session) -> None:
+        """The participant answered ``media_reset``: its old peer connections are closed;
+        set up fresh ones on the meeting's new media (the ``subscribe_offer`` follows)."""
+        live = self._live.get(room_id)
+        if live is None or live.sessions.get(participant_id) is not session:
+            session.send(Error(code="not_in_meeting", message="you are not in the meeting"))
+            return
+        if live.media_gone:
+            return  # lost again before this came: another media_reset is on its way
+        participant = live.core.participants.get(participant_id)
+        if participant is None or participant_id not in live.resetting:
+            session.send(
+                Error(
+                    code="unexpected_media_ready",
+                    message="there is no media_reset to answer",
+                )
+            )
+            return
+        live.resetting.discard(participant_id)
+        await self._fresh_media(live, participant_id, participant.role is not Role.RECORDINGS)
 
     async def leave(self, room_id: str, participant_id: str, session: Session) -> None:
         async with self._room(room_id):
@@ -391,6 +465,42 @@ class MeetingService:
 
     def _media_failed_soon(self, room_id: str, participant_id: str) -> None:
         self._failing.spawn(self.media_failed(room_id, participant_id))
+
+    def _media_lost_soon(self, live: LiveMeeting) -> None:
+        self._failing.spawn(self._media_lost(live))
+
+    async def _media_lost(self, live: LiveMeeting) -> None:
+        """The meeting's media channel is dead (its media process died): open fresh media
+        through the placement and tell everyone ``media_reset``; each gets fresh peer
+        connections on their ``media_ready`` (those away get it when they resume). The
+        meeting, its people and its history stay as they are. If no fresh media can be
+        opened, the meeting ends (``media_unavailable``): the placement already chose among
+        the media processes it has, so waiting here would only keep people in a meeting
+        without sound or picture."""
+        room_id = live.core.room_id
+        async with self._room(room_id):
+            if self._live.get(room_id) is not live or live.core.ended is not None:
+                return
+            core = live.core
+            logger.warning("room %s: meeting %s lost its media; opening it again", room_id, core.id)
+            if core.active_speaker is not None:
+                live.deliver(core.speaker_changed(None))
+            events = MediaEventsToCore(live, self._media_failed_soon, self._media_lost_soon)
+            try:
+                media = self.placement.open_media(room_id, events, live.media_settings)
+            except Exception:
+                logger.exception("room %s: no media for meeting %s; ending it", room_id, core.id)
+                reason = ByeReason.MEDIA_UNAVAILABLE
+                await self._apply(live, core.end(reason, self._clock.now()))
+                self._wake.set()
+                return
+            live.media = media
+            live.media_gone = False
+            for pid in core.participants:
+                live.resetting.add(pid)
+                session = live.sessions.get(pid)
+                if session is not None:
+                    session.send(MediaReset(reason=MEDIA_LOST))
 
     # -- commands on a live meeting (the REST API's, through the placement) -----------------
 
@@ -512,9 +622,9 @@ class MeetingService:
         rules = MeetingRules.of_room(room, self._empty_timeout, self._resume_window)
         meeting = Meeting("mtg_" + new_secret(9), room.id, rules, now, spent=self._spent)
         await self._history.started(meeting.id, room.id, now)
-        live = LiveMeeting(meeting)
         settings = MediaSettings(screen_share=rules.screen_share_enabled, public_ip=self._public_ip)
-        events = MediaEventsToCore(live, self._media_failed_soon)
+        live = LiveMeeting(meeting, media_settings=settings)
+        events = MediaEventsToCore(live, self._media_failed_soon, self._media_lost_soon)
         live.media = self.placement.open_media(room.id, events, settings)
         self._live[room.id] = live
         logger.info("room %s: meeting %s started", room.id, meeting.id)
@@ -536,6 +646,7 @@ class MeetingService:
                     core.id, core.room_id, out.participant_id, reason, out.stay, now
                 )
                 live.media.remove_peer(out.participant_id)
+                live.resetting.discard(out.participant_id)
             elif isinstance(out, Close):
                 leaving = live.sessions.pop(out.participant_id, None)
                 if leaving is not None:

@@ -36,25 +36,31 @@ def _report(track: TrackInfo) -> TrackReport:
 
 
 class _Events:
-    """sfu's listener calls, as seam values."""
+    """sfu's listener calls, as seam values; none once ``silenced`` (the media was lost)."""
 
     def __init__(self, events: MediaEvents) -> None:
         self._events = events
+        self.silenced = False
 
     def subscribe_offer(self, participant_id: str, sdp: str, tracks: dict[str, str]) -> None:
-        self._events.subscribe_offer(participant_id, sdp, tracks)
+        if not self.silenced:
+            self._events.subscribe_offer(participant_id, sdp, tracks)
 
     def track_published(self, track: TrackInfo) -> None:
-        self._events.track_published(_report(track))
+        if not self.silenced:
+            self._events.track_published(_report(track))
 
     def track_unpublished(self, track: TrackInfo) -> None:
-        self._events.track_unpublished(_report(track))
+        if not self.silenced:
+            self._events.track_unpublished(_report(track))
 
     def active_speaker(self, participant_id: str | None) -> None:
-        self._events.active_speaker(participant_id)
+        if not self.silenced:
+            self._events.active_speaker(participant_id)
 
     def media_failed(self, participant_id: str) -> None:
-        self._events.media_failed(participant_id)
+        if not self.silenced:
+            self._events.media_failed(participant_id)
 
 
 class LocalMedia:
@@ -62,22 +68,55 @@ class LocalMedia:
 
     def __init__(self, placement: LocalPlacement, events: MediaEvents, settings: MediaSettings):
         self._placement = placement
+        self._events = events
+        self._listener = _Events(events)
+        self._lost = False
         #: The in-process media room: for this module, tests and tools only. Signaling
         #: talks to it through the channel's commands.
         self.room = MediaRoom(
-            _Events(events), screen_share=settings.screen_share, public_ip=settings.public_ip
+            self._listener, screen_share=settings.screen_share, public_ip=settings.public_ip
         )
 
+    def lose(self) -> None:
+        """Lose every peer at once, as when a media process dies (for tests and tools: the
+        worker placement reports the same when a worker goes). Each published track is
+        reported unpublished, then ``media_lost``; nothing else is reported, and later
+        commands raise ``MediaError`` ``media_lost``. Connections close in the background,
+        without a word to the clients (their peer connections just go quiet)."""
+        if self._lost:
+            return
+        self._lost = True
+        tracks = self.room.tracks()
+        # The room's own bookkeeping as peers go (forwards out, renegotiations) is not news:
+        # a dead process says nothing.
+        self._listener.silenced = True
+        for participant_id in list(self.room.peers):
+            self._placement.background.spawn(self.room.detach_peer(participant_id))
+        for track in tracks:
+            self._events.track_unpublished(_report(track))
+        self._events.media_lost()
+
+    def _check(self) -> None:
+        if self._lost:
+            raise MediaError("media_lost", "the meeting's media was lost")
+
     def _peer(self, participant_id: str) -> MediaPeer:
+        self._check()
         peer = self.room.peers.get(participant_id)
         if peer is None:
             raise MediaError("not_in_meeting", "you are not in the meeting")
         return peer
 
     async def add_peer(self, participant_id: str, may_publish: bool) -> None:
+        self._check()
         await self.room.add_peer(participant_id, may_publish)
+        if self._lost:  # lost while it was set up: it is not in the dead room
+            self._placement.background.spawn(self.room.detach_peer(participant_id))
+            self._check()
 
     def remove_peer(self, participant_id: str) -> None:
+        if self._lost:
+            return
         self._placement.background.spawn(self.room.detach_peer(participant_id))
 
     async def publish_offer(self, participant_id: str, sdp: str, sources: dict[str, str]) -> str:
@@ -98,6 +137,8 @@ class LocalMedia:
         await peer.add_ice_candidate(target, candidate, sdp_mid, sdp_mline_index)
 
     def offer_again(self, participant_id: str) -> None:
+        if self._lost:
+            return
         peer = self.room.peers.get(participant_id)
         if peer is not None:
             peer.offer_again()

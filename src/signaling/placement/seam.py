@@ -112,13 +112,16 @@ class MediaEvents(Protocol):
 
     def media_lost(self) -> None:
         """Every peer of this channel is gone, e.g. its media process died; the channel is
-        dead and will not report again."""
+        dead and will not report again. Every track it had published was reported
+        :meth:`track_unpublished` before this call."""
 
 
 class MediaChannel(Protocol):
     """Commands to the media of one meeting. A command about a participant without a peer
     raises ``sfu.errors.MediaError`` (code ``not_in_meeting``); a refused offer or answer
-    raises it with the reason."""
+    raises it with the reason. Once the channel reported :meth:`MediaEvents.media_lost`, its
+    commands raise ``MediaError`` (code ``media_lost``), or do nothing (``remove_peer``,
+    ``offer_again``, ``close``)."""
 
     async def add_peer(self, participant_id: str, may_publish: bool) -> None:
         """Fresh media for the participant (replacing any they had); the subscribe offer

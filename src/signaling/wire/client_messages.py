@@ -26,6 +26,7 @@ __all__ = [
     "Join",
     "Kick",
     "Leave",
+    "MediaReady",
     "MuteParticipant",
     "Ping",
     "PublishOffer",
@@ -153,6 +154,13 @@ class IceCandidate(_In):
     sdp_mline_index: Annotated[StrictInt, Field(ge=0, le=64)] | None = None
 
 
+class MediaReady(_In):
+    """After ``media_reset``: the old peer connections are closed and fresh ones are ready;
+    the server sets up fresh media (its ``subscribe_offer`` follows)."""
+
+    type: Literal["media_ready"] = "media_ready"
+
+
 ClientMessage = Annotated[
     Join
     | Resume
@@ -168,7 +176,8 @@ ClientMessage = Annotated[
     | StopRecording
     | PublishOffer
     | SubscribeAnswer
-    | IceCandidate,
+    | IceCandidate
+    | MediaReady,
     Field(discriminator="type"),
 ]
 #: Every client message model, in the order of the catalogue in docs/signaling.md.

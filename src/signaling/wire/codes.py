@@ -38,6 +38,8 @@ class ByeReason(StrEnum):
     TIMEOUT = "timeout"
     #: The participant's media connection failed (no UDP from them for ~30 s).
     MEDIA_FAILED = "media_failed"
+    #: The meeting's media was lost and could not be set up again (no media process left).
+    MEDIA_UNAVAILABLE = "media_unavailable"
     #: History only: the meeting ended because the room stayed empty (nobody to tell).
     EMPTY = "empty"
 
@@ -63,6 +65,9 @@ class ErrorCode(StrEnum):
     INVALID_SDP = "invalid_sdp"
     #: The participant's role may not do this (a recorder publishing, a speaker kicking).
     FORBIDDEN = "forbidden"
+    #: A media message for peer connections a ``media_reset`` has replaced (it was sent
+    #: before the client handled the reset); the client ignores it.
+    MEDIA_RESET = "media_reset"
 
 
 class MediaKind(StrEnum):

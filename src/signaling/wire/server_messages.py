@@ -21,6 +21,7 @@ __all__ = [
     "ChatMessage",
     "Error",
     "Joined",
+    "MediaReset",
     "MutedByModerator",
     "ParticipantInfo",
     "ParticipantJoined",
@@ -150,6 +151,16 @@ class MutedByModerator(_Out):
     by: str
 
 
+class MediaReset(_Out):
+    """Every peer connection of yours is gone (the meeting's media moved, e.g. its media
+    process died): close both, make fresh ones, send ``media_ready``, then publish again
+    and answer the ``subscribe_offer`` that follows. The meeting and its people stay."""
+
+    type: Literal["media_reset"] = "media_reset"
+    #: Why: ``media_lost`` (a string, so that a newer server's reasons still parse).
+    reason: str = "media_lost"
+
+
 class Pong(_Out):
     type: Literal["pong"] = "pong"
 
@@ -180,6 +191,7 @@ ServerMessage = (
     | ParticipantUpdated
     | ChatMessage
     | MutedByModerator
+    | MediaReset
     | RecordingState
     | Pong
     | Error

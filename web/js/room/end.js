@@ -13,9 +13,10 @@ const REASONS = {
   server_shutting_down: "The server is restarting. Try again in a moment.",
   timeout: "You were away too long and left the meeting.",
   media_failed: "Your audio and video connection was lost.",
+  media_unavailable: "The meeting's audio and video could not be restored. Try again in a moment.",
   connection_lost: "The connection to the server was lost.",
 };
-const CAN_REJOIN = new Set(["left", "replaced", "server_shutting_down", "timeout", "media_failed", "connection_lost"]);
+const CAN_REJOIN = new Set(["left", "replaced", "server_shutting_down", "timeout", "media_failed", "media_unavailable", "connection_lost"]);
 
 export function isOver() {
   return !$("#end").hidden;
