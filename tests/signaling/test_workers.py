@@ -122,6 +122,7 @@ async def test_a_meeting_goes_on_after_its_worker_is_killed(
         media = channel(worker_server.services, room.id)
         victim = media.worker
         assert victim.process is not None
+        meeting_id = people["red"].joined["meeting_id"]
         for client in people.values():
             client.received.clear()
         os.kill(victim.process.pid, signal.SIGKILL)
@@ -135,7 +136,13 @@ async def test_a_meeting_goes_on_after_its_worker_is_killed(
         assert moved.worker is not victim
         live = worker_server.services.meetings.live(room.id)
         assert live is not None
+        assert live.core.id == meeting_id
         assert set(live.core.participants) == set(ids.values())
+        for client in people.values():
+            assert client.resets == 1
+            assert not [m for m in client.messages if m["type"] == "participant_left"]
+        history = await worker_server.services.meetings.history(room.id, 10, None)
+        assert [m.id for m in history.items] == [meeting_id]
 
 
 async def test_a_big_meeting_spreads_its_viewers_over_a_pipe_to_the_other_worker(

@@ -260,7 +260,7 @@ class RemoteMedia:
         """``receives=False``: a publish-only peer (the participant receives on another
         worker, :mod:`signaling.placement.spread`)."""
         if self.lost:
-            return  # media_lost was reported: the meeting sets up fresh media for everyone
+            raise _LOST
         self._forget_tracks(participant_id)
         self.peers.add(participant_id)
         try:
@@ -271,9 +271,9 @@ class RemoteMedia:
                 may_publish=may_publish,
                 receives=receives,
             )
-        except MediaError as exc:
-            if exc.code == "media_lost" or self.lost:
-                return
+        except MediaError:
+            if self.lost:
+                raise _LOST from None
             raise
 
     def remove_peer(self, participant_id: str) -> None:
@@ -408,6 +408,7 @@ class WorkerPlacement:
         #: receive-only ones to the least-loaded worker (:mod:`signaling.placement.spread`).
         self.spread_after = spread_after
         self._change = asyncio.Event()
+        self._stopping = asyncio.Event()
 
     @property
     def workers(self) -> list[WorkerSlot]:
@@ -462,7 +463,9 @@ class WorkerPlacement:
             delays += 1
             worker.restarts += 1
             logger.warning("media worker %s: starting it again in %.1f s", worker.id, delay)
-            await asyncio.sleep(delay)  # a back-off, not a wait for an event
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(delay):  # a back-off, cut short by close()
+                    await self._stopping.wait()
 
     async def _run_once(self, worker: WorkerSlot) -> None:
         loop = asyncio.get_running_loop()
@@ -472,6 +475,8 @@ class WorkerPlacement:
             worker.process = await asyncio.create_subprocess_exec(
                 *argv, pass_fds=(child.fileno(),), stdin=asyncio.subprocess.DEVNULL
             )
+            if self._closing:
+                worker.process.kill()  # close() came while it was being started
         except BaseException:
             parent.close()
             raise
@@ -535,26 +540,29 @@ class WorkerPlacement:
 
     async def close(self) -> None:
         """Stop every worker: each is told to stop (its connections closed), then killed if
-        it has not exited within :data:`STOP_WAIT`."""
+        it has not exited within :data:`STOP_WAIT`; one that is not up (starting again) is
+        killed at once: it holds no meeting."""
         self._closing = True
+        self._stopping.set()
 
         async def stop(worker: WorkerSlot) -> None:
             if worker.up:
                 with contextlib.suppress(MediaError):
                     await worker.request("stop")
-            process = worker.process
-            if process is not None and process.returncode is None:
-                try:
-                    async with asyncio.timeout(STOP_WAIT):
-                        await process.wait()
-                except TimeoutError:
-                    logger.warning("media worker %s did not stop; killing it", worker.id)
-                    worker.kill()
+            else:
+                worker.kill()
 
         await asyncio.gather(*(stop(w) for w in self._workers))
-        for task in self._supervisors:
-            task.cancel()
-        await asyncio.gather(*self._supervisors, return_exceptions=True)
+        # Each supervisor returns once its worker's pipe closed and the process was reaped.
+        try:
+            async with asyncio.timeout(STOP_WAIT):
+                await asyncio.gather(*self._supervisors, return_exceptions=True)
+        except TimeoutError:
+            for worker in self._workers:
+                if worker.process is not None and worker.process.returncode is None:
+                    logger.warning("media worker %s did not stop; killing it", worker.id)
+                    worker.kill()
+            await asyncio.gather(*self._supervisors, return_exceptions=True)
 
     # -- the seam --------------------------------------------------------------------------
 
