@@ -172,11 +172,13 @@ class Target:
 
     async def _spawn(self, *argv: str, env: dict[str, str] | None = None) -> None:
         self._log = open(self.workdir / f"{self.name}.log", "wb")  # noqa: SIM115, ASYNC230
+        # This checkout's src first: the server measured is the tree the bench is in, not
+        # whichever checkout the venv's editable install points at (another worktree's).
+        path = os.pathsep.join((str(REPO / "src"), str(REPO)))
         self.proc = await asyncio.create_subprocess_exec(
             *argv,
             cwd=str(self.workdir),
-            # This tree's src first: the venv's editable install may be another checkout's.
-            env={**os.environ, "PYTHONPATH": f"{REPO / 'src'}{os.pathsep}{REPO}", **(env or {})},
+            env={**os.environ, "PYTHONPATH": path, **(env or {})},
             stdout=self._log,
             stderr=asyncio.subprocess.STDOUT,
             stdin=asyncio.subprocess.DEVNULL,

@@ -84,6 +84,10 @@ class StreamRewriter:
     def started(self) -> bool:
         return self._source is not None
 
+    def follows(self, source_ssrc: int) -> bool:
+        """Whether packets of ``source_ssrc`` go out (it was started on that source)."""
+        return self._source == source_ssrc
+
     def start(self, source_ssrc: int, seq: int, ts: int) -> None:
         """Begin (or switch to) ``source_ssrc`` with the packet ``seq``/``ts``: it will be
         sent right after the last packet already sent."""
@@ -170,27 +174,60 @@ class KeyframeThrottle:
       serves it too (whoever waits starts on the next keyframe, whichever request it came
       from). Subscribers joining in a burst thus share keyframes instead of queueing behind
       the interval. Call :meth:`keyframe_seen` when a keyframe arrives.
+    - A *first* request (a subscriber that has not started on the stream yet: it has no
+      picture at all) does not wait for the interval: it goes at once, unless one is
+      outstanding. These are bounded on their own: ``burst`` at once, then one per
+      ``interval`` on average; past that they wait like the others. Without this, subscribers
+      joining about one interval apart each waited for the one before: a request deferred
+      by a late join deferred the next join's, and so on (the delays only add up).
     """
 
-    __slots__ = ("_interval", "_last", "_patience", "_pending", "outstanding")
+    __slots__ = (
+        "_burst",
+        "_credit",
+        "_credit_at",
+        "_interval",
+        "_last",
+        "_patience",
+        "_pending",
+        "outstanding",
+    )
 
-    def __init__(self, interval: float = 0.2, patience: float = 1.0) -> None:
+    def __init__(self, interval: float = 0.2, patience: float = 1.0, burst: int = 3) -> None:
         self._interval = interval
         self._patience = patience
+        self._burst = burst
+        #: First requests that may go at once (refilled one per interval, up to ``burst``).
+        self._credit = float(burst)
+        self._credit_at: float | None = None
         self._last: float | None = None
         self._pending = False
         #: A request went upstream and no keyframe has been seen since.
         self.outstanding = False
 
-    def request(self, now: float) -> bool:
-        """A subscriber needs a keyframe: ``True`` if a PLI should go upstream now."""
+    def request(self, now: float, first: bool = False) -> bool:
+        """A subscriber needs a keyframe (``first``: it has had none from this stream yet):
+        ``True`` if a PLI should go upstream now."""
         if self._last is not None and self.outstanding and now - self._last < self._patience:
             return False  # the keyframe on its way serves this request as well
+        if first and self._take_credit(now):
+            self._sent(now)
+            return True
         if self._last is None or now - self._last >= self._interval:
             self._sent(now)
             return True
         self._pending = True
         return False
+
+    def _take_credit(self, now: float) -> bool:
+        if self._credit_at is not None:
+            refill = (now - self._credit_at) / self._interval
+            self._credit = min(float(self._burst), self._credit + max(0.0, refill))
+        self._credit_at = now
+        if self._credit < 1.0:
+            return False
+        self._credit -= 1.0
+        return True
 
     def keyframe_seen(self) -> None:
         """A keyframe arrived from the publisher: requests after it need a new one."""

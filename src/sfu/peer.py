@@ -109,7 +109,7 @@ class MediaPeer:
         if self.subscriber.connectionState == "connected":
             now = time.monotonic()
             for forward in self.incoming.values():
-                forward.track.request_keyframe(now)
+                forward.track.request_keyframe(now, forward)
         states = (self.publisher.connectionState, self.subscriber.connectionState)
         if "failed" in states or "closed" in states:
             self._failed = True
@@ -297,7 +297,7 @@ class MediaPeer:
             if not forward.ready and forward.transceiver.direction == "sendonly":
                 forward.negotiated()
                 if connected:  # else: when it connects (_connection_changed)
-                    forward.track.request_keyframe(now)
+                    forward.track.request_keyframe(now, forward)
         self._negotiating = False
         self._outstanding = None
         await self._add_early_candidates("subscriber")

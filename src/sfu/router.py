@@ -164,13 +164,17 @@ class Router(Generic[OutputT]):
             return start == H264_IDR and not self.h264_sps_inband
         return True  # unknown video codec: do not gate
 
-    def request_keyframe(self, now: float) -> int:
-        """A subscriber needs a keyframe: :data:`KEYFRAME` to ask now, :data:`TIMER` if the
-        request waits for the rate limit, else 0 (audio, nothing received yet, or a keyframe
-        already on its way)."""
-        if not self.video or self.media_ssrc is None:
+    def request_keyframe(self, now: float, output: OutputT | None = None) -> int:
+        """A subscriber (``output``, if known) needs a keyframe: :data:`KEYFRAME` to ask now,
+        :data:`TIMER` if the request waits for the rate limit, else 0 (audio, nothing
+        received yet, or a keyframe already on its way). An output that has not started on
+        this track yet has no picture at all: its request is a first one, which does not
+        wait for the interval (:meth:`KeyframeThrottle.request`)."""
+        media_ssrc = self.media_ssrc
+        if not self.video or media_ssrc is None:
             return 0
-        if self.throttle.request(now):
+        first = output is not None and not output.rewriter.follows(media_ssrc)
+        if self.throttle.request(now, first):
             return KEYFRAME
         return TIMER if self.throttle.next_due() is not None else 0
 
@@ -245,7 +249,7 @@ class Router(Generic[OutputT]):
                 if not output.connected():
                     continue
                 if video and not keyframe:
-                    actions |= self.request_keyframe(now)
+                    actions |= self.request_keyframe(now, output)
                     continue
                 rewriter.start(ssrc, seq, ts)
                 out = rewriter.rewrite(ssrc, seq, ts)

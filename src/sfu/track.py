@@ -163,7 +163,7 @@ class Forward(TrackOutput):
                     STATS.retransmitted_packets += 1
                     self.transmit(second, seq, ts, elements, payload)
         elif isinstance(packet, RtcpPsfbPacket) and packet.fmt in (RTCP_PSFB_PLI, RTCP_PSFB_FIR):
-            self.track.request_keyframe(self.track.clock())
+            self.track.request_keyframe(self.track.clock(), self)
 
 
 class PublishedTrack:
@@ -239,8 +239,10 @@ class PublishedTrack:
         internals.take_receiver_rtp(self.receiver, self.on_rtp)
         internals.watch_receiver_rtcp(self.receiver, self.on_rtcp)
 
-    def request_keyframe(self, now: float) -> None:
-        actions = self.router.request_keyframe(now)
+    def request_keyframe(self, now: float, forward: Forward | None = None) -> None:
+        """Ask the publisher for a keyframe, for ``forward`` if one subscriber asks (see
+        :meth:`Router.request_keyframe`), as the rate limit allows."""
+        actions = self.router.request_keyframe(now, forward)
         if actions & KEYFRAME:
             self._send_pli()
         elif actions & TIMER:

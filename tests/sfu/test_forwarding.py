@@ -109,6 +109,36 @@ def test_a_keyframe_that_never_comes_is_asked_for_again() -> None:
     assert throttle.request(11.0)  # lost, or ignored: ask again
 
 
+def test_a_first_request_goes_at_once_inside_the_interval() -> None:
+    """A subscriber with no picture yet does not wait behind the interval: subscribers
+    joining about one interval apart each waited for the one before, and a late join's
+    delay was passed on to every later one."""
+    throttle = KeyframeThrottle(interval=0.2, patience=1.0, burst=3)
+    assert throttle.request(10.0, first=True)
+    throttle.keyframe_seen()
+    assert throttle.request(10.05, first=True)  # a second subscriber: at once
+    assert not throttle.request(10.06, first=True)  # its keyframe is on its way: shared
+    throttle.keyframe_seen()
+    assert not throttle.request(10.1)  # a subscriber's own PLI: the interval, as before
+    assert throttle.next_due() == pytest.approx(10.25)
+    assert throttle.request(10.12, first=True)  # a newcomer's goes, and serves that one too
+    assert throttle.next_due() is None
+
+
+def test_first_requests_are_bounded_by_their_own_burst() -> None:
+    throttle = KeyframeThrottle(interval=0.2, patience=1.0, burst=2)
+    for now in (10.0, 10.01):
+        assert throttle.request(now, first=True)
+        throttle.keyframe_seen()
+    assert not throttle.request(10.02, first=True)  # no credit left: the interval rules
+    assert throttle.next_due() == pytest.approx(10.21)
+    assert throttle.due(10.21)
+    throttle.keyframe_seen()
+    assert throttle.request(10.22, first=True)  # an interval later: one credit is back
+    throttle.keyframe_seen()
+    assert not throttle.request(10.23, first=True)
+
+
 VP8_KEY = bytes([0x10, 0x00, 0x00, 0x9D, 0x01, 0x2A])  # S=1, PID=0, tag P=0
 VP8_DELTA = bytes([0x10, 0x01, 0x00, 0x00])
 VP8_KEY_EXTENDED = bytes([0x90, 0xE0, 0x80, 0x01, 0x05, 0x20, 0x50, 0x00])  # X, I(2B), L, T/K

@@ -109,6 +109,33 @@ def test_a_deferred_request_also_goes_with_the_next_packet_once_due() -> None:
     assert router.get_timer() is None
 
 
+def test_a_new_subscriber_asks_at_once_inside_the_interval() -> None:
+    """A subscriber that connects just after another started does not wait behind the
+    0.2 s interval for its first picture; one already watching still does."""
+    first = Sub()
+    router = video(first)
+    assert router.receive_rtp(rtp(1, DELTA), 0.0) == ACCEPTED | KEYFRAME
+    assert router.receive_rtp(rtp(2, KEY), 0.03) == ACCEPTED | SEND
+    second = Sub(0x6666, up=False)
+    router.outputs.append(second)
+    router.receive_rtp(rtp(3, DELTA), 0.05)
+    second.up = True  # it connects (the adapter asks for it then)
+    assert router.request_keyframe(0.06, second) == KEYFRAME
+    assert router.receive_rtp(rtp(4, DELTA), 0.07) == ACCEPTED | SEND  # shares that one
+    assert router.receive_rtp(rtp(5, KEY), 0.09) == ACCEPTED | SEND
+    assert router.sends == [first, second] and second.out_seq == 1000
+    assert router.request_keyframe(0.1, first) == TIMER  # a decoder's PLI: rate-limited
+
+
+def test_a_waiting_subscriber_asks_at_once_from_the_packet_path_too() -> None:
+    first, second = Sub(), Sub(0x6666, up=False)
+    router = video(first, second)
+    router.receive_rtp(rtp(1, DELTA), 0.0)
+    router.receive_rtp(rtp(2, KEY), 0.03)
+    second.up = True
+    assert router.receive_rtp(rtp(3, DELTA), 0.1) == ACCEPTED | SEND | KEYFRAME
+
+
 def test_waiting_subscribers_share_the_keyframe_asked_for() -> None:
     first, second = Sub(), Sub(0x6666)
     router = video(first, second)
