@@ -174,7 +174,7 @@ class PipeOut:
         output = PipeOutput(self.end, track, index)
         self.outputs[index] = output
         track.forwards.append(output)
-        track.request_keyframe(track.clock())
+        track.request_keyframe(track.clock(), output)
 
     def detach(self, index: int) -> None:
         output = self.outputs.pop(index, None)
@@ -185,7 +185,7 @@ class PipeOut:
         if isinstance(message, KeyframeWanted):
             output = self.outputs.get(message.index)
             if output is not None:
-                output.track.request_keyframe(output.track.clock())
+                output.track.request_keyframe(output.track.clock(), output)
         elif isinstance(message, Missing):
             output = self.outputs.get(message.index)
             if output is not None:

@@ -239,7 +239,7 @@ class PublishedTrack:
         internals.take_receiver_rtp(self.receiver, self.on_rtp)
         internals.watch_receiver_rtcp(self.receiver, self.on_rtcp)
 
-    def request_keyframe(self, now: float, forward: Forward | None = None) -> None:
+    def request_keyframe(self, now: float, forward: TrackOutput | None = None) -> None:
         """Ask the publisher for a keyframe, for ``forward`` if one subscriber asks (see
         :meth:`Router.request_keyframe`), as the rate limit allows."""
         actions = self.router.request_keyframe(now, forward)
