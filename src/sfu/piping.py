@@ -19,7 +19,7 @@ from typing import Any, cast
 from aiortc import RTCRtpCodecParameters
 from aiortc.rtp import RtpPacket
 
-from sfu.forwarding import StreamRewriter
+from sfu.forwarding import HISTORY_SIZE, StreamRewriter
 from sfu.guard import Drop
 from sfu.listener import TrackInfo
 from sfu.pipe import (
@@ -142,7 +142,9 @@ class PipeOutput(TrackOutput):
 
     def __init__(self, end: PipeEnd, track: PublishedTrack, index: int) -> None:
         step = 3000 if track.is_video else 960
-        super().__init__(StreamRewriter(PIPE_SSRC, 1, 0, step))
+        super().__init__(
+            StreamRewriter(PIPE_SSRC, 1, 0, step), HISTORY_SIZE if track.is_video else 1
+        )
         self._end = end
         self.track = track
         self.index = index

@@ -31,6 +31,7 @@ from typing import Generic, TypeVar
 from aiortc.rtp import RtpPacket
 
 from sfu.forwarding import (
+    HISTORY_SIZE,
     KeyframeThrottle,
     MissingPackets,
     PacketHistory,
@@ -65,11 +66,12 @@ class Output:
         "rewriter",
     )
 
-    def __init__(self, rewriter: StreamRewriter) -> None:
+    def __init__(self, rewriter: StreamRewriter, history: int = HISTORY_SIZE) -> None:
+        """``history``: packets kept to answer NACKs (1 for a stream nobody NACKs)."""
         self.rewriter = rewriter
         #: What was sent, by outgoing sequence number, enough to send it again; the payload
         #: is shared with the other subscribers.
-        self.history: PacketHistory[SentPacket] = PacketHistory()
+        self.history: PacketHistory[SentPacket] = PacketHistory(history)
         #: The subscriber's payload type for the track's codec.
         self.payload_type = 0
         #: Extension ids the subscriber agreed to: (abs-send-time, audio-level); 0 = not used.

@@ -39,7 +39,7 @@ from aiortc.rtp import (
 
 from sfu import internals
 from sfu.background import log_failure
-from sfu.forwarding import KeyframeThrottle, MissingPackets, StreamRewriter
+from sfu.forwarding import HISTORY_SIZE, KeyframeThrottle, MissingPackets, StreamRewriter
 from sfu.internals import dtls_state
 from sfu.listener import TrackInfo
 from sfu.router import KEYFRAME, NACK, SEND, TIMER, Output, Router
@@ -102,7 +102,8 @@ class Forward(TrackOutput):
         sender: RTCRtpSender,
         rewriter: StreamRewriter,
     ) -> None:
-        super().__init__(rewriter)
+        # Audio is never NACKed (no codec offers nack for it): no history to keep.
+        super().__init__(rewriter, HISTORY_SIZE if track.is_video else 1)
         self.track = track
         self.subscriber = subscriber
         self.transceiver = transceiver

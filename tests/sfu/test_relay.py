@@ -254,3 +254,28 @@ def _at(seq: int, ts: int, payload: bytes) -> RtpPacket:
     return RtpPacket(
         payload_type=96, sequence_number=seq, timestamp=ts, ssrc=0xAAAA, payload=payload
     )
+
+
+async def test_audio_streams_keep_no_retransmission_history() -> None:
+    """No codec offers NACK for audio: an audio forward keeps one packet, not a thousand
+    (memory per participant); video keeps its full history to answer NACKs."""
+    opus = RTCRtpCodecParameters(
+        mimeType="audio/opus", clockRate=48000, channels=2, payloadType=111
+    )
+    owner: Any = SimpleNamespace(id="pub", room=SimpleNamespace(speaker=ActiveSpeaker()))
+    audio = PublishedTrack(
+        TrackInfo("pub:1", "pub", "audio", "microphone"),
+        owner,
+        Receiver(),
+        opus,  # type: ignore[arg-type]
+    )
+    forward = add_forward(audio)
+    for seq in range(50):
+        await audio.on_rtp(rtp(seq, b"\x01" * 40, pt=111))
+    assert len(forward.subscriber.packets) == 50  # type: ignore[attr-defined]
+    assert [forward.history.get(1000 + s) is not None for s in (48, 49)] == [False, True]
+    video, _, video_forward = make()
+    await video.on_rtp(rtp(10, KEY))
+    for seq in range(11, 60):
+        await video.on_rtp(rtp(seq, DELTA))
+    assert all(video_forward.history.get(1000 + s) is not None for s in range(50))
