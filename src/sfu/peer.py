@@ -109,7 +109,11 @@ class MediaPeer:
         if self.subscriber.connectionState == "connected":
             now = time.monotonic()
             for forward in self.incoming.values():
-                forward.track.request_keyframe(now, forward)
+                if forward.started():
+                    forward.connected_now()  # it started early: what it held goes now
+                else:
+                    forward.early = False
+                    forward.track.request_keyframe(now, forward)
         states = (self.publisher.connectionState, self.subscriber.connectionState)
         if "failed" in states or "closed" in states:
             self._failed = True
@@ -296,8 +300,10 @@ class MediaPeer:
         for forward in self.incoming.values():
             if not forward.ready and forward.transceiver.direction == "sendonly":
                 forward.negotiated()
-                if connected:  # else: when it connects (_connection_changed)
-                    forward.track.request_keyframe(now, forward)
+                # Video starts on a keyframe asked for now, not once the connection is up
+                # (a round trip to the publisher later): what comes before that is held.
+                forward.early = forward.track.is_video and not connected
+                forward.track.request_keyframe(now, forward)
         self._negotiating = False
         self._outstanding = None
         await self._add_early_candidates("subscriber")

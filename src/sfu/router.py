@@ -56,6 +56,7 @@ class Output:
     subclasses it (:class:`sfu.track.Forward`) and answers :meth:`connected`."""
 
     __slots__ = (
+        "early",
         "ext_ids",
         "history",
         "octets",
@@ -78,6 +79,9 @@ class Output:
         self.ext_ids: tuple[int, int] = (0, 0)
         #: Negotiated: packets may go to it.
         self.ready = False
+        #: May start before it is :meth:`connected`: the adapter holds what it is sent until
+        #: then (a video stream starts on the keyframe asked for when it was negotiated).
+        self.early = False
         #: Payload bytes sent.
         self.octets = 0
         #: This packet, for the adapter (see :data:`SEND`): its sequence number and what
@@ -248,7 +252,7 @@ class Router(Generic[OutputT]):
                 # new keyframe later); a keyframe is asked for when it connects.
                 if video and keyframe is None:
                     keyframe = self.keyframe(payload)
-                if not output.connected():
+                if not (output.early or output.connected()):
                     continue
                 if video and not keyframe:
                     actions |= self.request_keyframe(now, output)

@@ -54,6 +54,11 @@ if TYPE_CHECKING:
 __all__ = ["Forward", "PublishedTrack", "RelayTrack", "TrackOutput"]
 
 _CONNECTED = DtlsState.CONNECTED
+#: Packets held per subscriber stream until its connection is up (about 3 s of 180p video;
+#: a connection that takes longer starts on whatever NACKs and keyframe requests recover).
+MAX_HELD = 128
+#: A held packet: header byte 1, sequence number, timestamp, extension elements, payload.
+SentPacket_ = tuple[int, int, int, bytes, bytes]
 
 
 class RelayTrack(MediaStreamTrack):
@@ -92,7 +97,7 @@ class Forward(TrackOutput):
     """One published track flowing to one subscriber: the router's :class:`Output`, and the
     aiortc sender it goes out beside."""
 
-    __slots__ = ("mid_element", "sender", "sent", "subscriber", "track", "transceiver")
+    __slots__ = ("held", "mid_element", "sender", "sent", "subscriber", "track", "transceiver")
 
     def __init__(
         self,
@@ -108,6 +113,9 @@ class Forward(TrackOutput):
         self.subscriber = subscriber
         self.transceiver = transceiver
         self.sender = sender
+        #: Packets sent before the subscriber's connection was up (an early start), to go
+        #: out once it is: at most :data:`MAX_HELD`.
+        self.held: list[SentPacket_] = []
         #: The ``mid`` header extension element for this subscriber's m-line.
         self.mid_element = b""
         #: Packets that went out (retransmissions included).
@@ -137,8 +145,10 @@ class Forward(TrackOutput):
         egress = self.subscriber.egress
         if egress is None or egress.dtls is not dtls or dtls_state(dtls) is not _CONNECTED:
             egress = self.subscriber.open_egress(dtls)
-            if egress is None:
-                return  # not connected (yet, or any more)
+            if egress is None:  # not connected (yet, or any more)
+                if self.early and len(self.held) < MAX_HELD:
+                    self.held.append((second, seq, ts, elements, payload))
+                return
         if egress.send_rtp(
             second, seq, ts, self.rewriter.ssrc, self.mid_element, elements, payload
         ):
@@ -146,6 +156,19 @@ class Forward(TrackOutput):
             STATS.forwarded_packets += 1
         else:
             STATS.dropped_packets += 1
+
+    def started(self) -> bool:
+        """Whether the track's packets flow to it (it started on the track's stream)."""
+        ssrc = self.track.router.media_ssrc
+        return ssrc is not None and self.rewriter.follows(ssrc)
+
+    def connected_now(self) -> None:
+        """The subscriber's connection is up: what was held goes out, in order (a gap the
+        cap left is asked for again by NACK, from the history)."""
+        held, self.held = self.held, []
+        self.early = False
+        for packet in held:
+            self.transmit(*packet)
 
     def sender_report(self, ntp_timestamp: int, rtp_timestamp: int) -> None:
         """The moment the publisher's last sender report names, in this stream's timestamps:

@@ -279,3 +279,43 @@ async def test_audio_streams_keep_no_retransmission_history() -> None:
     for seq in range(11, 60):
         await video.on_rtp(rtp(seq, DELTA))
     assert all(video_forward.history.get(1000 + s) is not None for s in range(50))
+
+
+async def test_an_early_stream_is_held_until_the_connection_is_up_then_sent_in_order() -> None:
+    """A video stream started on its keyframe before the subscriber's DTLS was up keeps what
+    it was sent (bounded) and sends it, in order, once it is: the first frame is there at
+    once instead of a keyframe round trip later."""
+    from sfu.track import MAX_HELD
+
+    dtls = SimpleNamespace(_state=DtlsState.CONNECTING)
+    sent: list[int] = []
+    egress = SimpleNamespace(
+        dtls=dtls, send_rtp=lambda second, seq, *rest: sent.append(seq) or True
+    )
+    state = {"up": False}
+
+    def open_egress(transport: Any) -> Any:
+        return egress if state["up"] else None
+
+    subscriber: Any = SimpleNamespace(egress=None, open_egress=open_egress)
+    track, _, _ = make()
+    forward = Forward(
+        track,
+        subscriber,
+        None,
+        SimpleNamespace(transport=dtls),
+        StreamRewriter(0x7777, 1, 0, 3000),  # type: ignore[arg-type]
+    )
+    forward.payload_type, forward.ready, forward.early = 100, True, True
+    track.forwards.append(forward)
+    await track.on_rtp(rtp(10, KEY))
+    for seq in range(11, 11 + MAX_HELD + 5):
+        await track.on_rtp(rtp(seq, DELTA))
+    assert sent == [] and len(forward.held) == MAX_HELD
+    state["up"], dtls._state = True, DtlsState.CONNECTED
+    subscriber.egress = egress
+    forward.connected_now()
+    assert sent == list(range(1, 1 + MAX_HELD))  # the keyframe first, in order
+    assert forward.held == [] and not forward.early
+    await track.on_rtp(rtp(11 + MAX_HELD + 5, DELTA))
+    assert sent[-1] == 2 + MAX_HELD + 5  # numbering went on through the cap's gap

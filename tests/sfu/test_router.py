@@ -187,3 +187,17 @@ def test_audio_levels_go_to_the_speaker_and_audio_is_never_gated() -> None:
     assert router.receive_rtp(packet, 0.0) == ACCEPTED | SEND
     assert router.nacks is None and router.request_keyframe(0.0) == 0
     assert speaker.update(0.0) == "pub"
+
+
+def test_an_early_stream_starts_on_a_keyframe_before_its_connection_is_up() -> None:
+    """A subscriber negotiated but not yet connected: an early stream starts on the next
+    keyframe (the adapter holds it until the connection is up), a plain one waits."""
+    early, waiting = Sub(0x5555, up=False), Sub(0x6666, up=False)
+    early.early = True
+    router = video(early, waiting)
+    router.receive_rtp(rtp(1, DELTA), 0.0)
+    assert router.receive_rtp(rtp(2, KEY), 0.02) & SEND
+    assert router.sends == [early]
+    assert early.out_seq == 1000 and early.packet[3] == KEY
+    assert router.receive_rtp(rtp(3, DELTA), 0.03) & SEND
+    assert router.sends == [early] and early.out_seq == 1001
