@@ -32,9 +32,12 @@ SentPacket = tuple[int, int, bytes, bytes]
 
 SEQ_MOD = 1 << 16
 TS_MOD = 1 << 32
-#: Outgoing packets remembered per subscriber stream for retransmission (about 1 s of
-#: 720p video); bounded, like everything a remote peer can make us keep.
-HISTORY_SIZE = 1024
+#: Outgoing packets remembered per video subscriber stream for retransmission: about 2 s of
+#: 720p video at 2.5 Mbit/s, 12 s of 180p, where a retransmission stops being of use long
+#: before (a receiver's jitter buffer holds well under a second); bounded, like everything a
+#: remote peer can make us keep. The payloads are shared, but each is kept while any
+#: subscriber's history holds it: this is most of the relay's memory per participant.
+HISTORY_SIZE = 512
 #: Dropped packets remembered per subscriber stream to renumber late arrivals correctly.
 MAX_SHIFTS = 64
 #: How far behind the newest packet a missing one is still asked for (aiortc's NACK window).
