@@ -11,6 +11,7 @@ import contextlib
 import json
 import os
 import socket
+import sys
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,6 +26,7 @@ from signaling.api.schemas import RoomCreate
 from signaling.api.ws import WS_PING_INTERVAL, WS_PING_TIMEOUT
 from signaling.clock import FakeClock
 from signaling.models import RoomRecord
+from signaling.placement.workers import WorkerPlacement
 from signaling.services import Services, build_services
 from signaling.store import SqliteStore
 from signaling.wire import MAX_MESSAGE_BYTES
@@ -209,3 +211,36 @@ async def serve_receiver() -> AsyncIterator[Receiver]:
 async def receiver() -> AsyncIterator[Receiver]:
     async with serve_receiver() as rec:
         yield rec
+
+
+WORKER = [sys.executable, "-m", "meetbox.worker", "--log-level", "warning"]
+
+
+@pytest.fixture
+async def placement() -> AsyncIterator[WorkerPlacement]:
+    """Two real media worker processes (``python -m meetbox.worker``)."""
+    placement = WorkerPlacement(WORKER, [None, None])
+    await placement.start()
+    try:
+        yield placement
+    finally:
+        await placement.close()
+
+
+@pytest.fixture
+async def worker_server(
+    placement: WorkerPlacement, db_path: Path, clock: FakeClock
+) -> AsyncIterator[Server]:
+    store = await SqliteStore.open(db_path)
+    services = await build_services(
+        store,
+        public_url="https://meet.example.test",
+        clock=clock,
+        initial_api_key=API_KEY,
+        placement=placement,
+    )
+    try:
+        async with serve_services(services) as server:
+            yield server
+    finally:
+        await store.close()

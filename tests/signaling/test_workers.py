@@ -7,10 +7,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import sys
-from collections.abc import AsyncIterator
-
-import pytest
 
 from sfu.stats import STATS
 from sfu.synthetic import ColorTrack, ToneTrack
@@ -18,39 +14,9 @@ from signaling.api.metrics import collect, render
 from signaling.client import MeetboxClient
 from signaling.placement.spread import SpreadMedia
 from signaling.placement.workers import RemoteMedia, WorkerPlacement
-from signaling.services import Services, build_services
-from signaling.store import SqliteStore
-from tests.conftest import API_KEY, Server, serve_services
+from signaling.services import Services
+from tests.conftest import Server
 from tests.signaling.test_ws_media import PEOPLE, clients, join, sees, three_people
-
-WORKER = [sys.executable, "-m", "meetbox.worker", "--log-level", "warning"]
-
-
-@pytest.fixture
-async def placement() -> AsyncIterator[WorkerPlacement]:
-    placement = WorkerPlacement(WORKER, [None, None])
-    await placement.start()
-    try:
-        yield placement
-    finally:
-        await placement.close()
-
-
-@pytest.fixture
-async def worker_server(placement: WorkerPlacement, db_path, clock) -> AsyncIterator[Server]:  # type: ignore[no-untyped-def]
-    store = await SqliteStore.open(db_path)
-    services = await build_services(
-        store,
-        public_url="https://meet.example.test",
-        clock=clock,
-        initial_api_key=API_KEY,
-        placement=placement,
-    )
-    try:
-        async with serve_services(services) as server:
-            yield server
-    finally:
-        await store.close()
 
 
 def spread(services: Services, room_id: str) -> SpreadMedia:
