@@ -65,6 +65,7 @@ async def test_meetings_are_spread_over_the_workers(
             await client.connect()
         owners = [channel(worker_server.services, room.id).worker.id for room in rooms]
         assert sorted(owners) == ["1", "1", "2", "2"]
+        assert [placement.owner(room.id) for room in rooms] == [f"worker-{o}" for o in owners]
 
 
 async def test_a_killed_worker_is_started_again(placement: WorkerPlacement) -> None:

@@ -404,6 +404,8 @@ class WorkerPlacement:
         self._closing = False
         self._channels = itertools.count(1)
         self._pipes = itertools.count(1)
+        #: The media of each room's meeting, as opened (closed ones dropped on the next open).
+        self._rooms: dict[str, SpreadMedia] = {}
         #: A meeting whose worker serves this many of its participants sends the next
         #: receive-only ones to the least-loaded worker (:mod:`signaling.placement.spread`).
         self.spread_after = spread_after
@@ -571,6 +573,9 @@ class WorkerPlacement:
         return next(w for w in self._workers if w.id == chosen)
 
     def owner(self, room_id: str) -> str:
+        media = self._rooms.get(room_id)
+        if media is not None and not (media.closed or media.lost):
+            return f"worker-{media.primary.worker.id}"
         return f"worker-{self._choose().id}"
 
     def new_channel(
@@ -588,6 +593,8 @@ class WorkerPlacement:
     def open_media(self, room_id: str, events: MediaEvents, settings: MediaSettings) -> SpreadMedia:
         worker = self._choose()
         media = SpreadMedia(self, worker, events, settings)
+        self._rooms = {r: m for r, m in self._rooms.items() if not (m.closed or m.lost)}
+        self._rooms[room_id] = media
         logger.info("room %s: media on worker %s", room_id, worker.id)
         return media
 
