@@ -64,9 +64,11 @@ class _Listener:
     def track_published(self, track: TrackInfo) -> None:
         event: dict[str, Any] = {"ev": "track_published", "ch": self._ch, "track": _track(track)}
         room = self._worker.rooms.get(self._ch)
+        published = None
         if room is not None and track.id in room.numbers:
+            published = next((t for t in room.published() if t.info.id == track.id), None)
+        if room is not None and published is not None:
             # Published here: what a pipe to another worker needs to relay it.
-            published = next(t for t in room.published() if t.info.id == track.id)
             event["number"] = room.numbers[track.id]
             event["codec"] = describe_codec(published.codec)
         self._worker.event(event)

@@ -15,7 +15,7 @@ from signaling.client import MeetboxClient
 from signaling.placement.spread import SpreadMedia
 from signaling.placement.workers import RemoteMedia, WorkerPlacement
 from signaling.services import Services
-from tests.conftest import Server
+from tests.conftest import WORKER, Server
 from tests.signaling.test_ws_media import PEOPLE, clients, join, sees, three_people
 
 
@@ -148,3 +148,30 @@ async def test_a_big_meeting_spreads_its_viewers_over_a_pipe_to_the_other_worker
         stats = await placement.stats()
         assert stats.piped_packets > 0
         assert all(w.forwarded_packets > 0 for w in stats.workers)
+
+
+async def test_a_worker_sent_a_broken_frame_stops_and_is_started_again(
+    placement: WorkerPlacement,
+) -> None:
+    worker = placement.workers[1]
+    assert worker.process is not None and worker.transport is not None
+    old_pid = worker.process.pid
+    worker.transport.write(b"\xff\xff\xff\xff")  # announces a 4 GiB frame
+    async with asyncio.timeout(20):
+        await placement.wait_for(lambda: worker.up and worker.process.pid != old_pid)
+    assert worker.restarts == 1
+
+
+async def test_a_hung_worker_is_killed_and_started_again() -> None:
+    placement = WorkerPlacement(WORKER, [None], heartbeat_timeout=1.5)
+    await placement.start()
+    try:
+        (worker,) = placement.workers
+        assert worker.process is not None
+        old_pid = worker.process.pid
+        os.kill(old_pid, signal.SIGSTOP)  # alive, but sends nothing any more
+        async with asyncio.timeout(20):
+            await placement.wait_for(lambda: worker.up and worker.process.pid != old_pid)
+        assert worker.restarts == 1
+    finally:
+        await placement.close()

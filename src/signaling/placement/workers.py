@@ -74,7 +74,11 @@ SPREAD_AFTER = 50
 #: Bytes of requests a worker may leave unread before it counts as hung.
 MAX_WRITE_BUFFER = 32 * 1024 * 1024
 
-_LOST = MediaError("media_lost", "the media process stopped; your media is being set up again")
+
+def _lost() -> MediaError:
+    """A fresh error each time: one instance raised again and again would pile up
+    tracebacks."""
+    return MediaError("media_lost", "the media process stopped; your media is being set up again")
 
 
 class WorkerStartFailed(RuntimeError):
@@ -179,11 +183,11 @@ class WorkerSlot:
     def send(self, message: dict[str, Any]) -> None:
         transport = self.transport
         if transport is None or transport.is_closing():
-            raise _LOST
+            raise _lost()
         if transport.get_write_buffer_size() > MAX_WRITE_BUFFER:
             logger.error("worker %s does not read its requests; killing it", self.id)
             self.kill()
-            raise _LOST
+            raise _lost()
         transport.write(encode(message))
 
     async def request(self, op: str, **fields: Any) -> Any:
@@ -260,7 +264,7 @@ class RemoteMedia:
         """``receives=False``: a publish-only peer (the participant receives on another
         worker, :mod:`signaling.placement.spread`)."""
         if self.lost:
-            raise _LOST
+            raise _lost()
         self._forget_tracks(participant_id)
         self.peers.add(participant_id)
         try:
@@ -273,7 +277,7 @@ class RemoteMedia:
             )
         except MediaError:
             if self.lost:
-                raise _LOST from None
+                raise _lost() from None
             raise
 
     def remove_peer(self, participant_id: str) -> None:
@@ -283,7 +287,7 @@ class RemoteMedia:
 
     def _require(self, participant_id: str) -> None:
         if self.lost:
-            raise _LOST
+            raise _lost()
         if participant_id not in self.peers:
             raise MediaError("not_in_meeting", "you are not in the meeting")
 
@@ -390,6 +394,7 @@ class WorkerPlacement:
         port_shares: Sequence[str | None],
         *,
         spread_after: int = SPREAD_AFTER,
+        heartbeat_timeout: float = HEARTBEAT_TIMEOUT,
     ) -> None:
         if not port_shares:
             raise ValueError("a worker placement has at least one worker")
@@ -409,6 +414,8 @@ class WorkerPlacement:
         #: A meeting whose worker serves this many of its participants sends the next
         #: receive-only ones to the least-loaded worker (:mod:`signaling.placement.spread`).
         self.spread_after = spread_after
+        #: Seconds without a load report after which a worker counts as hung.
+        self.heartbeat_timeout = heartbeat_timeout
         self._change = asyncio.Event()
         self._stopping = asyncio.Event()
 
@@ -504,11 +511,11 @@ class WorkerPlacement:
     async def _watch(self, worker: WorkerSlot) -> None:
         while True:
             await asyncio.sleep(1.0)  # a sampling period, not a wait for an event
-            if time.monotonic() - worker.heard_at > HEARTBEAT_TIMEOUT:
+            if time.monotonic() - worker.heard_at > self.heartbeat_timeout:
                 logger.error(
                     "media worker %s sent nothing for %.0f s; killing it",
                     worker.id,
-                    HEARTBEAT_TIMEOUT,
+                    self.heartbeat_timeout,
                 )
                 worker.kill()
                 return
@@ -530,7 +537,7 @@ class WorkerPlacement:
         worker.samples = []
         for future in worker.pending.values():
             if not future.done():
-                future.set_exception(_LOST)
+                future.set_exception(_lost())
         worker.pending.clear()
         worker.changed()
         channels, worker.channels = list(worker.channels.values()), {}
