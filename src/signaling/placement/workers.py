@@ -157,6 +157,8 @@ class WorkerSlot:
                             self.load.received_packets + self.load.forwarded_packets)]  # fmt: skip
             return
         if event == "ready":
+            if self.ever_ready:
+                logger.info("media worker %s is up again (pid %s)", self.id, message.get("pid"))
             self.up = self.ever_ready = True
             # Meetings placed here while it was starting get their rooms first.
             for placed in self.channels.values():
@@ -448,6 +450,11 @@ class WorkerPlacement:
                     ready.cancel()
                     if not worker.ready.is_set():
                         raise WorkerStartFailed(f"media worker {worker.id} did not start")
+            logger.info(
+                "media: %d worker processes (pids %s)",
+                len(self._workers),
+                ", ".join(str(w.process.pid) for w in self._workers if w.process),
+            )
         except TimeoutError:
             await self.close()
             raise WorkerStartFailed(
@@ -629,7 +636,7 @@ class WorkerPlacement:
                     restarts=worker.restarts,
                     meetings=view.meetings,
                     peers=view.peers,
-                    cpu_seconds=worker.load.cpu_seconds if worker.load else 0.0,
+                    cpu_seconds=round(worker.load.cpu_seconds, 3) if worker.load else 0.0,
                     rss_bytes=worker.load.rss_bytes if worker.load else 0,
                     forwarded_packets=slot.forwarded_packets if slot else 0,
                 )
