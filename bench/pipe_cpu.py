@@ -1,12 +1,13 @@
 """CPU per packet of a pipe between two media workers (a big meeting spread over workers).
 
-One process, one loop (uvloop, as in a worker), both ends of a real pipe (UDP on 127.0.0.1, sfu.piping): a published
-video track is fed ``--packets`` RTP packets of ``--size`` bytes, once with a pipe attached
-(the owner's ``PipeOutput`` writes each packet into it, the far side's ``PipedTrack`` parses
-and routes it, to no subscriber) and once without, alternating ``--rounds`` times. The
-difference of CPU time (``time.process_time``) divided by the packets piped is what the pipe
-adds per packet, both ends together; the second worker's forwarding to its own subscribers
-is the same as the first worker's and not counted. Bounded in count and time; loopback only.
+One process, one loop (uvloop, as in a worker), both ends of a real pipe (UDP on 127.0.0.1,
+sfu.piping): a published video track is fed ``--packets`` RTP packets of ``--size`` bytes,
+once with a pipe attached (the owner's ``PipeOutput`` writes each packet into it, the far
+side's ``PipedTrack`` parses and routes it, to no subscriber) and once without, alternating
+``--rounds`` times. The difference of CPU time (``time.process_time``) divided by the
+packets piped is what the pipe adds per packet, both ends together; the second worker's
+forwarding to its own subscribers is the same as the first worker's and not counted.
+Bounded in count and time; loopback only.
 
     .venv/bin/python bench/pipe_cpu.py --packets 20000 --rounds 5
 """
