@@ -175,3 +175,19 @@ async def test_a_hung_worker_is_killed_and_started_again() -> None:
         assert worker.restarts == 1
     finally:
         await placement.close()
+
+
+async def test_a_worker_that_cannot_start_is_a_clear_start_failure() -> None:
+    """A worker that exits before it is ready (here: a program that does nothing) fails the
+    start with WorkerStartFailed, which ``meetbox serve`` prints; it is not retried."""
+    import sys
+
+    import pytest
+
+    from signaling.placement.workers import WorkerStartFailed
+
+    placement = WorkerPlacement([sys.executable, "-c", "pass"], [None])
+    with pytest.raises(WorkerStartFailed, match="media worker 1 did not start"):
+        async with asyncio.timeout(30):
+            await placement.start()
+    assert placement.workers[0].restarts == 0
