@@ -7,13 +7,16 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import sys
+
+import pytest
 
 from sfu.stats import STATS
 from sfu.synthetic import ColorTrack, ToneTrack
 from signaling.api.metrics import collect, render
 from signaling.client import MeetboxClient
 from signaling.placement.spread import SpreadMedia
-from signaling.placement.workers import RemoteMedia, WorkerPlacement
+from signaling.placement.workers import RemoteMedia, WorkerPlacement, WorkerStartFailed
 from signaling.services import Services
 from tests.conftest import WORKER, Server
 from tests.signaling.test_ws_media import PEOPLE, clients, join, sees, three_people
@@ -180,12 +183,6 @@ async def test_a_hung_worker_is_killed_and_started_again() -> None:
 async def test_a_worker_that_cannot_start_is_a_clear_start_failure() -> None:
     """A worker that exits before it is ready (here: a program that does nothing) fails the
     start with WorkerStartFailed, which ``meetbox serve`` prints; it is not retried."""
-    import sys
-
-    import pytest
-
-    from signaling.placement.workers import WorkerStartFailed
-
     placement = WorkerPlacement([sys.executable, "-c", "pass"], [None])
     with pytest.raises(WorkerStartFailed, match="media worker 1 did not start"):
         async with asyncio.timeout(30):
