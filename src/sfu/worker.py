@@ -249,9 +249,12 @@ class Worker:
             room = self.rooms.get(int(m["ch"]))
             if room is None:
                 raise MediaError("not_in_meeting", "the meeting's media is closed")
-            await room.add_peer(
-                str(m["pid"]), bool(m["may_publish"]), bool(m.get("receives", True))
-            )
+            pid = str(m["pid"])
+            await room.add_peer(pid, bool(m["may_publish"]), bool(m.get("receives", True)))
+            if self.rooms.get(int(m["ch"])) is not room:
+                # The room closed while the peer was being set up: nobody will take it out.
+                self._background(room.detach_peer(pid))
+                raise MediaError("not_in_meeting", "the meeting's media is closed")
             return None
         if op == "publish_offer":
             sources = {str(k): str(v) for k, v in dict(m["sources"]).items()}
