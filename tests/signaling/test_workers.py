@@ -46,7 +46,10 @@ async def test_three_people_meet_through_a_media_worker(
         assert {t.participant_id for t in media.tracks.values()} == set(ids.values())
         # The packets went through the worker process, none through this one.
         assert STATS.forwarded_packets == forwarded_here
-        await asyncio.sleep(1.5)  # two load reports
+        async with asyncio.timeout(10):  # until a load report shows them
+            await placement.wait_for(
+                lambda: bool(media.worker.load and media.worker.load.forwarded_packets)
+            )
         stats = await placement.stats()
         assert stats.forwarded_packets > 0
         carrying = [w for w in stats.workers if w.forwarded_packets > 0]
@@ -147,7 +150,15 @@ async def test_a_big_meeting_spreads_its_viewers_over_a_pipe_to_the_other_worker
             for other in [red, *viewers[:-1]]:
                 await other.wait_for(lambda c: sees(c, ids, "blue"))
         assert not any(t.participant_id == ids["blue"] for t in blue.received.values())
-        await asyncio.sleep(1.5)  # two load reports
+
+        def both_forward() -> bool:
+            loads = [w.load for w in placement.workers]
+            return all(load and load.forwarded_packets for load in loads) and any(
+                load and load.piped_packets for load in loads
+            )
+
+        async with asyncio.timeout(10):  # until the load reports show it
+            await placement.wait_for(both_forward)
         stats = await placement.stats()
         assert stats.piped_packets > 0
         assert all(w.forwarded_packets > 0 for w in stats.workers)

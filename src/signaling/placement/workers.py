@@ -134,7 +134,7 @@ class WorkerSlot:
     ever_ready: bool = False
     #: Counters of earlier processes of this slot, so the slot's totals never go back.
     carried: Load | None = None
-    #: Called when the worker comes up or goes down.
+    #: Called when the worker comes up, goes down or reports its load.
     changed: Callable[[], None] = lambda: None
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
@@ -155,6 +155,7 @@ class WorkerSlot:
             self.load = Load.parse(message)
             self.samples = [*self.samples[-1:], (self.heard_at, self.load.cpu_seconds,
                             self.load.received_packets + self.load.forwarded_packets)]  # fmt: skip
+            self.changed()
             return
         if event == "ready":
             if self.ever_ready:
@@ -430,8 +431,8 @@ class WorkerPlacement:
         self._change = asyncio.Event()
 
     async def wait_for(self, predicate: Callable[[], bool]) -> None:
-        """Until ``predicate()`` holds, looked at each time a worker comes up or goes down
-        (for tests and tools; bound it with a timeout)."""
+        """Until ``predicate()`` holds, looked at each time a worker comes up, goes down or
+        reports its load (for tests and tools; bound it with a timeout)."""
         while not predicate():
             await self._change.wait()
 
