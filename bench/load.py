@@ -92,6 +92,17 @@ class Progress:
             sys.stderr.write("\n")
 
 
+def stream_start(since: float, publisher: str, registry: dict[str, Any]) -> float:
+    """When a subscriber's stream could start: when the subscriber saw the track (``since``),
+    and no earlier than its publisher got its publish answer. A server that offers a track
+    before its publisher has the answer (meetbox does) left the stream no publisher time
+    yet, and it was measured from the subscriber's own join, seconds before (the meeting's
+    p95 grew with the time between joins)."""
+    participant = registry.get(publisher)
+    published_at = participant.published_at if participant is not None else None
+    return max(since, published_at or 0.0)
+
+
 def pct(values: list[float], q: float, scale: float = 1000.0) -> float | None:
     """The ``q`` quantile (nearest rank) of ``values``, times ``scale``, rounded."""
     if not values:
@@ -254,15 +265,20 @@ class Run:
         for s in (s for p in self.everyone for s in p.streams.values() if id(s) not in before):
             packets += s.packets  # a stream that started during the window (late)
         joins, firsts, ices = [], [], []
+        registry = self.target.registry.by_key
+
+        def since(s: Any) -> float:
+            return stream_start(s.since, s.publisher, registry)
+
         for p in newcomers:
             got = [s for s in p.streams.values() if s.first_rtp_at is not None]
             if got:
-                joins.append(min(s.first_rtp_at - s.since for s in got))  # type: ignore[operator]
+                joins.append(min(s.first_rtp_at - since(s) for s in got))
             if p.ice_at is not None:
                 ices.append(p.ice_at - p.started_at)
             kind = "audio" if self.scenario.audio_only else "video"
             firsts.extend(
-                s.first_frame_at - s.since
+                s.first_frame_at - since(s)
                 for s in p.streams.values()
                 if s.kind == kind and s.first_frame_at is not None
             )

@@ -336,9 +336,13 @@ class MeetboxParticipant(Participant):
                     case SubscribeOffer(sdp=sdp, tracks=tracks):
                         await self.sub.setRemoteDescription(RTCSessionDescription(sdp, "offer"))
                         await self.sub.setLocalDescription(await self.sub.createAnswer())
-                        await self._send(SubscribeAnswer(sdp=self.sub.localDescription.sdp))
+                        # Counting starts before the answer goes: on a connection already
+                        # up, the server forwards as soon as it has the answer, and a
+                        # keyframe counted only after the send was missed (the stream then
+                        # waited for the clip's next keyframe, up to 4 s later).
                         mids = {m: t.rsplit(":", 1)[0] for m, t in tracks.items()}
                         self.hook(self.sub, mids)
+                        await self._send(SubscribeAnswer(sdp=self.sub.localDescription.sdp))
                     case Pong():
                         self.pongs.put_nowait(time.monotonic())
                     case Error() if answer is not None:
