@@ -50,6 +50,7 @@ SFU_IMPORTERS = {
     "signaling/client.py": {"sfu.peer", "sfu.synthetic"},
     # The worker placement holds no media object: only the control pipe's format.
     "signaling/placement/workers.py": {"sfu.control", "sfu.errors"},
+    "signaling/placement/remote.py": {"sfu.control", "sfu.errors"},
     "signaling/placement/spread.py": {"sfu.errors"},
 }
 

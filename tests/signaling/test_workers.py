@@ -15,8 +15,9 @@ from sfu.stats import STATS
 from sfu.synthetic import ColorTrack, ToneTrack
 from signaling.api.metrics import collect, render
 from signaling.client import MeetboxClient
+from signaling.placement.remote import RemoteMedia
 from signaling.placement.spread import SpreadMedia
-from signaling.placement.workers import RemoteMedia, WorkerPlacement, WorkerStartFailed
+from signaling.placement.workers import WorkerPlacement, WorkerStartFailed
 from signaling.services import Services
 from tests.conftest import WORKER, Server
 from tests.signaling.test_ws_media import PEOPLE, clients, join, sees, three_people

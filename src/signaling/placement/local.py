@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import TypeVar
 
 from sfu.errors import MediaError
 from sfu.guard import Drop
@@ -16,8 +15,7 @@ from sfu.room import MediaRoom
 from sfu.stats import STATS
 from signaling.background import Background
 from signaling.placement.seam import (
-    CommandHandler,
-    LiveCommand,
+    CommandsHere,
     MediaEvents,
     MediaSettings,
     MediaStats,
@@ -27,8 +25,6 @@ from signaling.placement.seam import (
 __all__ = ["LocalMedia", "LocalPlacement"]
 
 logger = logging.getLogger(__name__)
-
-R = TypeVar("R")
 
 
 def _report(track: TrackInfo) -> TrackReport:
@@ -148,12 +144,11 @@ class LocalMedia:
             self.remove_peer(participant_id)
 
 
-class LocalPlacement:
+class LocalPlacement(CommandsHere):
     """Every room on this process. Media closes run as tasks tracked here (:meth:`drain`)."""
 
     def __init__(self) -> None:
         self._id = f"local-{os.getpid()}"
-        self._handler: CommandHandler | None = None
         self._background = Background("closing media failed", logger)
 
     def owner(self, room_id: str) -> str:
@@ -161,15 +156,6 @@ class LocalPlacement:
 
     def open_media(self, room_id: str, events: MediaEvents, settings: MediaSettings) -> LocalMedia:
         return LocalMedia(self, events, settings)
-
-    def serve(self, handler: CommandHandler) -> None:
-        self._handler = handler
-
-    async def command(self, command: LiveCommand[R]) -> R:
-        if self._handler is None:
-            raise RuntimeError("no command handler: serve() was not called")
-        result: R = await self._handler(command)
-        return result
 
     async def stats(self) -> MediaStats:
         return MediaStats(

@@ -21,6 +21,7 @@ from typing import Any, Generic, Protocol, TypeVar
 from signaling.wire import ByeReason, MediaKind
 
 __all__ = [
+    "CommandsHere",
     "EndMeeting",
     "KickParticipant",
     "LiveCommand",
@@ -198,6 +199,22 @@ class StopRecording(LiveCommand[Any]):
 
 class CommandHandler(Protocol):
     async def __call__(self, command: LiveCommand[Any]) -> Any: ...
+
+
+class CommandsHere:
+    """:meth:`Placement.serve` and :meth:`Placement.command` for a placement whose meeting
+    cores are in this process: a command is carried out by the handler served here."""
+
+    _handler: CommandHandler | None = None
+
+    def serve(self, handler: CommandHandler) -> None:
+        self._handler = handler
+
+    async def command(self, command: LiveCommand[R]) -> R:
+        if self._handler is None:
+            raise RuntimeError("no command handler: serve() was not called")
+        result: R = await self._handler(command)
+        return result
 
 
 class Placement(Protocol):

@@ -29,7 +29,8 @@ from sfu.errors import MediaError
 from signaling.placement.seam import MediaEvents, MediaSettings, TrackReport
 
 if TYPE_CHECKING:
-    from signaling.placement.workers import RemoteMedia, WorkerPlacement, WorkerSlot
+    from signaling.placement.remote import RemoteMedia, WorkerSlot
+    from signaling.placement.workers import WorkerPlacement
 
 __all__ = ["SpreadMedia"]
 
